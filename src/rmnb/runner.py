@@ -1,0 +1,191 @@
+"""Execute chapters with papermill (jupytext MyST source -> executed .ipynb) and build the book.
+
+Parameters are validated against the chapter's ``parameters`` cell before any work starts: papermill itself
+only logs unknown names.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import os
+import platform
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .errors import RmnbError
+from .paths import repo_root
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    default: object
+    comment: str
+
+    @property
+    def type_name(self) -> str:
+        return "any" if self.default is None else type(self.default).__name__
+
+
+def chapters(root: Path | None = None) -> list[Path]:
+    """Chapter sources ``notebooks/NN_slug.md`` in reading order."""
+    return sorted((root or repo_root()).joinpath("notebooks").glob("[0-9][0-9]_*.md"))
+
+
+def resolve_chapters(name: str, root: Path | None = None) -> list[Path]:
+    """Chapters matching ``name``: its number (``01``), its stem (``01_big_two``) or a glob (``"0[12]*"``)."""
+    available = chapters(root)
+    hits = [p for p in available if name in (p.stem, p.stem[:2], p.name) or fnmatch.fnmatch(p.stem, name)]
+    if not hits:
+        valid = ", ".join(p.stem for p in available)
+        raise RmnbError(f"no chapter matches {name!r}. Valid chapters: {valid} (a number such as 01 also works).")
+    return hits
+
+
+def chapter_parameters(path: Path) -> dict[str, Parameter]:
+    """The literals of the chapter's single ``parameters`` cell, with their end-of-line comments."""
+    import jupytext
+
+    cells = [c for c in jupytext.read(path).cells
+             if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    if len(cells) != 1:
+        raise RmnbError(f"{path.name} must have exactly one code cell tagged 'parameters' (found {len(cells)}).")
+    source = cells[0].source
+    lines = source.splitlines()
+    params = {}
+    for node in ast.parse(source).body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            raise RmnbError(f"{path.name}: the parameters cell may only hold 'name = literal' lines.")
+        line = lines[node.lineno - 1]
+        comment = line.split("#", 1)[1].strip() if "#" in line else ""
+        params[node.targets[0].id] = Parameter(node.targets[0].id, ast.literal_eval(node.value), comment)
+    return params
+
+
+def parse_value(text: str):
+    """A command-line value: YAML scalars and lists (``999``, ``true``, ``null``, ``[a, b]``), else the string."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def validate_parameters(path: Path, values: dict) -> dict:
+    """Check names and types of ``values`` against the chapter's parameters cell; return them (ints widened
+    to float where the default is a float)."""
+    params = chapter_parameters(path)
+    out = {}
+    for name, value in values.items():
+        if name not in params:
+            valid = ", ".join(f"{p.name} ({p.type_name})" for p in params.values())
+            raise RmnbError(f"unknown parameter {name!r} for chapter {path.stem}. Valid parameters: {valid}.")
+        default = params[name].default
+        if default is None or value is None:
+            out[name] = value
+            continue
+        expected = type(default)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if expected is int and isinstance(value, bool) or not isinstance(value, expected):
+            raise RmnbError(f"parameter {name!r} of chapter {path.stem} must be {expected.__name__} "
+                            f"(default {default!r}); got {value!r} ({type(value).__name__}).")
+        out[name] = value
+    return out
+
+
+def default_parameters(path: Path, profile: str = "default") -> dict:
+    """Values from ``notebooks/params/<profile>.yaml`` for this chapter (a mapping keyed by chapter stem)."""
+    file = path.parent / "params" / f"{profile}.yaml"
+    if not file.exists():
+        return {}
+    return dict((yaml.safe_load(file.read_text()) or {}).get(path.stem) or {})
+
+
+def device_name() -> str:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return torch.cuda.get_device_name(0)
+    except Exception:  # torch missing or broken: report the CPU
+        pass
+    return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+
+
+def run_chapter(path: Path, parameters: dict | None = None, out_dir: Path | None = None,
+                results_dir: Path | None = None, profile: str = "default") -> Path:
+    """Execute one chapter with papermill; returns the executed notebook's path."""
+    import jupytext
+    import nbformat
+    import papermill
+
+    root = path.parents[1]
+    values = {**default_parameters(path, profile), **(parameters or {})}
+    values = validate_parameters(path, values)
+    out_dir = Path(out_dir or root / "book" / "chapters")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    output = out_dir / f"{path.stem}.ipynb"
+    nb = jupytext.read(path)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    env = {"RMNB_CHAPTER": path.stem, "RMNB_RESULTS_DIR": str(results_dir or root / "_build" / "results"),
+           "RMNB_ROOT": str(root)}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        papermill.execute_notebook(nb, str(output), parameters=values, kernel_name="python3", language="python",
+                                   cwd=str(path.parent), progress_bar=False, execution_timeout=1800,
+                                   log_output=False)
+    except papermill.PapermillExecutionError as exc:
+        raise RmnbError(f"chapter {path.stem} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}. "
+                        f"The executed notebook with the traceback is {output}.") from None
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    executed = nbformat.read(output, as_version=4)
+    for cell in executed.cells:
+        tags = cell.metadata.get("tags", [])
+        if "parameters" in tags or "injected-parameters" in tags:
+            cell.metadata["tags"] = sorted(set(tags) | {"hide-input"})
+    executed.metadata["rmnb"] = {"device": device_name(), "host": socket.gethostname(),
+                                 "python": sys.version.split()[0], "platform": platform.platform()}
+    nbformat.write(executed, output)
+    return output
+
+
+def toc_chapters(root: Path) -> list[Path]:
+    """The chapter sources the book's ``_toc.yml`` lists (``book/chapters/<stem>`` entries)."""
+    toc = (root / "_toc.yml").read_text()
+    stems = [line.split("book/chapters/")[1].strip() for line in toc.splitlines() if "book/chapters/" in line]
+    sources = {p.stem: p for p in chapters(root)}
+    return [sources[s] for s in stems if s in sources]
+
+
+def build_book(root: Path | None = None, profile: str = "default", output: Path | None = None,
+               execute: bool = True) -> Path:
+    """Run every chapter the TOC lists, write the status page, then ``jupyter-book build -W``."""
+    from .status import write_status_page
+
+    root = Path(root or repo_root())
+    chapter_dir = root / "book" / "chapters"
+    if execute:
+        for path in toc_chapters(root):
+            print(f"[rmnb] running {path.stem} ({profile})", flush=True)
+            run_chapter(path, out_dir=chapter_dir, profile=profile)
+    write_status_page(chapter_dir, chapter_dir / "status.md")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(root), "-W", "-n", "--keep-going"]
+    if output:
+        cmd += ["--path-output", str(output)]
+    proc = subprocess.run(cmd, cwd=root)
+    if proc.returncode != 0:
+        raise RmnbError(f"jupyter-book build failed (exit {proc.returncode}); see the warnings above.")
+    return Path(output or root) / "_build" / "html"

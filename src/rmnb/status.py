@@ -1,0 +1,108 @@
+"""Write the book's status page from the executed chapters' papermill metadata.
+
+With ``execute_notebooks: "off"`` myst-nb has no execution table to show, so ``rmnb`` builds this page
+itself: per chapter, when it ran, how long it took, whether it succeeded and with which parameters
+(``metadata.papermill``, plus ``metadata.rmnb`` where the runner recorded the device); then the build
+environment and the installed packages. No network is used.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import platform
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def _when(stamp: str | None) -> str:
+    if not stamp:
+        return "-"
+    try:  # papermill writes naive UTC ISO stamps
+        return datetime.fromisoformat(stamp).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return str(stamp)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _title(nb: dict, default: str) -> str:
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            src = cell.get("source", "")
+            for line in src if isinstance(src, list) else src.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return default
+
+
+def _where(extra: dict) -> str:
+    parts = [str(extra[k]) for k in ("device", "host") if extra.get(k)]
+    if extra.get("python"):
+        parts.append(f"Python {extra['python']}")
+    return ", ".join(parts) or "-"
+
+
+def _row(path: Path) -> str:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    meta = nb.get("metadata", {})
+    pm, extra = meta.get("papermill") or {}, meta.get("rmnb") or {}
+    duration = pm.get("duration")
+    ok = "yes" if pm.get("end_time") and not pm.get("exception") else "**no**"
+    params = ", ".join(f"{k}={v!r}" for k, v in (pm.get("parameters") or {}).items())
+    return "| " + " | ".join([
+        f"`{path.stem}` {_cell(_title(nb, ''))}".strip(), _when(pm.get("start_time")),
+        f"{duration:.1f}" if isinstance(duration, (int, float)) else "-", ok,
+        _cell(_where(extra)), f"`{_cell(params)}`" if params else "defaults",
+    ]) + " |"
+
+
+def _device() -> str:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return f"GPU: {torch.cuda.get_device_name(0)}"
+    except Exception:  # torch missing or CUDA misconfigured: report the CPU
+        pass
+    return f"CPU ({platform.processor() or platform.machine()})"
+
+
+def _packages() -> list[str]:
+    seen = {}
+    for dist in importlib.metadata.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            seen.setdefault(name.lower(), f"{name}=={dist.version}")
+    return [seen[k] for k in sorted(seen)]
+
+
+def write_status_page(chapters_dir: Path, out_md: Path) -> Path:
+    """Write a MyST status page for every executed ``*.ipynb`` in ``chapters_dir`` to ``out_md``."""
+    chapters_dir, out_md = Path(chapters_dir), Path(out_md)
+    rows = [_row(p) for p in sorted(chapters_dir.glob("*.ipynb"))]
+    pkgs = _packages()
+    lines = [
+        "(status)=", "# Status", "",
+        "How and where the chapters on this site were last executed, read from the metadata that",
+        "papermill stores in each executed notebook. Times are UTC. See {ref}`reproduce` to re-run a chapter.",
+        "", "## Chapters", "",
+    ]
+    if rows:
+        lines += ["| Chapter | Ran at (UTC) | Duration (s) | Success | Ran on | Parameters |",
+                  "|---|---|---|---|---|---|", *rows]
+    else:
+        lines += [f"No executed chapters were found in `{chapters_dir.name}/`."]
+    lines += [
+        "", "## Build environment", "",
+        f"- Python: {platform.python_version()} ({platform.python_implementation()})",
+        f"- Platform: {platform.platform()}",
+        f"- Device: {_device()}",
+        f"- Page written: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M')} UTC",
+        "", f"````{{dropdown}} Installed packages ({len(pkgs)})", "```text", *pkgs, "```", "````", "",
+    ]
+    out_md.parent.mkdir(parents=True, exist_ok=True)
+    out_md.write_text("\n".join(lines), encoding="utf-8")
+    return out_md

@@ -1,0 +1,49 @@
+"""Test-wide settings: no network, released data read from ``../shared/data``, caches under a temp folder."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+_shared = ROOT.parent / "shared" / "data"
+if "RMNB_DATA_DIR" not in os.environ and _shared.is_dir():
+    os.environ["RMNB_DATA_DIR"] = str(_shared)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    path = os.environ.get("RMNB_DATA_DIR")
+    if not path or not Path(path).is_dir():
+        pytest.skip("RMNB_DATA_DIR does not point at a local copy of the released data")
+    return Path(path)
+
+
+BOOK_FILES = ("_config.yml", "_toc.yml", "CITATION.cff", "book", "notebooks")
+
+
+def copy_book_sources(dest: Path) -> Path:
+    """Copy what a book build reads into ``dest`` (so tests never write into the repository)."""
+    import shutil
+
+    for name in BOOK_FILES:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("chapters", "_runs", "__pycache__"))
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory, data_dir) -> Path:
+    """Run every chapter with the smoke settings and build the book strictly (-W) in a temp copy; returns
+    the built ``_build/html`` folder."""
+    from rmnb.runner import build_book
+
+    root = copy_book_sources(tmp_path_factory.mktemp("book"))
+    return build_book(root=root, profile="smoke")
