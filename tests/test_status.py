@@ -37,14 +37,16 @@ def test_status_page(tmp_path):
     lines = text.splitlines()
 
     assert lines[:2] == ["(status)=", "# Status"]
-    rows = [line for line in lines if line.startswith("| `0")]
+    assert "| Chapter | Ran at (UTC) | Duration (s) | Success | Parameters | Ran on |" in lines
+    rows = [line for line in lines if line.startswith("| ") and "(`0" in line]
     assert [r.split("`")[1] for r in rows] == ["01_big_two", "02_moral_foundations"]
     big2, mfd = rows
-    assert "1 · Big Two" in big2 and "2026-11-25 10:00" in big2 and "| 7.5 |" in big2
-    assert "| yes |" in big2 and "cpu, builder, Python 3.11.7" in big2
-    assert "n_permutations=999" in big2 and "scores_dir='a\\|b'" in big2  # pipe escaped for the table
-    assert "| **no** |" in mfd and "| 3.2 |" in mfd and "| defaults |" in mfd
-    assert "notes" not in text
+    assert big2.startswith("| 1 · Big Two (`01_big_two`) | 2026-11-25 10:00 | 7.5 | yes |")
+    assert big2.endswith("| cpu, builder, Python 3.11.7 |")
+    assert "`n_permutations=999`, `scores_dir='a\\|b'`" in big2  # pipe escaped for the table
+    assert mfd.startswith("| 2 · Moral foundations (`02_moral_foundations`) | 2026-11-25 10:05 | 3.2 | **no** |")
+    assert "| defaults | - |" in mfd
+    assert "notes" not in text and "All chapters ran on" not in text
 
     assert f"Python: {platform.python_version()}" in text
     assert "Device: " in text and ("GPU: " in text or "CPU" in text)
@@ -53,6 +55,16 @@ def test_status_page(tmp_path):
     block = text.split("```text\n", 1)[1].split("\n```", 1)[0].splitlines()
     names = [line.split("==")[0].lower() for line in block]
     assert names == sorted(names) and len(names) > 10
+
+
+def test_status_page_one_machine(tmp_path):
+    where = {"device": "NVIDIA H100", "host": "gpu1", "python": "3.11.7"}
+    for stem in ("01_a", "02_b"):
+        _fake_executed(tmp_path / f"{stem}.ipynb", title=stem, params={}, start="2026-01-01T00:00:00.1",
+                       duration=1.0, rmnb=where)
+    text = write_status_page(tmp_path, tmp_path / "status.md").read_text()
+    assert "| Chapter | Ran at (UTC) | Duration (s) | Success | Parameters |\n" in text
+    assert "All chapters ran on: NVIDIA H100, gpu1, Python 3.11.7." in text
 
 
 def test_status_page_without_chapters(tmp_path):

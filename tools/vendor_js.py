@@ -69,7 +69,10 @@ def npm_pack(spec: str, workdir: Path) -> Path:
     tarball = workdir / info["filename"]
     dest = workdir / f"{info['name'].replace('/', '_')}-{info['version']}"
     with tarfile.open(tarball) as tar:
-        tar.extractall(dest, filter="data")
+        if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4: refuse unsafe members
+            tar.extractall(dest, filter="data")
+        else:
+            tar.extractall(dest)
     print(f"  {spec} -> {info['name']}@{info['version']}")
     return dest / "package"
 

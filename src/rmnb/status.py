@@ -45,18 +45,17 @@ def _where(extra: dict) -> str:
     return ", ".join(parts) or "-"
 
 
-def _row(path: Path) -> str:
+def _row(path: Path) -> list[str]:
+    """Cells: chapter, ran at, duration, success, parameters, ran on."""
     nb = json.loads(path.read_text(encoding="utf-8"))
     meta = nb.get("metadata", {})
     pm, extra = meta.get("papermill") or {}, meta.get("rmnb") or {}
     duration = pm.get("duration")
     ok = "yes" if pm.get("end_time") and not pm.get("exception") else "**no**"
-    params = ", ".join(f"{k}={v!r}" for k, v in (pm.get("parameters") or {}).items())
-    return "| " + " | ".join([
-        f"`{path.stem}` {_cell(_title(nb, ''))}".strip(), _when(pm.get("start_time")),
-        f"{duration:.1f}" if isinstance(duration, (int, float)) else "-", ok,
-        _cell(_where(extra)), f"`{_cell(params)}`" if params else "defaults",
-    ]) + " |"
+    params = ", ".join(f"`{_cell(f'{k}={v!r}')}`" for k, v in (pm.get("parameters") or {}).items())
+    return [f"{_cell(_title(nb, path.stem))} (`{path.stem}`)", _when(pm.get("start_time")),
+            f"{duration:.1f}" if isinstance(duration, (int, float)) else "-", ok, params or "defaults",
+            _cell(_where(extra))]
 
 
 def _device() -> str:
@@ -90,9 +89,15 @@ def write_status_page(chapters_dir: Path, out_md: Path) -> Path:
         "papermill stores in each executed notebook. Times are UTC. See {ref}`reproduce` to re-run a chapter.",
         "", "## Chapters", "",
     ]
+    header = ["Chapter", "Ran at (UTC)", "Duration (s)", "Success", "Parameters", "Ran on"]
+    hosts = sorted({r[-1] for r in rows})
+    if len(hosts) == 1:  # one machine ran them all: say it once, below the table
+        header, rows = header[:-1], [r[:-1] for r in rows]
     if rows:
-        lines += ["| Chapter | Ran at (UTC) | Duration (s) | Success | Ran on | Parameters |",
-                  "|---|---|---|---|---|---|", *rows]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        if len(hosts) == 1 and hosts[0] != "-":
+            lines += ["", f"All chapters ran on: {hosts[0]}."]
     else:
         lines += [f"No executed chapters were found in `{chapters_dir.name}/`."]
     lines += [
