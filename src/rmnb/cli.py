@@ -2,6 +2,8 @@
 
     rmnb run 01 -p n_permutations=999      execute one chapter (or a glob) into book/chapters/
     rmnb run 01 --help                     list the chapter's parameters
+    rmnb run 01 --model ID                 the chapter with another model, as a variant page (book/_runs/)
+    rmnb compare --model ID                score an RM on Big Two + MFD2, show it next to the paper's 10
     rmnb book [--smoke]                    run every chapter, then build the HTML book (-W)
     rmnb score --model ID ...              score a reward model or language model (see rmnb score --help)
 """
@@ -39,15 +41,32 @@ def _chapter_help(chapter: str) -> str:
 
 
 def _cmd_run(args) -> int:
-    from .runner import resolve_chapters, run_chapter, validate_parameters
+    from .runner import resolve_chapters, run_chapter, run_variant, validate_parameters
 
     paths = resolve_chapters(args.chapter)
     values = _parse_assignments(args.param)
     for path in paths:  # validate everything before any work starts
         validate_parameters(path, values)
+    profile = "smoke" if args.smoke else "default"
+    if args.model:
+        from .variants import require_model_support
+
+        require_model_support(paths)
+        folder = run_variant(paths, args.model, values, profile=profile, build=not args.no_build)
+        print(f"[rmnb] variant for {args.model}: executed notebooks in {folder}")
+        return 0
     for path in paths:
-        out = run_chapter(path, values, profile="smoke" if args.smoke else "default")
+        out = run_chapter(path, values, profile=profile)
         print(f"[rmnb] {path.stem} -> {out}")
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    from .runner import resolve_chapters, run_variant
+
+    paths = resolve_chapters("01") + resolve_chapters("02")
+    folder = run_variant(paths, args.model, {}, profile="smoke" if args.smoke else "default", build=not args.no_build)
+    print(f"[rmnb] {args.model} next to the paper's 10 RMs: {folder}")
     return 0
 
 
@@ -68,7 +87,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("chapter", help="chapter number, stem or glob (e.g. 01, 01_big_two, '0*')")
     run.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="set a chapter parameter")
     run.add_argument("--smoke", action="store_true", help="use the quick settings of notebooks/params/smoke.yaml")
+    run.add_argument("--model", metavar="ID", help="run the chapter with another model (HF id, alias or folder) "
+                     "into book/_runs/<model>/ and build a variant page; the default book is untouched")
+    run.add_argument("--no-build", action="store_true", help="with --model: execute only, build no variant page")
     run.set_defaults(func=_cmd_run)
+
+    compare = sub.add_parser("compare", help="score a reward model on the Big Two and MFD2 words and rebuild the "
+                             "§2 chapters with it next to the paper's 10 RMs (a variant page)")
+    compare.add_argument("--model", required=True, metavar="ID", help="HF id, registry alias or local folder")
+    compare.add_argument("--smoke", action="store_true", help="quick settings (fewer permutations)")
+    compare.add_argument("--no-build", action="store_true", help="execute only, build no variant page")
+    compare.set_defaults(func=_cmd_compare)
 
     book = sub.add_parser("book", help="run every chapter, then build the HTML book")
     book.add_argument("--smoke", action="store_true", help="quick settings (notebooks/params/smoke.yaml)")

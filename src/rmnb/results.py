@@ -54,12 +54,12 @@ class Results:
         self.values[name] = _plain(value)
         self.path.write_text(json.dumps(self.values, indent=1, sort_keys=True) + "\n")
 
-    def figure(self, name: str, chart):
-        """Glue a chart for a numbered ``{glue:figure}`` and save its Vega-Lite spec next to the results."""
+    def figure(self, name: str, chart) -> None:
+        """Glue a chart for a numbered ``{glue:figure}`` (shown only there) and save its Vega-Lite spec next to
+        the results."""
         from myst_nb import glue
 
         glue(name, chart, display=False)
         spec_dir = self.path.parent / "figures"
         spec_dir.mkdir(exist_ok=True)
         (spec_dir / f"{name}.vl.json").write_text(chart.to_json())
-        return chart

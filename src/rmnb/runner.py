@@ -169,6 +169,33 @@ def toc_chapters(root: Path) -> list[Path]:
     return [sources[s] for s in stems if s in sources]
 
 
+def _jupyter_book(root: Path, *args: str) -> None:
+    jb = Path(sys.executable).with_name("jupyter-book")
+    proc = subprocess.run([str(jb) if jb.exists() else "jupyter-book", "build", str(root), *args], cwd=root)
+    if proc.returncode != 0:
+        raise RmnbError(f"jupyter-book build failed (exit {proc.returncode}); see the warnings above.")
+
+
+def run_variant(paths: list[Path], model_id: str, values: dict | None = None, profile: str = "default",
+                build: bool = True) -> Path:
+    """Run chapters with ``model_id`` into ``book/_runs/<model-slug>/`` and build that variant's pages into
+    ``_build/runs/<model-slug>/``; the default book is untouched. Returns the variant folder."""
+    from .variants import model_parameters, variant_dir, write_variant_toc
+
+    root = paths[0].parents[1]
+    folder = variant_dir(root, model_id)
+    for path in paths:
+        validate_parameters(path, values or {})
+    for path in paths:
+        params = {**model_parameters(path, model_id), **(values or {})}
+        run_chapter(path, params, out_dir=folder, results_dir=folder / "results", profile=profile)
+    toc = write_variant_toc(root, model_id)
+    if build:
+        out = root / "_build" / "runs" / folder.name
+        _jupyter_book(root, "--toc", str(toc), "--path-output", str(out), "-n", "--keep-going")
+    return folder
+
+
 def build_book(root: Path | None = None, profile: str = "default", output: Path | None = None,
                execute: bool = True) -> Path:
     """Run every chapter the TOC lists, write the status page, then ``jupyter-book build -W``."""
@@ -181,11 +208,5 @@ def build_book(root: Path | None = None, profile: str = "default", output: Path 
             print(f"[rmnb] running {path.stem} ({profile})", flush=True)
             run_chapter(path, out_dir=chapter_dir, profile=profile)
     write_status_page(chapter_dir, chapter_dir / "status.md")
-    jb = Path(sys.executable).with_name("jupyter-book")
-    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(root), "-W", "-n", "--keep-going"]
-    if output:
-        cmd += ["--path-output", str(output)]
-    proc = subprocess.run(cmd, cwd=root)
-    if proc.returncode != 0:
-        raise RmnbError(f"jupyter-book build failed (exit {proc.returncode}); see the warnings above.")
+    _jupyter_book(root, "-W", "-n", "--keep-going", *(["--path-output", str(output)] if output else []))
     return Path(output or root) / "_build" / "html"
