@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 # Released data: a local copy when ../shared/data exists (tests, CI, offline machines); otherwise rmnb
 # downloads the pinned files into the user cache on first use.
 SHARED_DATA := $(abspath ../shared/data)
+export OMP_WAIT_POLICY ?= PASSIVE
 export RMNB_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 
 .PHONY: book test smoke-book clean

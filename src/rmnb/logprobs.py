@@ -78,10 +78,17 @@ def sequence_logprobs_cached(model, encoded: Encoded, *, batch_size: int = 64,
             logits = model(input_ids=ids, attention_mask=full_mask, position_ids=position_ids,
                            past_key_values=expanded_cache(config, kv, rows), use_cache=True).logits
             predictors = torch.cat([predictors, logits.float()], dim=1)
+        rows_of, positions, targets = [], [], []
         for r, i in enumerate(idx):
             start, end = encoded.span[i]
-            targets = torch.as_tensor(encoded.blocks[i][start:end], dtype=torch.long, device=device)
-            result[i] = float(_token_logprobs(predictors[r, start:end], targets).sum())
+            rows_of += [r] * (end - start)
+            positions += range(start, end)
+            targets += encoded.blocks[i][start:end]
+        rows_t = torch.as_tensor(rows_of, dtype=torch.long, device=device)
+        lp = _token_logprobs(predictors[rows_t, torch.as_tensor(positions, dtype=torch.long, device=device)],
+                             torch.as_tensor(targets, dtype=torch.long, device=device))
+        sums = torch.zeros(rows, dtype=torch.float64, device=device).index_add_(0, rows_t, lp.double())
+        result[idx] = sums.cpu().numpy()
         if progress:
             progress(rows)
     return result

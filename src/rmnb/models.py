@@ -19,6 +19,7 @@ import importlib.util
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +58,22 @@ class LoadedModel:
     @property
     def dtype_name(self) -> str:
         return dtype_name(self.dtype)
+
+
+@contextmanager
+def quiet_transformers():
+    """Silence transformers' load reports and progress bars (a fresh score head is recorded in ``head``)."""
+    from transformers.utils import logging as hf_logging
+
+    level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -107,16 +124,18 @@ def embedded_folder(model_id: str, rebuild: bool = False) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     gguf = gguf_path(spec)
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    with quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     # save_pretrained refuses a GGUF-loaded model until its quantization marker is removed (spec/models.md).
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.hf_quantizer = None
     tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
+    with quiet_transformers():
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
     sha = hashlib.sha256()
     with open(gguf, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -235,7 +254,8 @@ def load_tokenizer(model_id: str, *, revision: str | None = None, chat_template:
         source, revision = spec.id, revision or spec.revision
     remote = remote_code_allowed(spec, revision, trust_remote_code)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=remote)
+        with quiet_transformers():
+            tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=remote)
     except (OSError, ValueError) as exc:
         raise _wrap_load_error(model_id, exc) from exc
     _apply_template_policy(tokenizer, spec, chat_template)
@@ -273,10 +293,11 @@ def load_model(model_id: str, kind: str | None = None, *, revision: str | None =
     if device_map is None and dev.type == "cuda":
         device_map = str(dev)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, revision=hub_revision, trust_remote_code=remote)
-        model, info = auto.from_pretrained(source, revision=hub_revision, trust_remote_code=remote,
-                                           dtype=torch_dtype, device_map=device_map, output_loading_info=True,
-                                           **extra)
+        with quiet_transformers():
+            tokenizer = AutoTokenizer.from_pretrained(source, revision=hub_revision, trust_remote_code=remote)
+            model, info = auto.from_pretrained(source, revision=hub_revision, trust_remote_code=remote,
+                                               dtype=torch_dtype, device_map=device_map, output_loading_info=True,
+                                               **extra)
     except (OSError, ValueError) as exc:
         raise _wrap_load_error(model_id, exc) from exc
     if device_map is None:

@@ -229,11 +229,11 @@ class Conversation:
             before = self._render(prompt, None, generation=True)
         return before, after
 
-    def text(self, prompt: str, response: str) -> str:
-        """The full templated text of one string response (what the authors' pipeline tokenizes)."""
+    def text(self, prompt: str, response: str, split: tuple[str, str] | None = None) -> str:
+        """The full templated text of one string response (``split``: :meth:`split_text`, if already known)."""
         if self.mode == "raw":
             return prompt + self.raw_separator + response
-        before, after = self.split_text(prompt)
+        before, after = split or self.split_text(prompt)
         if self._verbatim(prompt):
             return before + response + (after if self.end_of_turn else "")
         full = self._render(prompt, response)
@@ -284,7 +284,8 @@ class Conversation:
         items = list(items)
         prefix = self.prefix_ids(prompt)
         suffix = self.suffix_ids(prompt)
-        texts = [self.text(prompt, s) for s in items]
+        split = self.split_text(prompt)
+        texts = [self.text(prompt, s, split) for s in items]
         if self.mode == "raw":
             fulls = [list(x) for x in self.tokenizer(texts).input_ids]
         else:

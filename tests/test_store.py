@@ -1,0 +1,192 @@
+"""The results store: tidy shards, content key, sidecar, resume after a crash, the CLI (tiny models)."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import rmnb.score_job as job
+import rmnb.store as store_mod
+from _tiny import PROMPT, WORDS, assert_close, causal_model, chatml_tokenizer, llama_config, one_thread, \
+    reward_model  # noqa: F401 (one_thread: autouse fixture)
+from rmnb import score_cli
+from rmnb.errors import RmnbError
+from rmnb.models import wrap_model
+from rmnb.responses import Conversation, strings, vocabulary
+from rmnb.scoring import reward_scores_full
+from rmnb.store import COLUMNS, read_meta, read_results, run_folders
+
+PROMPTS = {"greatest_ever_one": PROMPT, "worst_ever_one": "What, in one word, is the worst thing ever?",
+           "best_time_please": "What is the best thing of all time? Please answer in one word only."}
+
+
+@pytest.fixture(scope="module")
+def rm():
+    tok = chatml_tokenizer()
+    return wrap_model(reward_model(llama_config(tok)), tok, model_id="tiny-org/tiny-rm", revision="r1")
+
+
+@pytest.fixture(scope="module")
+def lm():
+    tok = chatml_tokenizer()
+    return wrap_model(causal_model(llama_config(tok)), tok, model_id="tiny-org/tiny-lm", revision="r1")
+
+
+def test_tidy_rows_equal_direct_scores(rm, tmp_path):
+    folder = job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False)
+    frame = read_results(folder)
+    assert set(COLUMNS) <= set(frame.columns)
+    assert len(frame) == len(PROMPTS) * len(WORDS)
+    assert frame.model_id.unique().tolist() == ["tiny-org/tiny-rm"] and frame.revision.unique().tolist() == ["r1"]
+    assert frame.kind.unique().tolist() == ["reward"] and frame.token_id.isna().all()
+    conv = Conversation(rm.tokenizer)
+    for pid, text in PROMPTS.items():
+        enc = conv.encode(text, strings(WORDS))
+        direct = reward_scores_full(rm.model, [enc.full(i) for i in range(len(WORDS))])
+        got = frame[frame.prompt_id == pid].set_index("response").loc[WORDS, "score"].to_numpy()
+        assert_close(got, direct)
+    meta = read_meta(folder)
+    assert meta["status"] == "complete" and folder.name.endswith(meta["key"][:12])
+    assert meta["params"]["rmnb_version"] and meta["sessions"][0]["device"].startswith(("cpu", "cuda", "mps"))
+    assert meta["wall_time_s"] >= 0 and meta["n_rows"] == len(frame)
+    assert not (folder / "shards").exists() and (folder / "scores.parquet").exists()
+
+
+def test_vocabulary_tokens_keep_ids(lm, tmp_path):
+    folder = job.score(lm, {"greatest": PROMPT}, vocabulary(lm.tokenizer), out=tmp_path, progress=False)
+    frame = read_results(folder)
+    assert frame.kind.unique().tolist() == ["logprob"]
+    assert frame.token_id.tolist() == list(range(len(lm.tokenizer)))
+    assert frame.token.tolist() == lm.tokenizer.convert_ids_to_tokens(list(range(len(lm.tokenizer))))
+    assert np.isclose(np.exp(frame.score).sum(), 1.0, atol=1e-3)  # almost all mass sits on real tokens
+
+
+def test_content_key(rm, tmp_path):
+    a = job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False, batch_size=2)
+    b = job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False, batch_size=5, shard_size=3)
+    assert a == b  # batch and shard size do not change the numbers, so not the key
+    c = job.score(rm, PROMPTS, WORDS[:-1], out=tmp_path, progress=False)
+    d = job.score(rm, {"greatest_ever_one": PROMPT + " "}, WORDS, out=tmp_path, progress=False)
+    assert len({a, c, d}) == 3
+    assert len(run_folders(tmp_path)) == 3
+    both = read_results(tmp_path)  # a parent folder holding several runs
+    assert both.run_key.nunique() == 3
+
+
+def test_finished_run_is_not_recomputed(rm, tmp_path, monkeypatch):
+    folder = job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False)
+
+    def boom(*a, **k):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(job, "score_unit", boom)
+    assert job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False) == folder
+
+
+def test_resume_after_crash(rm, tmp_path, monkeypatch):
+    reference = read_results(job.score(rm, PROMPTS, WORDS * 2, out=tmp_path / "ref", progress=False))
+    out = tmp_path / "crash"
+    real_unit, real_write = job.score_unit, store_mod.write_parquet_atomic
+    calls = {"unit": 0, "write": 0}
+
+    def crashing_unit(*a, **k):
+        calls["unit"] += 1
+        if calls["unit"] == 4:
+            raise KeyboardInterrupt("simulated crash while scoring")
+        return real_unit(*a, **k)
+
+    monkeypatch.setattr(job, "score_unit", crashing_unit)
+    with pytest.raises(KeyboardInterrupt):
+        job.score(rm, PROMPTS, WORDS * 2, out=out, progress=False, shard_size=5)
+    folder = run_folders(out)[0]
+    shards = sorted((folder / "shards").iterdir())
+    assert [p.name for p in shards] == ["p0000-c0000.parquet", "p0000-c0001.parquet", "p0000-c0002.parquet"]
+    assert read_meta(folder)["status"] == "running"
+
+    # a crash in the middle of writing a shard leaves no partial shard behind
+    def crashing_write(path, frame):
+        calls["write"] += 1
+        if "shards" in str(path):
+            def half(fh):
+                fh.write(b"PAR1 half a shard")
+                raise OSError("disk vanished")
+            store_mod._atomic_write_bytes(path, half)
+        return real_write(path, frame)
+
+    monkeypatch.setattr(job, "score_unit", real_unit)
+    monkeypatch.setattr(store_mod, "write_parquet_atomic", crashing_write)
+    with pytest.raises(OSError, match="disk vanished"):
+        job.score(rm, PROMPTS, WORDS * 2, out=out, progress=False, shard_size=7)  # resumed runs keep size 5
+    assert sorted((folder / "shards").iterdir()) == shards  # nothing new, nothing partial, no temp file
+    with pytest.raises(RmnbError, match="incomplete"):
+        read_results(out)
+    partial = read_results(out, include_incomplete=True)
+    assert len(partial) == 15 and not partial.complete.any()
+
+    monkeypatch.setattr(store_mod, "write_parquet_atomic", real_write)
+    computed = []
+    monkeypatch.setattr(job, "score_unit", lambda *a, **k: computed.append(1) or real_unit(*a, **k))
+    done = job.score(rm, PROMPTS, WORDS * 2, out=out, progress=False)
+    assert done == folder and len(computed) == 3 * 4 - 3  # only the missing shards
+    resumed = read_results(done)
+    cols = ["prompt_id", "response", "token_id", "score"]
+    pd.testing.assert_frame_equal(resumed[cols], reference[cols])
+    meta = read_meta(done)
+    assert meta["status"] == "complete" and len(meta["sessions"]) == 3 and meta["shard_size"] == 5
+
+
+def test_corrupt_shard_names_the_file(rm, tmp_path, monkeypatch):
+    out = tmp_path / "x"
+    real_unit = job.score_unit
+    n = {"calls": 0}
+
+    def crash(*a, **k):
+        n["calls"] += 1
+        if n["calls"] == 2:
+            raise KeyboardInterrupt
+        return real_unit(*a, **k)
+
+    monkeypatch.setattr(job, "score_unit", crash)
+    with pytest.raises(KeyboardInterrupt):
+        job.score(rm, PROMPTS, WORDS, out=out, progress=False)
+    shard = next((run_folders(out)[0] / "shards").glob("*.parquet"))
+    shard.write_bytes(b"garbage")
+    with pytest.raises(RmnbError, match=shard.name):
+        read_results(out, include_incomplete=True)
+
+
+def test_input_errors(rm, tmp_path):
+    with pytest.raises(RmnbError, match="prompt list is empty"):
+        job.score(rm, [], WORDS, out=tmp_path, progress=False)
+    with pytest.raises(RmnbError, match="empty"):
+        job.score(rm, PROMPTS, [], out=tmp_path, progress=False)
+    with pytest.raises(RmnbError, match="cannot produce"):
+        job.score(rm, PROMPTS, WORDS, kind="logprob", out=tmp_path, progress=False)
+    with pytest.raises(RmnbError, match="No rmnb score runs"):
+        read_results(tmp_path)
+
+
+def test_cli_on_a_local_folder(tmp_path, capsys):
+    tok = chatml_tokenizer()
+    model_dir = tmp_path / "tiny-rm"
+    reward_model(llama_config(tok)).save_pretrained(model_dir)
+    tok.save_pretrained(model_dir)
+    prompts = tmp_path / "prompts.yaml"
+    prompts.write_text("".join(f"{k}: \"{v}\"\n" for k, v in PROMPTS.items()))
+    words = tmp_path / "words.txt"
+    words.write_text("\n".join(WORDS) + "\n")
+    out = tmp_path / "scores"
+    code = score_cli.main(["--model", str(model_dir), "--prompts", str(prompts), "--responses", str(words),
+                           "--out", str(out), "--batch-size", "3", "--quiet"])
+    assert code == 0
+    folder = capsys.readouterr().out.strip().splitlines()[-1]
+    frame = read_results(folder)
+    assert len(frame) == len(PROMPTS) * len(WORDS) and frame.kind.unique().tolist() == ["reward"]
+    assert json.loads((run_folders(out)[0] / "meta.json").read_text())["params"]["head"] == "trained"
+    # what the §2 chapters' scores_dir reads
+    from rmnb.scores import rmnb_scores
+
+    long = rmnb_scores(out)
+    assert len(long) == len(frame) and set(long.framing) == {"positive", "negative"}
+    assert score_cli.main(["--model", "no-such-alias", "--out", str(out), "--quiet"]) == 2
