@@ -1,0 +1,162 @@
+"""Paper §3a statistics (median ranks, the three-way ANOVA, BH post-hoc tests), the log-prob sources, and a smoke
+run of chapters 03 and 04 with reduced parameters (offline, embedded models)."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rmnb import logprob_stats as lps
+from rmnb import runner
+from rmnb.errors import RmnbError
+from conftest import ROOT
+
+
+def _simulated_medians(effect: float, seed: int = 0) -> pd.DataFrame:
+    """216 rows like the paper's: 54 prompts x 2 categories x 2 models, with a planted three-way interaction in
+    the paper's direction (B = "Llama" ranks agency better under positive prompts, communion under negative)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(54):
+        valence = "positive" if i < 27 else "negative"
+        for category in ("Agency", "Communion"):
+            for model in ("A", "B"):
+                sign = (1 if category == "Agency" else -1) * (1 if valence == "positive" else -1)
+                shift = -effect * sign if model == "B" else effect * sign
+                rows.append(dict(prompt_id=f"p{i}", category=category, model=model, valence=valence,
+                                 rank=50 + shift + rng.normal(0, 3)))
+    return pd.DataFrame(rows)
+
+
+def test_median_rank_table_ranks_within_model_and_prompt():
+    word_lp = pd.DataFrame({
+        "model": ["m"] * 4, "prompt_id": ["greatest_ever_one"] * 4, "term": ["a", "b", "c", "d"],
+        "category": ["Agency", "Agency", "Communion", "Communion"], "logprob": [-1.0, -3.0, -1.0, -2.0]})
+    ranks, med = lps.median_rank_table(word_lp)
+    assert list(ranks["rank"]) == [1.5, 4.0, 1.5, 3.0]  # ties share the average rank, 1 = most probable
+    assert dict(zip(med.category, med["rank"])) == {"Agency": 2.75, "Communion": 2.25}
+    assert set(med.valence) == {"positive"} and set(med.n_words) == {2}
+
+
+def test_anova_finds_a_planted_three_way_interaction():
+    table = lps.anova(_simulated_medians(effect=3.0)).set_index("term")
+    assert table.loc["category:valence:model", "df"] == 1 and table.df_resid.iloc[0] == 208
+    assert table.loc["category:valence:model", "p"] < 1e-10
+    assert table.loc["model", "p"] > 0.01 and table.loc["category:model", "p"] > 0.01
+    null = lps.anova(_simulated_medians(effect=0.0, seed=3)).set_index("term")
+    assert null.loc["category:valence:model", "p"] > 0.01
+
+
+def test_posthoc_order_fdr_and_direction():
+    med = _simulated_medians(effect=3.0)
+    post = lps.posthoc(med, "A", "B")
+    assert list(zip(post.category, post.valence)) == list(lps.CELLS)
+    assert (post.p_fdr >= post.p - 1e-15).all() and (post.n_a == 27).all()
+    assert list(post.better) == ["B", "A", "A", "B"]
+    assert lps.paper_direction(post) < 0  # the paper's pattern
+    assert lps.paper_direction(lps.posthoc(med, "B", "A")) > 0  # swapping sides flips it
+    constant = med.assign(rank=1.0)
+    assert (lps.posthoc(constant, "A", "B").p == 1.0).all()
+
+
+def test_anova_needs_both_levels():
+    med = _simulated_medians(effect=1.0)
+    with pytest.raises(RmnbError, match="two levels of 'valence'"):
+        lps.anova(med[med.valence == "positive"])
+
+
+def test_pairs_presets_and_sources():
+    pairs = lps.resolve_pairs("embedded")
+    assert pairs["instruct"] == ("gemma3-270m", "smollm2-135m-instruct")
+    paper = lps.resolve_pairs("paper", pretrained_pair="x/a, y/b")
+    assert paper["instruct"] == ("google/gemma-2-2b-it", "meta-llama/Llama-3.2-3B-Instruct")
+    assert paper["pretrained"] == ("x/a", "y/b")
+    with pytest.raises(RmnbError, match="'A,B'"):
+        lps.parse_pair("only-one")
+    assert lps.resolve_source("auto", paper["instruct"]) == "released"
+    assert lps.resolve_source("auto", pairs["instruct"]) == "live"
+    with pytest.raises(RmnbError, match="source must be"):
+        lps.resolve_source("cloud", [])
+
+
+def test_released_source_offline_names_the_fix(monkeypatch, tmp_path):
+    import huggingface_hub.constants as hf_constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(RmnbError, match="source='live'"):
+        lps.released_file("google/gemma-2-2b-it", revision="main")
+
+
+# --- smoke runs of the two chapters ----------------------------------------------------------------------
+
+CHAPTER_KEYS = {
+    "03_base_model_logprobs": [f"{c}_{k}" for c in ("instruct", "pretrained")
+                               for k in ("three_way_F", "three_way_df", "three_way_p", "model_F", "n_strict",
+                                         "agency_positive_p_fdr", "communion_negative_p_fdr", "anova", "posthoc",
+                                         "direction", "broad_three_way_F")],
+    "04_implicit_reward": ["table1_top", "table1_bottom", "table1_best", "table1_worst", "fig3_pairs",
+                           "n_freedom_wins", "recovery", "mwlr_recall", "best_metric", "toy_identity_gap",
+                           "identity_gap", "pair0_freedom_mwlr", "pair0_love_mwlr"],
+}
+
+
+@pytest.fixture(scope="module")
+def smoke_results(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("chapters")
+    results = {}
+    for stem in CHAPTER_KEYS:
+        path = ROOT / "notebooks" / f"{stem}.md"
+        runner.run_chapter(path, out_dir=out, results_dir=out / "results", profile="smoke")
+        results[stem] = json.loads((out / "results" / f"{stem}.json").read_text())
+    return results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", list(CHAPTER_KEYS))
+def test_chapter_smoke_run_glues_its_results(smoke_results, stem):
+    values = smoke_results[stem]
+    missing = [k for k in CHAPTER_KEYS[stem] if k not in values]
+    assert not missing, missing
+
+
+@pytest.mark.slow
+def test_chapter_results_are_consistent(smoke_results):
+    ch03, ch04 = smoke_results["03_base_model_logprobs"], smoke_results["04_implicit_reward"]
+    for cond in ("instruct", "pretrained"):
+        three = [r for r in ch03[f"{cond}_anova"] if r["term"] == "category:valence:model"][0]
+        assert three["F"] == pytest.approx(ch03[f"{cond}_three_way_F"])
+        assert ch03[f"{cond}_three_way_df"] == f"1,{int(three['df_resid'])}"
+        assert all(0 <= r["p_fdr"] <= 1 for r in ch03[f"{cond}_posthoc"])
+    assert ch03["instruct_n_strict"] == 66
+    assert len(ch04["table1_top"]) == len(ch04["table1_bottom"]) == ch04["n_show"]
+    assert [r["rank"] for r in ch04["table1_top"]][:2] == [1, 2]
+    pairs = ch04["fig3_pairs"]
+    assert len(pairs) == 2 and pairs[0]["Freedom"] == pytest.approx(-pairs[1]["Freedom"])
+    assert {r["metric"] for r in ch04["recovery"]} >= {"MWLR", "raw log-ratio"}
+    assert ch04["toy_identity_gap"] < 1e-9 and ch04["identity_gap"] < 1e-6
+
+
+def test_released_source_fails_clearly_in_the_chapter(tmp_path, data_dir, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    path = ROOT / "notebooks" / "03_base_model_logprobs.md"
+    with pytest.raises(RmnbError, match="source='live'"):
+        runner.run_chapter(path, {"models": "paper"}, out_dir=tmp_path, results_dir=tmp_path / "r", profile="smoke")
+
+
+def test_released_tables_are_dense_by_token_id(monkeypatch, tmp_path):
+    csv = tmp_path / "m.csv"
+    pd.DataFrame({"token_id": [0, 1, 3], "token_name": ["a", "b", "d"], "token_decoded": ["love", "nan", "duty"],
+                  "greatest_ever_one": [-1.0, -2.0, -3.0], "worst_ever_one": [-4.0, -5.0, -6.0]}).to_csv(csv,
+                                                                                                     index=False)
+    monkeypatch.setattr(lps, "released_file", lambda model_id, revision="main": (str(csv), "abc123"))
+    table = lps.released_logprobs("org/m", ["worst_ever_one", "greatest_ever_one"])
+    assert table.values.shape == (2, 4) and table.revision == "abc123" and table.source == "released"
+    assert table.values[1, 3] == -3.0 and np.isneginf(table.values[0, 2])
+    assert table.vocab.token_decoded[0] == "love" and pd.isna(table.vocab.token_decoded[2])
+    assert pd.isna(table.vocab.token_decoded[1])  # pandas reads the string "nan" as missing, as the authors' code
+    assert table.series("greatest_ever_one")[0] == -1.0
