@@ -144,9 +144,3 @@ def by_nickname(nickname: str) -> ModelSpec:
             return spec
     raise KeyError(f"no registry entry has the nickname {nickname!r}")
 
-
-# --- Reward models trained by rmnb (chapter 05) -----------------------------------------------------------------
-# Their entries are defined in rmnb.embedded_rms, which registers them when imported; importing it here makes the ids
-# (smollm2-135m-hh-rm, gemma3-270m-hh-rm) known to every user of the registry. Metadata only: nothing is trained or
-# loaded until a model is asked for. Kept last so that the names it imports from this module already exist.
-import rmnb.embedded_rms  # noqa: E402,F401
