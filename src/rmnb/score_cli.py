@@ -71,14 +71,10 @@ def run(args) -> int:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="rmnb")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["score", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return args.func(args)
-    except RmnbError as exc:
-        print(f"rmnb: error: {exc}", file=sys.stderr)
-        return 2
+    """``python -m rmnb.score_cli ARGS`` is ``rmnb score ARGS``."""
+    from rmnb.cli import main as rmnb_main
+
+    return rmnb_main(["score", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
