@@ -1,0 +1,72 @@
+"""Chapters as code: the parameters cell, the anatomy, the runner's and CLI's validation."""
+
+import jupytext
+import pytest
+import yaml
+
+from rmnb import cli, runner
+from rmnb.errors import RmnbError
+from conftest import ROOT
+
+CHAPTERS = runner.chapters(ROOT)
+
+
+def test_there_are_chapters():
+    stems = [p.stem for p in CHAPTERS]
+    assert stems == sorted(stems) and {"00_token_search", "01_big_two", "02_moral_foundations"} <= set(stems)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_anatomy(path):
+    nb = jupytext.read(path)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    h1 = [line for line in markdown.splitlines() if line.startswith("# ")]
+    assert len(h1) == 1, "exactly one H1"
+    for heading in ("## Overview", "## Prerequisites", "## Exercises", "## Summary", "Run this chapter yourself",
+                    "## The paper's numbers next to ours", "## Where we differ from the paper"):
+        assert heading in markdown, heading
+    params = runner.chapter_parameters(path)
+    assert params and all(p.comment for p in params.values()), "every parameter has a comment"
+
+
+@pytest.mark.parametrize("profile", ["default", "smoke"])
+def test_params_files_name_real_parameters(profile):
+    table = yaml.safe_load((ROOT / "notebooks" / "params" / f"{profile}.yaml").read_text())
+    for stem, values in table.items():
+        path = ROOT / "notebooks" / f"{stem}.md"
+        assert path.exists(), stem
+        runner.validate_parameters(path, values)
+        if profile == "default":  # the default profile equals the parameters cell
+            defaults = runner.chapter_parameters(path)
+            assert all(defaults[k].default == v for k, v in values.items()), stem
+
+
+def test_bad_chapter_lists_valid_ones():
+    with pytest.raises(RmnbError, match="no chapter matches '99'.*01_big_two"):
+        runner.resolve_chapters("99", ROOT)
+
+
+def test_unknown_parameter_and_wrong_type():
+    path = runner.resolve_chapters("01", ROOT)[0]
+    with pytest.raises(RmnbError, match="unknown parameter 'n_perm'.*n_permutations \\(int\\)"):
+        runner.validate_parameters(path, {"n_perm": 5})
+    with pytest.raises(RmnbError, match="must be int"):
+        runner.validate_parameters(path, {"n_permutations": "many"})
+    with pytest.raises(RmnbError, match="must be bool"):
+        runner.validate_parameters(path, {"include_released": 1})
+    assert runner.validate_parameters(path, {"scores_dir": "runs/x"}) == {"scores_dir": "runs/x"}
+
+
+def test_cli_fails_before_work_with_clear_message(capsys):
+    assert cli.main(["run", "99"]) == 2
+    assert "Valid chapters" in capsys.readouterr().err
+    assert cli.main(["run", "01", "-p", "bogus=1"]) == 2
+    assert "Valid parameters" in capsys.readouterr().err
+    assert cli.main(["run", "01", "-p", "n_permutations=lots"]) == 2
+    assert "must be int" in capsys.readouterr().err
+
+
+def test_cli_chapter_help_lists_parameters(capsys):
+    assert cli.main(["run", "01", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "n_permutations" in out and "scores_dir" in out
