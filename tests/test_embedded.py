@@ -10,6 +10,7 @@ import torch
 
 from _tiny import assert_close, one_thread  # noqa: F401 (one_thread: autouse fixture, robust on busy CPUs)
 from rmnb import score_cli
+from rmnb.errors import RmnbError
 from rmnb.logprobs import next_token_logprobs, sequence_logprobs_cached, sequence_logprobs_full
 from rmnb.models import load_model
 from rmnb.responses import Conversation, strings, vocabulary
@@ -98,6 +99,8 @@ def test_cli_big_two_readable_by_scores_dir(tmp_path, capsys, data_dir):
     assert (frame.score < 0).all() and frame.n_tokens.min() >= 1
     from rmnb.scores import rmnb_scores
 
-    long = rmnb_scores(out)
+    with pytest.raises(RmnbError, match="logprob scores, not reward scores"):
+        rmnb_scores(out)  # the §2 chapters read reward scores; log-probs are never mixed in silently
+    long = rmnb_scores(out, kind="logprob")
     assert len(long) == 526 and set(long.framing) == {"positive", "negative"}
     assert long.model.unique().tolist() == ["SmolLM2-135M-Instruct"]

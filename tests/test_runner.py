@@ -12,7 +12,15 @@ CHAPTERS = runner.chapters(ROOT)
 
 
 def test_there_are_chapters():
-    assert [p.stem for p in CHAPTERS][:2] == ["01_big_two", "02_moral_foundations"]
+    stems = [p.stem for p in CHAPTERS]
+    assert stems == sorted(stems) and {"00_token_search", "01_big_two", "02_moral_foundations"} <= set(stems)
+
+
+def test_training_chapter_runs_before_the_chapters_that_use_its_models():
+    toc = runner.toc_chapters(ROOT)
+    order = [p.stem for p in runner.execution_order(toc)]
+    assert order[0] == "05_rm_training" and sorted(order) == sorted(p.stem for p in toc)
+    assert [s for s in order if s != "05_rm_training"] == [p.stem for p in toc if p.stem != "05_rm_training"]
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)

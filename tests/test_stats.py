@@ -23,11 +23,11 @@ def test_median_ranks_joins_lexicon_and_takes_medians():
     assert med.loc["A", "n_items"] == 2
 
 
-def _simulated(planted: float, seed: int = 0) -> pd.DataFrame:
+def _simulated(planted: float, seed: int = 0, n_models: int = 10, n_gemma: int = 4) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows = []
-    for m in range(10):
-        family = "Gemma" if m < 4 else "Llama"
+    for m in range(n_models):
+        family = "Gemma" if m < n_gemma else "Llama"
         offset = rng.normal(0, 3)
         for category in ("Agency", "Communion"):
             for p in range(54):
@@ -45,6 +45,15 @@ def test_mixed_model_recovers_planted_interaction_with_nlme_df():
     assert three.p_t < 1e-6
     assert three.df == 1080 - 10 - 6
     assert table.set_index("term").loc["family[Llama]", "df"] == 8
+
+
+def test_mixed_model_with_one_model_per_family_leaves_family_untestable():
+    # chapter 01's exercise 2: one RM per family leaves 0 between-model df for the family term
+    table, _ = stats.fit_mixed_model(_simulated(planted=-20.0, n_models=2, n_gemma=1))
+    terms = table.set_index("term")
+    assert terms.loc["family[Llama]", "df"] == 0 and np.isnan(terms.loc["family[Llama]", "p_t"])
+    three = table[table.term.str.count(":") == 2].iloc[0]
+    assert three.estimate == pytest.approx(-20.0, abs=8.0) and three.p_t < 1e-3  # SE about 2.7
 
 
 def test_mixed_model_null_interaction_is_not_significant():

@@ -242,16 +242,32 @@ def _apply_template_policy(tokenizer, spec: ModelSpec, chat_template: str | None
 # Public loaders
 
 
+def _trained_ids():
+    from . import embedded_rms
+
+    return embedded_rms.EMBEDDED_RMS
+
+
+def model_source(spec: ModelSpec, revision: str | None = None) -> tuple[str, str | None]:
+    """Where transformers loads an entry from: (folder or Hub id, Hub revision or None). The embedded models come
+    from their converted GGUF folders; the reward models rmnb trains (``rmnb.embedded_rms``) from their run folders,
+    trained on first use."""
+    if spec.gguf_package:
+        return str(embedded_folder(spec.id)), None
+    if spec.id in _trained_ids():
+        from . import embedded_rms
+
+        return str(embedded_rms.folder(spec.id)), None
+    return spec.id, revision or spec.revision
+
+
 def load_tokenizer(model_id: str, *, revision: str | None = None, chat_template: str | None = None,
                    trust_remote_code: bool = False):
     """The tokenizer of a registry id, HF id or folder, with the chat-template policy applied."""
     spec = resolve_spec(model_id)
     from transformers import AutoTokenizer
 
-    if spec.gguf_package:
-        source, revision = str(embedded_folder(spec.id)), None
-    else:
-        source, revision = spec.id, revision or spec.revision
+    source, revision = model_source(spec, revision)
     remote = remote_code_allowed(spec, revision, trust_remote_code)
     try:
         with quiet_transformers():
@@ -287,10 +303,7 @@ def load_model(model_id: str, kind: str | None = None, *, revision: str | None =
 
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
-    if spec.gguf_package:
-        source, hub_revision = str(embedded_folder(spec.id)), None
-    else:
-        source, hub_revision = spec.id, revision or spec.revision
+    source, hub_revision = model_source(spec, revision)
     remote = remote_code_allowed(spec, hub_revision, trust_remote_code)
     auto = AutoModelForSequenceClassification if kind == "reward" else AutoModelForCausalLM
     extra = {"num_labels": 1} if kind == "reward" and spec.kind != "reward" else {}
@@ -326,6 +339,8 @@ def load_model(model_id: str, kind: str | None = None, *, revision: str | None =
 
     if spec.gguf_package:
         rev = embedded_revision(spec)
+    elif spec.id in _trained_ids():
+        rev = f"rmnb-trained:{Path(source).parent.name}"  # the run key: <cache>/rms/<id>/<run key>/model
     elif Path(source).expanduser().is_dir():
         rev = _folder_revision(Path(source).expanduser())
     else:

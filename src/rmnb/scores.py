@@ -61,8 +61,9 @@ def released_scores(lexicon: str = "big_two", models=None) -> pd.DataFrame:
     return _finish(pd.concat(frames, ignore_index=True))
 
 
-def rmnb_scores(scores_dir: str | Path) -> pd.DataFrame:
-    """Scores written by ``rmnb score`` under ``scores_dir`` (one run folder or a parent of several)."""
+def rmnb_scores(scores_dir: str | Path, kind: str = "reward") -> pd.DataFrame:
+    """Scores written by ``rmnb score`` under ``scores_dir`` (one run folder or a parent of several), of one kind
+    (``reward`` or ``logprob``: the two are on different scales and never mixed)."""
     from .store import read_results
 
     path = Path(scores_dir).expanduser()
@@ -71,6 +72,12 @@ def rmnb_scores(scores_dir: str | Path) -> pd.DataFrame:
     tidy = read_results(path)
     if tidy.empty:
         raise RmnbError(f"no rmnb score results under {path}. Fix: run 'rmnb score --model ID --out {path}'.")
+    if "kind" in tidy and (tidy.kind != kind).any():
+        others = sorted(set(tidy.kind) - {kind})
+        tidy = tidy[tidy.kind == kind]
+        if tidy.empty:
+            raise RmnbError(f"the runs under {path} hold {', '.join(others)} scores, not {kind} scores. Fix: score "
+                            f"with 'rmnb score --kind {kind}', or point scores_dir at {kind} runs.")
     tidy = tidy.copy()
     tidy["model"] = [registry.spec_for(m).label for m in tidy.model_id]
     tidy["family"] = [registry.family_of(m) for m in tidy.model_id]

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import torch
 
-from rmnb import embedded_rms, registry, training
+from rmnb import embedded_rms, models, registry, training
 from rmnb.preferences import PreferenceData
 from rmnb.registry import ModelSpec
 
@@ -211,6 +211,9 @@ def test_artifact_registry_round_trip(tmp_path, monkeypatch, toy):
         assert loaded.spec.id == "tiny-test-rm" and loaded.head == "trained"
         run = embedded_rms.ensure("tiny-test-rm", progress=False)
         assert run.folder.is_relative_to(tmp_path / "cache" / "rms" / "tiny-test-rm")
+        # the id loads through rmnb.models like any registry id (what rmnb score / rmnb run --model use)
+        assert loaded.revision == f"rmnb-trained:{run.folder.name}"
+        assert models.load_tokenizer("tiny-test-rm").get_vocab() == loaded.tokenizer.get_vocab()
         ids = loaded.tokenizer.convert_tokens_to_ids(POSITIVE + NEGATIVE)
         responses = vocabulary(loaded.tokenizer, ids)
         encoded = Conversation(loaded.tokenizer, mode="chat").encode("w3 w4", responses)

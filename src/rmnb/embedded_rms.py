@@ -50,10 +50,10 @@ _NOTE = ("Trained by rmnb (chapter 05): the CPU preset of rmnb.training (Bradley
 
 SPECS: tuple[ModelSpec, ...] = (
     ModelSpec(id="smollm2-135m-hh-rm", kind="reward", family="SmolLM", nickname="SmolLM2-135M-HH-RM", size="135M",
-              variant="reward", dtype="float32", stand_in=True, batch_size=64,
+              variant="reward", dtype="float32", stand_in=True, batch_size=128,
               notes=_NOTE + " Base: SmolLM2-135M-Instruct (ChatML template)."),
     ModelSpec(id="gemma3-270m-hh-rm", kind="reward", family="Gemma", nickname="Gemma-3-270M-HH-RM", size="270M",
-              variant="reward", dtype="float32", stand_in=True, chat_template=GEMMA_TURN_TEMPLATE, batch_size=64,
+              variant="reward", dtype="float32", stand_in=True, chat_template=GEMMA_TURN_TEMPLATE, batch_size=128,
               notes=_NOTE + " Base: Gemma 3 270M pretrained; rmnb supplies Gemma's turn template."),
 )
 
@@ -160,11 +160,9 @@ def register_trained(rm: TrainedRM, spec: ModelSpec) -> ModelSpec:
 
 def load(rm_id: str, *, device: str = "auto", dtype: str | None = None, progress: bool = True):
     """An embedded reward model as a ``LoadedModel`` (built on first use), with its registry entry attached."""
-    from rmnb import models, registry
+    from rmnb import models
 
-    run = ensure(rm_id, progress=progress, device=device)
-    loaded = models.load_model(str(run.model_dir), kind="reward", device=device, dtype=dtype)
-    loaded.spec = registry.get(rm_id)
-    loaded.revision = f"rmnb-trained:{run.folder.name}"
+    run = ensure(rm_id, progress=progress, device=device)  # trains now (with a progress bar) if absent
+    loaded = models.load_model(rm_id, kind="reward", device=device, dtype=dtype)
     loaded.notes.append(f"trained run: {run.folder}")
     return loaded

@@ -122,7 +122,7 @@ def common_sample(kept: dict[str, pd.DataFrame], n: int | None, keep_words=KEEP_
 # --- models ---------------------------------------------------------------------------------------------------
 
 def resolve_dtype(dtype: str = "auto", device: str = "auto") -> str | None:
-    """``auto``: bfloat16 on a CPU (about 2.5x faster than float32 there), the registry's dtype on a GPU."""
+    """``auto``: bfloat16 on a CPU (about twice as fast as float32 there, see benchmarks/README.md), the registry's dtype on a GPU."""
     from .device import resolve_device
 
     if dtype != "auto":
@@ -132,19 +132,15 @@ def resolve_dtype(dtype: str = "auto", device: str = "auto") -> str | None:
 
 def load_tokenizer(model_id: str):
     """The tokenizer of a reward model: an rmnb-trained embedded RM (built on first use) or any loadable id."""
-    from . import embedded_rms, models
+    from . import models
 
-    if model_id in embedded_rms.EMBEDDED_RMS:
-        return models.load_tokenizer(str(embedded_rms.folder(model_id)))
     return models.load_tokenizer(model_id)
 
 
 def load_reward_model(model_id: str, dtype: str | None = None, device: str = "auto"):
     """A reward model as a ``LoadedModel``; a language model gets a seeded fresh score head (``head`` says so)."""
-    from . import embedded_rms, models
+    from . import models
 
-    if model_id in embedded_rms.EMBEDDED_RMS:
-        return embedded_rms.load(model_id, device=device, dtype=dtype)
     return models.load_model(model_id, "reward", dtype=dtype, device=device)
 
 
