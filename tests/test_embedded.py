@@ -100,7 +100,7 @@ def test_cli_big_two_readable_by_scores_dir(tmp_path, capsys, data_dir):
     from rmnb.scores import rmnb_scores
 
     with pytest.raises(RmnbError, match="logprob scores, not reward scores"):
-        rmnb_scores(out)  # the §2 chapters read reward scores; log-probs are never mixed in silently
-    long = rmnb_scores(out, kind="logprob")
+        rmnb_scores(out, kind="reward")
+    long = rmnb_scores(out)
     assert len(long) == 526 and set(long.framing) == {"positive", "negative"}
     assert long.model.unique().tolist() == ["SmolLM2-135M-Instruct"]

@@ -189,4 +189,14 @@ def test_cli_on_a_local_folder(tmp_path, capsys):
 
     long = rmnb_scores(out)
     assert len(long) == len(frame) and set(long.framing) == {"positive", "negative"}
+    # a language model's log-probs in the same folder: never mixed with the rewards silently
+    lm_dir = tmp_path / "tiny-lm"
+    causal_model(llama_config(tok)).save_pretrained(lm_dir)
+    tok.save_pretrained(lm_dir)
+    assert score_cli.main(["--model", str(lm_dir), "--kind", "logprob", "--prompts", str(prompts), "--responses",
+                           str(words), "--out", str(out), "--quiet"]) == 0
+    with pytest.raises(RmnbError, match="mix logprob and reward scores"):
+        rmnb_scores(out)
+    assert rmnb_scores(out, kind="reward").equals(long)
+    assert len(rmnb_scores(out, kind="logprob")) == len(frame)
     assert score_cli.main(["--model", "no-such-alias", "--out", str(out), "--quiet"]) == 2

@@ -61,9 +61,11 @@ def released_scores(lexicon: str = "big_two", models=None) -> pd.DataFrame:
     return _finish(pd.concat(frames, ignore_index=True))
 
 
-def rmnb_scores(scores_dir: str | Path, kind: str = "reward") -> pd.DataFrame:
-    """Scores written by ``rmnb score`` under ``scores_dir`` (one run folder or a parent of several), of one kind
-    (``reward`` or ``logprob``: the two are on different scales and never mixed)."""
+def rmnb_scores(scores_dir: str | Path, kind: str | None = None) -> pd.DataFrame:
+    """Scores written by ``rmnb score`` under ``scores_dir`` (one run folder or a parent of several).
+
+    ``kind``: ``"reward"`` or ``"logprob"`` keeps that kind only; ``None`` takes whatever the folder holds, but
+    never a mix of the two: they are on different scales, so a folder holding both is an error."""
     from .store import read_results
 
     path = Path(scores_dir).expanduser()
@@ -72,11 +74,14 @@ def rmnb_scores(scores_dir: str | Path, kind: str = "reward") -> pd.DataFrame:
     tidy = read_results(path)
     if tidy.empty:
         raise RmnbError(f"no rmnb score results under {path}. Fix: run 'rmnb score --model ID --out {path}'.")
-    if "kind" in tidy and (tidy.kind != kind).any():
-        others = sorted(set(tidy.kind) - {kind})
-        tidy = tidy[tidy.kind == kind]
+    kinds = sorted(set(tidy.kind))
+    if kind is None and len(kinds) > 1:
+        raise RmnbError(f"the runs under {path} mix {' and '.join(kinds)} scores, which are on different scales. "
+                        "Fix: give each kind its own 'rmnb score --out' folder and pass one of them.")
+    if kind is not None:
+        tidy = tidy[tidy.kind == kind].reset_index(drop=True)
         if tidy.empty:
-            raise RmnbError(f"the runs under {path} hold {', '.join(others)} scores, not {kind} scores. Fix: score "
+            raise RmnbError(f"the runs under {path} hold {', '.join(kinds)} scores, not {kind} scores. Fix: score "
                             f"with 'rmnb score --kind {kind}', or point scores_dir at {kind} runs.")
     tidy = tidy.copy()
     tidy["model"] = [registry.spec_for(m).label for m in tidy.model_id]
