@@ -7,6 +7,7 @@ all host names unresolvable, so nothing can come from a CDN: a chart draws only 
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -88,6 +89,18 @@ def test_figure_1a_draws(chapter_dom):
         assert any(marks.inside.values()), f"no drawn chart inside {sorted(marks.inside)}: {marks.inside}"
     else:  # figure not located: at least one chart on the page must have drawn
         assert marks.total > 0, 'no class="marks" on the page: no vega chart drew'
+
+
+def test_every_chart_of_every_chapter_draws(built_book, tmp_path):
+    pages = sorted((Path(built_book) / "book" / "chapters").glob("[0-9][0-9]_*.html"))
+    assert len(pages) >= 7, [p.name for p in pages]
+    for page in pages:
+        dom = dump_dom(page, tmp_path / "profile")
+        charts = set(re.findall(r'id="(altair-viz-[^"]+)"', dom))
+        assert CDN_ERROR not in dom, f"{page.name}: a chart tried to load vega from a CDN"
+        drawn = count_marks(dom, "altair-viz").total
+        assert charts and drawn == len(charts), f"{page.name}: {drawn} of {len(charts)} charts drew"
+        assert "<mjx-merror" not in dom, f"{page.name}: MathJax reported a TeX error"
 
 
 def test_chart_fails_without_vendored_vega(built_book, tmp_path):
