@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from rmnb import embedded_rms, models, registry, training
+from rmnb.errors import RmnbError
 from rmnb.preferences import PreferenceData
 from rmnb.registry import ModelSpec
 
@@ -225,6 +226,10 @@ def test_artifact_registry_round_trip(tmp_path, monkeypatch, toy):
         mtime = (run.folder / "manifest.json").stat().st_mtime
         assert embedded_rms.ensure("tiny-test-rm", progress=False).folder == run.folder
         assert (run.folder / "manifest.json").stat().st_mtime == mtime  # reused, not retrained
+        weights = run.model_dir / "model.safetensors"  # a corrupt cache: a clear error that names the fix
+        weights.write_bytes(weights.read_bytes()[:1000])
+        with pytest.raises(RmnbError, match=f"incomplete or corrupt.*delete {run.folder}"):
+            models.load_model("tiny-test-rm", device="cpu")
     finally:
         embedded_rms.EMBEDDED_RMS.pop("tiny-test-rm", None)
         registry.REGISTRY.pop("tiny-test-rm", None)

@@ -191,12 +191,30 @@ def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
 
 
-def _wrap_load_error(model_id: str, exc: Exception) -> RmnbError:
+def _load_errors() -> tuple[type[BaseException], ...]:
+    from safetensors import SafetensorError
+
+    return OSError, ValueError, EOFError, SafetensorError
+
+
+LOAD_ERRORS = _load_errors()  # what a missing, unreachable or corrupt model raises while loading
+
+
+def _wrap_load_error(model_id: str, exc: Exception, source: str | None = None) -> RmnbError:
     text = str(exc)
     if "trust_remote_code" in text:
         return RmnbError(f"{model_id!r} needs its repository's own code (trust_remote_code). rmnb runs remote "
                          "code only for registry entries with a pinned revision, or when you pass "
                          "trust_remote_code=True (CLI: --trust-remote-code).")
+    folder = Path(source).expanduser() if source else None
+    if folder is not None and folder.is_dir():
+        from .paths import cache_dir
+
+        fix = (f"it is in rmnb's cache, so delete {folder.parent if folder.name == 'model' else folder} and it is "
+               "rebuilt on next use" if folder.resolve().is_relative_to(cache_dir().resolve())
+               else "check that the folder holds a complete save_pretrained() output (config, weights, tokenizer)")
+        return RmnbError(f"Cannot load {model_id!r} from the folder {folder}: its files are incomplete or corrupt "
+                         f"({type(exc).__name__}: {text[:300]}). Fix: {fix}.")
     if isinstance(exc, OSError):
         where = ("HF_HUB_OFFLINE=1 is set, so nothing can be downloaded" if _offline()
                  else "it could not be downloaded either")
@@ -272,8 +290,8 @@ def load_tokenizer(model_id: str, *, revision: str | None = None, chat_template:
     try:
         with quiet_transformers():
             tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=remote)
-    except (OSError, ValueError) as exc:
-        raise _wrap_load_error(model_id, exc) from exc
+    except LOAD_ERRORS as exc:
+        raise _wrap_load_error(model_id, exc, source) from exc
     _apply_template_policy(tokenizer, spec, chat_template)
     return tokenizer
 
@@ -319,8 +337,8 @@ def load_model(model_id: str, kind: str | None = None, *, revision: str | None =
             model, info = auto.from_pretrained(source, revision=hub_revision, trust_remote_code=remote,
                                                dtype=torch_dtype, device_map=device_map, output_loading_info=True,
                                                **extra)
-    except (OSError, ValueError) as exc:
-        raise _wrap_load_error(model_id, exc) from exc
+    except LOAD_ERRORS as exc:
+        raise _wrap_load_error(model_id, exc, source) from exc
     if device_map is None:
         model.to(dev)
     model.eval()
