@@ -84,9 +84,9 @@ def data_for(settings, source="hh-rlhf", step: int | None = None):
 
 def run_key(base_id: str, settings, data) -> str:
     """The content key of a run: base and its revision, settings (incl. training-code version), data."""
-    from rmnb import training
+    from rmnb import models, training
 
-    payload = json.dumps({"base": base_id, "revision": training._base_revision(base_id),
+    payload = json.dumps({"base": base_id, "revision": models.static_revision(base_id),
                           "settings": settings.key(), "data": data.fingerprint(),
                           "training_version": training.TRAINING_VERSION}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]

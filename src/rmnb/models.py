@@ -28,7 +28,7 @@ import torch
 from rmnb import registry
 from rmnb.device import dtype_name, resolve_device, resolve_dtype
 from rmnb.errors import RmnbError
-from rmnb.paths import cache_dir
+from rmnb.paths import cache_dir, env_flag
 from rmnb.registry import ModelSpec
 
 EMBEDDED_FORMAT = 1  # bump to force re-conversion of the embedded models' safetensors folders
@@ -187,10 +187,6 @@ def remote_code_allowed(spec: ModelSpec, revision: str | None, trust_remote_code
                     "(CLI: --trust-remote-code) to run it anyway.")
 
 
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
-
-
 def _load_errors() -> tuple[type[BaseException], ...]:
     from safetensors import SafetensorError
 
@@ -208,15 +204,13 @@ def _wrap_load_error(model_id: str, exc: Exception, source: str | None = None) -
                          "trust_remote_code=True (CLI: --trust-remote-code).")
     folder = Path(source).expanduser() if source else None
     if folder is not None and folder.is_dir():
-        from .paths import cache_dir
-
         fix = (f"it is in rmnb's cache, so delete {folder.parent if folder.name == 'model' else folder} and it is "
                "rebuilt on next use" if folder.resolve().is_relative_to(cache_dir().resolve())
                else "check that the folder holds a complete save_pretrained() output (config, weights, tokenizer)")
         return RmnbError(f"Cannot load {model_id!r} from the folder {folder}: its files are incomplete or corrupt "
                          f"({type(exc).__name__}: {text[:300]}). Fix: {fix}.")
     if isinstance(exc, OSError):
-        where = ("HF_HUB_OFFLINE=1 is set, so nothing can be downloaded" if _offline()
+        where = ("HF_HUB_OFFLINE=1 is set, so nothing can be downloaded" if env_flag("HF_HUB_OFFLINE")
                  else "it could not be downloaded either")
         return RmnbError(f"Cannot load {model_id!r}: it is not in the local Hugging Face cache and {where}. "
                          "Fix: run once with network access (unset HF_HUB_OFFLINE, log in for gated models), or "
@@ -236,6 +230,18 @@ def _folder_revision(folder: Path) -> str:
             stat = path.stat()
             digest.update(f"{path.name}:{stat.st_size}:{int(stat.st_mtime)}".encode())
     return f"local:{digest.hexdigest()[:12]}"
+
+
+def static_revision(model_id: str) -> str:
+    """The revision an id stands for, without loading it: an embedded model's package version, a local folder's
+    content digest, or the registry's pinned revision (``"unpinned"`` when there is none)."""
+    spec = resolve_spec(model_id)
+    if spec.gguf_package:
+        return embedded_revision(spec)
+    path = Path(model_id).expanduser()
+    if path.is_dir():
+        return _folder_revision(path)
+    return spec.revision or "unpinned"
 
 
 def _read_template(chat_template: str | None) -> str | None:

@@ -30,3 +30,8 @@ def cache_dir(*parts: str) -> Path:
 def project_data_dir() -> Path:
     """``data/``: small data the project owns (committed)."""
     return repo_root() / "data"
+
+
+def env_flag(*names: str) -> bool:
+    """Whether any of these environment variables is set to a true value (1, true, yes, on)."""
+    return any(os.environ.get(name, "0").lower() in ("1", "true", "yes", "on") for name in names)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass
 
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import RmnbError
+from .paths import env_flag
 
 HH_SOURCE = ("hh_rlhf", "harmless-base_test.jsonl.gz")
 ASSISTANT = "\n\nAssistant:"
@@ -185,20 +185,15 @@ def split_pairs(data: PreferenceData, n_heldout: int, n_train: int | None = None
 # Hugging Face datasets (need the Hub)
 
 
-def _offline() -> bool:
-    return any(os.environ.get(v, "0").lower() in ("1", "true", "yes", "on")
-               for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
-
-
 def _load_hub(dataset_id: str, config: str | None, split: str):
     from datasets import load_dataset
 
-    fix = (f"Fix: run on a machine with network access (unset HF_HUB_OFFLINE / HF_DATASETS_OFFLINE), or use the "
-           f"offline default rmnb.preferences.hh_rlhf().")
+    fix = ("Fix: run on a machine with network access (unset HF_HUB_OFFLINE / HF_DATASETS_OFFLINE), or use the "
+           "offline default rmnb.preferences.hh_rlhf().")
     try:
         return load_dataset(dataset_id, config, split=split) if config else load_dataset(dataset_id, split=split)
     except Exception as exc:  # offline, missing dataset, no network
-        where = "HF_HUB_OFFLINE=1 is set" if _offline() else "it could not be downloaded"
+        where = "HF_HUB_OFFLINE=1 is set" if env_flag("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE") else "it could not be downloaded"
         raise RmnbError(f"cannot load the Hugging Face dataset {dataset_id!r} (split {split!r}): it is not in the "
                         f"local datasets cache and {where} ({type(exc).__name__}: {str(exc)[:200]}). {fix}") from None
 

@@ -203,8 +203,8 @@ RUN_FIRST = ("05_rm_training",)
 
 def execution_order(paths: list[Path]) -> list[Path]:
     """The TOC's chapters in the order the book executes them: ``RUN_FIRST`` first, then TOC order."""
-    return sorted(paths, key=lambda p: (p.stem not in RUN_FIRST, RUN_FIRST.index(p.stem) if p.stem in RUN_FIRST
-                                        else 0))
+    first = [p for stem in RUN_FIRST for p in paths if p.stem == stem]
+    return first + [p for p in paths if p.stem not in RUN_FIRST]
 
 
 def build_book(root: Path | None = None, profile: str = "default", output: Path | None = None,

@@ -13,7 +13,6 @@ import argparse
 import os
 import sys
 
-from rmnb.errors import RmnbError
 
 # Idle OpenMP threads sleep instead of spinning: on a busy machine (a shared 2-core CI runner) spinning threads
 # slow torch down several-fold. Effective only before torch is first imported, hence here.

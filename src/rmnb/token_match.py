@@ -23,10 +23,9 @@ from .errors import RmnbError
 
 def vocab_table(tokenizer) -> pd.DataFrame:
     """``token_id, token_decoded`` for every id (decoded alone, special tokens kept), as the authors' CSVs."""
-    ids = list(range(len(tokenizer)))
-    decoded = tokenizer.batch_decode([[i] for i in ids], skip_special_tokens=False,
-                                     clean_up_tokenization_spaces=False)
-    return pd.DataFrame({"token_id": ids, "token_decoded": decoded})
+    from .token_norm import decoded_vocabulary
+
+    return decoded_vocabulary(tokenizer).rename(columns={"response": "token_decoded"})
 
 
 def _lookup(vocab: pd.DataFrame) -> dict[str, int]:

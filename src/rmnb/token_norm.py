@@ -14,8 +14,6 @@ optionally restricted to a set of decoded strings (the analogue of the authors' 
 
 from __future__ import annotations
 
-import weakref
-
 import pandas as pd
 
 VOCAB_FILTERS = ("shared", "all", "paper")
@@ -31,27 +29,13 @@ def normalise_noun(text: str) -> str:
     return str(text).encode("ascii", "ignore").decode("ascii").strip().lower()
 
 
-_DECODED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def decoded_vocabulary(tokenizer) -> pd.DataFrame:
-    """Every token id decoded on its own (special tokens included): ``token_id, response``. Remembered per
-    tokenizer object (decoding Gemma's 262k tokens takes seconds)."""
-    try:
-        cached = _DECODED.get(tokenizer)
-    except TypeError:  # not weak-referenceable
-        cached = None
-    if cached is not None and len(cached) == len(tokenizer):
-        return cached.copy()
-    ids = list(range(len(tokenizer)))
-    text = tokenizer.batch_decode([[i] for i in ids], skip_special_tokens=False,
-                                  clean_up_tokenization_spaces=False)
-    frame = pd.DataFrame({"token_id": ids, "response": text})
-    try:
-        _DECODED[tokenizer] = frame
-    except TypeError:
-        pass
-    return frame.copy()
+    """Every token id decoded on its own (special tokens included): ``token_id, response``
+    (:func:`rmnb.responses.vocabulary`, the book's one vocabulary decoder)."""
+    from .responses import vocabulary
+
+    vocab = vocabulary(tokenizer)
+    return pd.DataFrame({"token_id": list(vocab.token_ids), "response": list(vocab.text)})
 
 
 def matched_vocabulary(tokenizer, lexicon: pd.DataFrame, keep: set[str] | None = None,

@@ -27,6 +27,7 @@ from scipy import stats as sps
 
 from .errors import RmnbError
 from .implicit import shown
+from .token_norm import decoded_vocabulary
 
 VOCAB_FILTERS = ("auto", "all", "shared", "alpha")
 KEEP_WORDS = ("love", "freedom")   # every filter keeps these words' case/space variants (chapter 06 follows them)
@@ -35,13 +36,6 @@ ALPHA = re.compile(r"^ ?[A-Za-z]+$")
 
 
 # --- which tokens ---------------------------------------------------------------------------------------------
-
-def decoded_vocabulary(tokenizer) -> pd.DataFrame:
-    """``token_id, response``: every id decoded on its own, special tokens included (the FAccT rule)."""
-    from .token_norm import decoded_vocabulary as _decoded
-
-    return _decoded(tokenizer)
-
 
 def is_variant(texts, words=KEEP_WORDS) -> np.ndarray:
     """Strings equal to one of ``words`` up to case and surrounding whitespace (``strip().lower()``)."""

@@ -200,22 +200,6 @@ def encode_pairs(data: PreferenceData, tokenizer, max_length: int) -> pd.DataFra
 # Model set-up
 
 
-def _base_revision(base_id: str) -> str:
-    from . import models, registry
-
-    spec = registry.REGISTRY.get(base_id)
-    if spec is not None and spec.gguf_package:
-        return models.embedded_revision(spec)
-    path = Path(base_id).expanduser()
-    if path.is_dir():
-        digest = hashlib.sha256()
-        for item in sorted(path.iterdir()):
-            if item.is_file():
-                digest.update(f"{item.name}:{item.stat().st_size}".encode())
-        return f"local:{digest.hexdigest()[:12]}"
-    return (spec.revision if spec is not None and spec.revision else "unpinned")
-
-
 def load_base(base, settings: TrainSettings, device: str = "auto"):
     """The base as a one-output sequence classifier with a seeded fresh score head (``LoadedModel``), prepared as
     the settings say (pad token). ``base``: a model id / folder, or a ``LoadedModel`` (deep-copied)."""
@@ -298,10 +282,11 @@ def accuracy_summary(pairs: pd.DataFrame) -> dict:
     from scipy.stats import binomtest
 
     n, k = len(pairs), int(pairs.correct.sum())
-    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    test = binomtest(k, n, 0.5)
+    ci = test.proportion_ci(confidence_level=0.95, method="wilson")
     loss = float(bt_loss(torch.tensor(pairs.chosen.to_numpy()), torch.tensor(pairs.rejected.to_numpy())))
     return dict(accuracy=k / n, n=n, correct=k, ci_low=float(ci.low), ci_high=float(ci.high),
-                p_vs_chance=float(binomtest(k, n, 0.5).pvalue), bt_loss=loss, chance=0.5)
+                p_vs_chance=float(test.pvalue), bt_loss=loss, chance=0.5)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -366,10 +351,9 @@ def train(base, data: PreferenceData, settings: TrainSettings, out_dir: str | Pa
     ``base_id`` to name it in the manifest).
     """
     from datasets import Dataset
-    from transformers import TrainerCallback
     from trl import RewardConfig, RewardTrainer
-    from trl.trainer.reward_trainer import DataCollatorForPreference
 
+    from . import models
     from .device import describe_device, resolve_device
 
     t0 = time.time()
@@ -425,16 +409,15 @@ def train(base, data: PreferenceData, settings: TrainSettings, out_dir: str | Pa
     merged.eval()
     held1 = pair_scores(merged, enc_held)
     t_eval1 = time.time()
-    from .models import quiet_transformers
-
-    with quiet_transformers():
+    with models.quiet_transformers():
         merged.save_pretrained(tmp / "model")
         tok.save_pretrained(tmp / "model")
     held = held0.merge(held1, on="pair_id", suffixes=("_step0", "_final"))
     held.to_parquet(tmp / "heldout_scores.parquet")
 
     manifest = {
-        "base_id": base_name, "base_revision": _base_revision(base_name) if isinstance(base, str) else "in-memory",
+        "base_id": base_name,
+        "base_revision": models.static_revision(base_name) if isinstance(base, str) else "in-memory",
         "settings": settings.as_dict(), "settings_key": settings.key(), "training_version": TRAINING_VERSION,
         "data": {"name": data.name, "fingerprint": data.fingerprint(), "n_pairs": len(data),
                  "train": {"name": train_pairs.name, "fingerprint": train_pairs.fingerprint(), "n": len(train_pairs)},
@@ -474,11 +457,8 @@ def _optimizer(model, settings: TrainSettings) -> torch.optim.Optimizer:
 
 
 def _json_default(value):
-    if isinstance(value, (np.generic,)):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
+    """numpy scalars as numbers; anything else JSON cannot write (paths, dtypes, ...) as text."""
+    return value.item() if isinstance(value, np.generic) else str(value)
 
 
 def _collator_base():
@@ -550,13 +530,13 @@ def checkpoint_model(base_loaded, adapter_dir: Path):
     return merged
 
 
-def score_checkpoints(run: TrainedRun, prompt: str, responses, *, base=None, steps=None, batch_size: int = 64,
+def score_checkpoints(run: TrainedRun, prompt: str, responses, *, base=None, steps=None, batch_size: int | None = None,
                       device: str = "auto", refresh: bool = False, progress: bool = True) -> pd.DataFrame:
     """Scores of every response (vocabulary tokens or strings) under ``prompt`` at each checkpoint, using the
     shared-prefix scorer. Cached in the run folder by (prompt, responses, steps, scoring version).
 
     Returns ``step, response, token_id, score``. ``base``: the same in-memory ``LoadedModel`` the run was trained
-    from (tests); default: load ``run.manifest["base_id"]`` again.
+    from (tests); default: load ``run.manifest["base_id"]`` again. ``batch_size``: default the base's registry value.
     """
     from .responses import Conversation
     from .scoring import reward_scores_cached
@@ -576,6 +556,7 @@ def score_checkpoints(run: TrainedRun, prompt: str, responses, *, base=None, ste
     if run.manifest.get("pad_token") and loaded.tokenizer.pad_token != run.manifest["pad_token"]:
         raise RmnbError("the base's pad token differs from the one used in training; cannot score checkpoints.")
     encoded = Conversation(loaded.tokenizer, mode="chat").encode(prompt, responses)
+    batch_size = batch_size or loaded.spec.batch_size or 64
     frame = responses.frame()
     out = []
     bar = None

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .data import fetch, registry, sha256_of
+from .data import fetch, registry
 from .errors import RmnbError
 
 FOLDER = "data/reward_model_training/"
@@ -91,7 +91,6 @@ def load_released(stems=None) -> Released:
     frames, raw_rows, dropped, filled, same, shas = [], {}, {}, {}, {}, {}
     seen_sha: dict[str, str] = {}
     for stem in stems:
-        path = fetch("iclr2026", path_of(stem))
         sha = registry()[("iclr2026", path_of(stem))]
         shas[stem] = sha
         if sha in seen_sha:

@@ -11,7 +11,7 @@ import altair as alt
 import pandas as pd
 
 from . import viz  # noqa: F401  (altair settings are made once, there)
-from .labels import CATEGORY_COLOURS, FAMILY_COLOURS, family_scale
+from .labels import CATEGORY_COLOURS, family_scale
 
 SOURCE_SHAPES = {"uf": "circle", "skywork": "triangle-up", "uf+skywork": "diamond"}  # R shapes 16, 17, 18
 
@@ -40,7 +40,7 @@ def ablation_points(final: pd.DataFrame, y_title: str, width: int = 300, height:
     and source (shape), a dotted line joining the bases at each size; one panel per category. ``final`` has
     ``label, plotted_k, source, base, category, sum_value`` (:func:`rmnb.training_ablations.final_table`)."""
     order = final[["label", "plotted_k"]].drop_duplicates().sort_values("plotted_k").label.tolist()
-    bases = [f for f in FAMILY_COLOURS if f in set(final.base.astype(str))]
+    bases, colours = family_scale(final.base.astype(str))
     span = final.groupby(["category", "label"], observed=True).sum_value.agg(lo="min", hi="max").reset_index()
     # altair facets a layered chart only when the layers share one table: stack points and spans.
     data = pd.concat([final.assign(layer="point"), span.assign(layer="span")], ignore_index=True)
@@ -52,7 +52,7 @@ def ablation_points(final: pd.DataFrame, y_title: str, width: int = 300, height:
         x=x, y=alt.Y("lo:Q", title=y_title, scale=alt.Scale(reverse=True, zero=False)), y2="hi:Q")
     points = alt.Chart().transform_filter(alt.datum.layer == "point").mark_point(filled=True, size=80).encode(
         x=x, y=y,
-        color=alt.Color("base:N", title="Base", scale=alt.Scale(domain=bases, range=[FAMILY_COLOURS[b] for b in bases])),
+        color=alt.Color("base:N", title="Base", scale=alt.Scale(domain=bases, range=colours)),
         shape=alt.Shape("source:N", title="Data source",
                         scale=alt.Scale(domain=list(SOURCE_SHAPES), range=list(SOURCE_SHAPES.values()))),
         tooltip=["file:N", "base:N", "category:N", "label:N", "source:N", "final_checkpoint:Q",
