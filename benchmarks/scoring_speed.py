@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch is imported; see rmnb.score_cli
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch is imported; see rmnb.cli
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -37,12 +37,12 @@ import time  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from rmnb.device import describe_device, synchronize  # noqa: E402
-from rmnb.logprobs import next_token_logprobs  # noqa: E402
-from rmnb.models import load_model  # noqa: E402
-from rmnb.responses import Conversation  # noqa: E402
-from rmnb.score_job import conversation_for  # noqa: E402
-from rmnb.scoring import decode_tokens, facct_texts, reward_scores_cached, score_texts  # noqa: E402
+from rmnb.base.device import describe_device, synchronize  # noqa: E402
+from rmnb.inference.logprobs import next_token_logprobs  # noqa: E402
+from rmnb.models.loading import load_model  # noqa: E402
+from rmnb.inference.responses import Conversation  # noqa: E402
+from rmnb.inference.job import conversation_for  # noqa: E402
+from rmnb.inference.reward import decode_tokens, facct_texts, reward_scores_cached, score_texts  # noqa: E402
 
 PROMPT = "What, in one word, is the greatest thing ever?"
 

@@ -45,7 +45,7 @@ def copy_book_sources(dest: Path) -> Path:
 def built_book(tmp_path_factory, data_dir) -> Path:
     """Run every chapter with the smoke settings and build the book strictly (-W) in a temp copy; returns
     the built ``_build/html`` folder."""
-    from rmnb.runner import build_book
+    from rmnb.book.runner import build_book
 
     root = copy_book_sources(tmp_path_factory.mktemp("book"))
     return build_book(root=root, profile="smoke")

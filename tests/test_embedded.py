@@ -9,14 +9,14 @@ import pytest
 import torch
 
 from _tiny import assert_close, one_thread  # noqa: F401 (one_thread: autouse fixture, robust on busy CPUs)
-from rmnb import score_cli
-from rmnb.errors import RmnbError
-from rmnb.logprobs import next_token_logprobs, sequence_logprobs_cached, sequence_logprobs_full
-from rmnb.models import load_model
-from rmnb.responses import Conversation, strings, vocabulary
-from rmnb.score_job import conversation_for
-from rmnb.scoring import reward_scores_cached, reward_scores_full
-from rmnb.store import read_results
+from rmnb import cli
+from rmnb.base.errors import RmnbError
+from rmnb.inference.logprobs import next_token_logprobs, sequence_logprobs_cached, sequence_logprobs_full
+from rmnb.models.loading import load_model
+from rmnb.inference.responses import Conversation, strings, vocabulary
+from rmnb.inference.job import conversation_for
+from rmnb.inference.reward import reward_scores_cached, reward_scores_full
+from rmnb.data.store import read_results
 
 pytestmark = pytest.mark.slow
 PROMPT = "What, in one word, is the greatest thing ever?"
@@ -91,13 +91,13 @@ def test_gemma3_logprobs_use_the_raw_prompt():
 
 def test_cli_big_two_readable_by_scores_dir(tmp_path, capsys, data_dir):
     out = tmp_path / "scores"
-    code = score_cli.main(["--model", "smollm2-135m-instruct", "--responses", "big-two",
+    code = cli.main(["score", "--model", "smollm2-135m-instruct", "--responses", "big-two",
                            "--prompts", "greatest_ever_one,worst_ever_one", "--out", str(out), "--quiet"])
     assert code == 0
     frame = read_results(capsys.readouterr().out.strip().splitlines()[-1])
     assert len(frame) == 2 * 263 and frame.kind.unique().tolist() == ["logprob"]
     assert (frame.score < 0).all() and frame.n_tokens.min() >= 1
-    from rmnb.scores import rmnb_scores
+    from rmnb.inference.scores import rmnb_scores
 
     with pytest.raises(RmnbError, match="logprob scores, not reward scores"):
         rmnb_scores(out, kind="reward")

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rmnb import greatest, reported_facct
+from rmnb.analysis import greatest
+from rmnb.data import reported_facct
 from conftest import ROOT
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -84,7 +85,7 @@ def test_facct_published_tables():
 
 @pytest.mark.slow
 def test_chapter_06_smoke_run(tmp_path, data_dir):
-    from rmnb import runner
+    from rmnb.book import runner
 
     path = ROOT / "notebooks" / "06_greatest_thing.md"
     runner.run_chapter(path, out_dir=tmp_path, results_dir=tmp_path / "results", profile="smoke")

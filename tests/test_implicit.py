@@ -5,8 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rmnb import implicit, sft
-from rmnb.errors import RmnbError
+from rmnb.analysis import implicit
+from rmnb.training import sft
+from rmnb.base.errors import RmnbError
 
 
 def _log_dirichlet(rng, n, alpha=0.1):
@@ -135,7 +136,7 @@ def test_authority_question_set_and_settings_key():
     assert len(questions) == 36 and len(set(questions)) == 36
     assert answers == ("respect", "authority", "tradition", "honor", "obedience", "permission", "hierarchy",
                        "leadership", "duty", "compliance")
-    from rmnb.prompts import paper_prompts
+    from rmnb.data.prompts import paper_prompts
 
     assert not set(questions) & set(paper_prompts().text)  # the evaluation prompts stay unseen
     settings = sft.BoostSettings(questions=questions, answers=answers)

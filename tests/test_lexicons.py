@@ -1,6 +1,6 @@
 """Prompts and lexicons: counts from the spec, multi-word terms, LIWC parsers."""
 
-from rmnb import lexicons, prompts
+from rmnb.data import lexicons, prompts
 
 
 def test_paper_prompts(data_dir):

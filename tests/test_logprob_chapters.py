@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rmnb import logprob_stats as lps
-from rmnb import runner
-from rmnb.errors import RmnbError
+from rmnb.analysis import base_logprobs as lps
+from rmnb.data import logprob_tables
+from rmnb.book import runner
+from rmnb.base.errors import RmnbError
 from conftest import ROOT
 
 
@@ -88,7 +89,7 @@ def test_released_source_offline_names_the_fix(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path))
     with pytest.raises(RmnbError, match="source='live'"):
-        lps.released_file("google/gemma-2-2b-it", revision="main")
+        logprob_tables.released_file("google/gemma-2-2b-it", revision="main")
 
 
 # --- smoke runs of the two chapters ----------------------------------------------------------------------
@@ -153,8 +154,8 @@ def test_released_tables_are_dense_by_token_id(monkeypatch, tmp_path):
     pd.DataFrame({"token_id": [0, 1, 3], "token_name": ["a", "b", "d"], "token_decoded": ["love", "nan", "duty"],
                   "greatest_ever_one": [-1.0, -2.0, -3.0], "worst_ever_one": [-4.0, -5.0, -6.0]}).to_csv(csv,
                                                                                                      index=False)
-    monkeypatch.setattr(lps, "released_file", lambda model_id, revision="main": (str(csv), "abc123"))
-    table = lps.released_logprobs("org/m", ["worst_ever_one", "greatest_ever_one"])
+    monkeypatch.setattr(logprob_tables, "released_file", lambda model_id, revision="main": (str(csv), "abc123"))
+    table = logprob_tables.released_logprobs("org/m", ["worst_ever_one", "greatest_ever_one"])
     assert table.values.shape == (2, 4) and table.revision == "abc123" and table.source == "released"
     assert table.values[1, 3] == -3.0 and np.isneginf(table.values[0, 2])
     assert table.vocab.token_decoded[0] == "love" and pd.isna(table.vocab.token_decoded[2])

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from rmnb.results import Results
+from rmnb.book.results import Results
 
 
 def test_non_finite_values_glue_as_numbers_and_record_as_null(tmp_path, monkeypatch):

@@ -4,8 +4,9 @@ import jupytext
 import pytest
 import yaml
 
-from rmnb import cli, runner
-from rmnb.errors import RmnbError
+from rmnb import cli
+from rmnb.book import parameters, runner
+from rmnb.base.errors import RmnbError
 from conftest import ROOT
 
 CHAPTERS = runner.chapters(ROOT)
@@ -32,7 +33,7 @@ def test_chapter_anatomy(path):
     for heading in ("## Overview", "## Prerequisites", "## Exercises", "## Summary", "Run this chapter yourself",
                     "## The paper's numbers next to ours", "## Where we differ from the paper"):
         assert heading in markdown, heading
-    params = runner.chapter_parameters(path)
+    params = parameters.chapter_parameters(path)
     assert params and all(p.comment for p in params.values()), "every parameter has a comment"
 
 
@@ -42,9 +43,9 @@ def test_params_files_name_real_parameters(profile):
     for stem, values in table.items():
         path = ROOT / "notebooks" / f"{stem}.md"
         assert path.exists(), stem
-        runner.validate_parameters(path, values)
+        parameters.validate_parameters(path, values)
         if profile == "default":  # the default profile equals the parameters cell
-            defaults = runner.chapter_parameters(path)
+            defaults = parameters.chapter_parameters(path)
             assert all(defaults[k].default == v for k, v in values.items()), stem
 
 
@@ -56,12 +57,12 @@ def test_bad_chapter_lists_valid_ones():
 def test_unknown_parameter_and_wrong_type():
     path = runner.resolve_chapters("01", ROOT)[0]
     with pytest.raises(RmnbError, match="unknown parameter 'n_perm'.*n_permutations \\(int\\)"):
-        runner.validate_parameters(path, {"n_perm": 5})
+        parameters.validate_parameters(path, {"n_perm": 5})
     with pytest.raises(RmnbError, match="must be int"):
-        runner.validate_parameters(path, {"n_permutations": "many"})
+        parameters.validate_parameters(path, {"n_permutations": "many"})
     with pytest.raises(RmnbError, match="must be bool"):
-        runner.validate_parameters(path, {"include_released": 1})
-    assert runner.validate_parameters(path, {"scores_dir": "runs/x"}) == {"scores_dir": "runs/x"}
+        parameters.validate_parameters(path, {"include_released": 1})
+    assert parameters.validate_parameters(path, {"scores_dir": "runs/x"}) == {"scores_dir": "runs/x"}
 
 
 def test_cli_fails_before_work_with_clear_message(capsys):

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rmnb import stats
+from rmnb.analysis import stats
 
 
 def test_rank_within_highest_is_one_ties_averaged():

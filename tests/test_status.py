@@ -5,7 +5,7 @@ import platform
 
 import nbformat
 
-from rmnb.status import write_status_page
+from rmnb.book.status import write_status_page
 
 
 def _fake_executed(path, *, title, params, start, duration, exception=None, rmnb=None):
@@ -49,7 +49,7 @@ def test_status_page(tmp_path):
     assert "notes" not in text and "All chapters ran on" not in text
 
     assert f"Python: {platform.python_version()}" in text
-    assert "Device: " in text and ("GPU: " in text or "CPU" in text)
+    assert "Device: " in text and ("cuda: " in text or "cpu: " in text)
     assert "{dropdown} Installed packages" in text
     assert f"nbformat=={importlib.metadata.version('nbformat')}" in text
     block = text.split("```text\n", 1)[1].split("\n```", 1)[0].splitlines()

@@ -6,16 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import rmnb.score_job as job
-import rmnb.store as store_mod
+import rmnb.inference.job as job
+import rmnb.data.store as store_mod
 from _tiny import PROMPT, WORDS, assert_close, causal_model, chatml_tokenizer, llama_config, one_thread, \
     reward_model  # noqa: F401 (one_thread: autouse fixture)
-from rmnb import score_cli
-from rmnb.errors import RmnbError
-from rmnb.models import wrap_model
-from rmnb.responses import Conversation, strings, vocabulary
-from rmnb.scoring import reward_scores_full
-from rmnb.store import COLUMNS, read_meta, read_results, run_folders
+from rmnb import cli
+from rmnb.base.errors import RmnbError
+from rmnb.models.loading import wrap_model
+from rmnb.inference.responses import Conversation, strings, vocabulary
+from rmnb.inference.reward import reward_scores_full
+from rmnb.data.store import COLUMNS, read_meta, read_results, run_folders
 
 PROMPTS = {"greatest_ever_one": PROMPT, "worst_ever_one": "What, in one word, is the worst thing ever?",
            "best_time_please": "What is the best thing of all time? Please answer in one word only."}
@@ -177,7 +177,7 @@ def test_cli_on_a_local_folder(tmp_path, capsys):
     words = tmp_path / "words.txt"
     words.write_text("\n".join(WORDS) + "\n")
     out = tmp_path / "scores"
-    code = score_cli.main(["--model", str(model_dir), "--prompts", str(prompts), "--responses", str(words),
+    code = cli.main(["score", "--model", str(model_dir), "--prompts", str(prompts), "--responses", str(words),
                            "--out", str(out), "--batch-size", "3", "--quiet"])
     assert code == 0
     folder = capsys.readouterr().out.strip().splitlines()[-1]
@@ -185,7 +185,7 @@ def test_cli_on_a_local_folder(tmp_path, capsys):
     assert len(frame) == len(PROMPTS) * len(WORDS) and frame.kind.unique().tolist() == ["reward"]
     assert json.loads((run_folders(out)[0] / "meta.json").read_text())["params"]["head"] == "trained"
     # what the §2 chapters' scores_dir reads
-    from rmnb.scores import rmnb_scores
+    from rmnb.inference.scores import rmnb_scores
 
     long = rmnb_scores(out)
     assert len(long) == len(frame) and set(long.framing) == {"positive", "negative"}
@@ -193,10 +193,10 @@ def test_cli_on_a_local_folder(tmp_path, capsys):
     lm_dir = tmp_path / "tiny-lm"
     causal_model(llama_config(tok)).save_pretrained(lm_dir)
     tok.save_pretrained(lm_dir)
-    assert score_cli.main(["--model", str(lm_dir), "--kind", "logprob", "--prompts", str(prompts), "--responses",
+    assert cli.main(["score", "--model", str(lm_dir), "--kind", "logprob", "--prompts", str(prompts), "--responses",
                            str(words), "--out", str(out), "--quiet"]) == 0
     with pytest.raises(RmnbError, match="mix logprob and reward scores"):
         rmnb_scores(out)
     assert rmnb_scores(out, kind="reward").equals(long)
     assert len(rmnb_scores(out, kind="logprob")) == len(frame)
-    assert score_cli.main(["--model", "no-such-alias", "--out", str(out), "--quiet"]) == 2
+    assert cli.main(["score", "--model", "no-such-alias", "--out", str(out), "--quiet"]) == 2

@@ -4,15 +4,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rmnb import lexicons, token_match
-from rmnb.errors import RmnbError
+from rmnb.data import lexicons
+from rmnb.inference import lexicon_match as token_match
+from rmnb.base.errors import RmnbError
 
 MODELS = ("gemma3-270m", "smollm2-135m-instruct")
 
 
 @pytest.fixture(scope="module")
 def tokenizers(data_dir):
-    from rmnb.models import load_tokenizer
+    from rmnb.models.loading import load_tokenizer
 
     return {m: load_tokenizer(m) for m in MODELS}
 

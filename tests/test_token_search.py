@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from rmnb import token_search as ts
-from rmnb.errors import RmnbError
+from rmnb.analysis import token_search as ts
+from rmnb.base.errors import RmnbError
 from conftest import ROOT
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # chapter kernels inherit it: idle threads sleep, not spin
@@ -146,7 +146,7 @@ def test_prompt_sets():
 
 @pytest.mark.slow
 def test_chapter_00_smoke_run(tmp_path, data_dir):
-    from rmnb import runner
+    from rmnb.book import runner
 
     path = ROOT / "notebooks" / "00_token_search.md"
     runner.run_chapter(path, out_dir=tmp_path, results_dir=tmp_path / "results", profile="smoke")

@@ -12,10 +12,14 @@ import pandas as pd
 import pytest
 import torch
 
-from rmnb import embedded_rms, models, registry, training
-from rmnb.errors import RmnbError
-from rmnb.preferences import PreferenceData
-from rmnb.registry import ModelSpec
+from rmnb.analysis import training as checkpoints
+from rmnb.training import reward_model as training
+from rmnb.training import settings as train_settings
+from rmnb.training import trained
+from rmnb.models import loading as models, registry
+from rmnb.base.errors import RmnbError
+from rmnb.data.preferences import PreferenceData
+from rmnb.models.registry import ModelSpec
 
 POSITIVE = ["good", "great", "nice", "fine", "kind", "fair", "calm", "safe"]
 NEGATIVE = ["bad", "awful", "poor", "sad", "mean", "rude", "cruel", "harsh"]
@@ -57,7 +61,7 @@ def tiny_model(kind: str, vocab_size: int, seed: int = 0):
 
 
 def tiny_loaded(kind: str, order_seed: int, extra: int = 0):
-    from rmnb.models import wrap_model
+    from rmnb.models.loading import wrap_model
 
     tok = tiny_tokenizer(order_seed, extra)
     return wrap_model(tiny_model(kind, len(tok)), tok, model_id=f"tiny-{kind}", kind="reward")
@@ -76,7 +80,7 @@ def toy_pairs(n: int = 96, seed: int = 0) -> PreferenceData:
     return PreferenceData("toy", pd.DataFrame(rows))
 
 
-SETTINGS = training.preset("cpu", max_chars=None, n_train=64, heldout=32, max_length=32, epochs=3,
+SETTINGS = train_settings.preset("cpu", max_chars=None, n_train=64, heldout=32, max_length=32, epochs=3,
                            per_device_batch=8, learning_rate=3e-2, head_lr=3e-2, warmup_ratio=0.0, lora_r=4, lora_alpha=8,
                            lora_top_layers=1, checkpoint_every=8, seed=3)
 
@@ -117,18 +121,18 @@ def test_bt_loss_on_a_toy_batch():
 
 
 def test_plan_depends_only_on_data_and_settings(toy):
-    train_a, held_a = training.split_for(toy, SETTINGS)
-    train_b, held_b = training.split_for(toy_pairs(), SETTINGS)
+    train_a, held_a = train_settings.split_for(toy, SETTINGS)
+    train_b, held_b = train_settings.split_for(toy_pairs(), SETTINGS)
     assert train_a.fingerprint() == train_b.fingerprint() and held_a.fingerprint() == held_b.fingerprint()
     assert not set(train_a.pair_ids) & set(held_a.pair_ids)
-    plan = training.make_plan(train_a, SETTINGS)
-    assert plan == training.make_plan(train_b, SETTINGS)
+    plan = train_settings.make_plan(train_a, SETTINGS)
+    assert plan == train_settings.make_plan(train_b, SETTINGS)
     assert plan.steps == 64 * 3 // 8 and len(plan.order) == plan.steps * 8
     assert plan.checkpoint_steps == (0, 8, 16, 24)
     for epoch in range(3):  # every epoch is a permutation of the training pairs
         assert sorted(plan.order[epoch * 64:(epoch + 1) * 64]) == sorted(train_a.pair_ids)
     assert plan.order[:64] != plan.order[64:128]
-    other = training.make_plan(train_a, SETTINGS.with_overrides(seed=4))
+    other = train_settings.make_plan(train_a, SETTINGS.with_overrides(seed=4))
     assert other.order != plan.order
 
 
@@ -155,7 +159,7 @@ def test_training_beats_its_step0_accuracy(two_runs):
 
 
 def test_checkpoint_scores_follow_training(two_runs):
-    from rmnb.responses import vocabulary
+    from rmnb.inference.responses import vocabulary
 
     bases, runs = two_runs
     base, run = bases["llama"], runs["llama"]
@@ -176,22 +180,22 @@ def test_checkpoint_median_ranks_and_rank_changes():
                            "score": [4.0, 3.0, 2.0, 1.0, 1.0, 2.0, 4.0, 3.0]})
     matched = pd.DataFrame({"token_id": [1, 2, 3, 4],
                             "category": ["Communion", "Communion", "Agency", "Agency"]})
-    med = training.checkpoint_median_ranks(scores, matched).set_index(["step", "category"]).median_rank
+    med = checkpoints.checkpoint_median_ranks(scores, matched).set_index(["step", "category"]).median_rank
     assert med[(0, "Communion")] == 1.5 and med[(0, "Agency")] == 3.5
     assert med[(5, "Communion")] == 3.5 and med[(5, "Agency")] == 1.5
     nouns = pd.DataFrame({"term": ["love", "freedom", "power"], "category": ["Communion", "Agency", "Agency"]})
-    ranks = training.noun_ranks(scores, nouns)
+    ranks = checkpoints.noun_ranks(scores, nouns)
     love0 = ranks[(ranks.step == 0) & (ranks.word == "love")].iloc[0]
     assert love0.score == 3.5 and love0.n_variants == 2 and love0["rank"] == 1
-    changes = training.rank_changes(ranks, 0, 5).set_index("word")
+    changes = checkpoints.rank_changes(ranks, 0, 5).set_index("word")
     assert changes.loc["freedom", "rank_change"] == 2 - 1 and changes.loc["love", "rank_change"] == 1 - 3
 
 
 def test_artifact_registry_round_trip(tmp_path, monkeypatch, toy):
     """Train through embedded_rms into the (temporary) user cache, register, load by id, score: the loaded
     artifact gives the final checkpoint's scores; a second request reuses the cache."""
-    from rmnb.responses import Conversation, vocabulary
-    from rmnb.scoring import reward_scores_cached
+    from rmnb.inference.responses import Conversation, vocabulary
+    from rmnb.inference.reward import reward_scores_cached
 
     monkeypatch.setenv("RMNB_CACHE_DIR", str(tmp_path / "cache"))
     tok = tiny_tokenizer(2)
@@ -201,16 +205,16 @@ def test_artifact_registry_round_trip(tmp_path, monkeypatch, toy):
     tok.save_pretrained(folder)
     overrides = {k: v for k, v in SETTINGS.as_dict().items() if k != "preset"}
     overrides.update(lora_targets=SETTINGS.lora_targets, epochs=1)
-    rm = embedded_rms.TrainedRM("tiny-test-rm", str(folder), data=toy, overrides=overrides)
+    rm = registry.TrainedRM("tiny-test-rm", str(folder), data=toy, overrides=overrides)
     spec = ModelSpec(id="tiny-test-rm", kind="reward", family="Llama", nickname="Tiny-RM", stand_in=True)
     try:
-        embedded_rms.register_trained(rm, spec)
+        registry.register_trained(rm, spec)
         assert registry.get("tiny-test-rm").nickname == "Tiny-RM"
-        assert not embedded_rms.is_built("tiny-test-rm")
-        loaded = embedded_rms.load("tiny-test-rm", device="cpu", progress=False)
-        assert embedded_rms.is_built("tiny-test-rm")
+        assert not trained.is_built("tiny-test-rm")
+        loaded = trained.load("tiny-test-rm", device="cpu", progress=False)
+        assert trained.is_built("tiny-test-rm")
         assert loaded.spec.id == "tiny-test-rm" and loaded.head == "trained"
-        run = embedded_rms.ensure("tiny-test-rm", progress=False)
+        run = trained.ensure("tiny-test-rm", progress=False)
         assert run.folder.is_relative_to(tmp_path / "cache" / "rms" / "tiny-test-rm")
         # the id loads through rmnb.models like any registry id (what rmnb score / rmnb run --model use)
         assert loaded.revision == f"rmnb-trained:{run.folder.name}"
@@ -224,14 +228,14 @@ def test_artifact_registry_round_trip(tmp_path, monkeypatch, toy):
         np.testing.assert_allclose(direct, via_ckpt.score.to_numpy(), rtol=1e-5, atol=1e-5)
         assert direct[:8].mean() > direct[8:].mean()
         mtime = (run.folder / "manifest.json").stat().st_mtime
-        assert embedded_rms.ensure("tiny-test-rm", progress=False).folder == run.folder
+        assert trained.ensure("tiny-test-rm", progress=False).folder == run.folder
         assert (run.folder / "manifest.json").stat().st_mtime == mtime  # reused, not retrained
         weights = run.model_dir / "model.safetensors"  # a corrupt cache: a clear error that names the fix
         weights.write_bytes(weights.read_bytes()[:1000])
         with pytest.raises(RmnbError, match=f"incomplete or corrupt.*delete {run.folder}"):
             models.load_model("tiny-test-rm", device="cpu")
     finally:
-        embedded_rms.EMBEDDED_RMS.pop("tiny-test-rm", None)
+        registry.TRAINED_RMS.pop("tiny-test-rm", None)
         registry.REGISTRY.pop("tiny-test-rm", None)
 
 
@@ -239,10 +243,10 @@ def test_embedded_rms_are_registered():
     for rm_id, base in (("smollm2-135m-hh-rm", "smollm2-135m-instruct"), ("gemma3-270m-hh-rm", "gemma3-270m")):
         spec = registry.get(rm_id)
         assert spec.kind == "reward" and spec.stand_in
-        assert embedded_rms.EMBEDDED_RMS[rm_id].base_id == base and base in registry.REGISTRY
+        assert registry.TRAINED_RMS[rm_id].base_id == base and base in registry.REGISTRY
     # both use one preset and one data set, so their plans are identical by construction
-    a = embedded_rms.EMBEDDED_RMS["smollm2-135m-hh-rm"]
-    b = embedded_rms.EMBEDDED_RMS["gemma3-270m-hh-rm"]
+    a = registry.TRAINED_RMS["smollm2-135m-hh-rm"]
+    b = registry.TRAINED_RMS["gemma3-270m-hh-rm"]
     assert (a.data, a.preset, a.overrides) == (b.data, b.preset, b.overrides)
 
 
@@ -263,15 +267,15 @@ def test_score_head_gets_its_own_learning_rate():
 
 
 def test_presets():
-    paper = training.preset("paper")
+    paper = train_settings.preset("paper")
     assert (paper.lora_r, paper.lora_alpha, paper.learning_rate, paper.effective_batch, paper.epochs,
             paper.max_length, paper.seed, paper.lr_scheduler) == (32, 64, 1e-5, 16, 2, 1024, 1, "cosine")
     assert paper.lora_targets == ("q_proj", "k_proj", "v_proj", "o_proj") and paper.checkpoint_every == 1000
-    cpu = training.preset("cpu")
-    assert cpu.key() != paper.key() and cpu.key() == training.preset("cpu", n_train=None).key()
-    assert training.preset("cpu", n_train=32).key() != cpu.key()
+    cpu = train_settings.preset("cpu")
+    assert cpu.key() != paper.key() and cpu.key() == train_settings.preset("cpu", n_train=None).key()
+    assert train_settings.preset("cpu", n_train=32).key() != cpu.key()
     with pytest.raises(Exception, match="unknown training setting"):
-        training.preset("cpu", n_pairs=3)
+        train_settings.preset("cpu", n_pairs=3)
 
 
 def test_fresh_head_initialisation_is_seeded_and_scaled(tmp_path):

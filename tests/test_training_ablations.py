@@ -4,8 +4,8 @@ import csv
 
 import pytest
 
-from rmnb import training_ablations as ta
-from rmnb.data import fetch
+from rmnb.analysis import ablations as ta
+from rmnb.data.fetch import fetch
 
 
 def raw_rows(stem):

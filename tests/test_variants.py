@@ -44,7 +44,8 @@ def test_variant_run_writes_only_its_own_folder(tmp_path, monkeypatch, tiny_rm_f
 
 
 def test_model_flag_on_a_chapter_without_model_parameter_fails_before_work(tmp_path, monkeypatch, capsys):
-    from rmnb import cli, variants
+    from rmnb import cli
+    from rmnb.book import variants
 
     monkeypatch.setitem(variants.MODEL_HOOKS, "01_big_two", None)
     monkeypatch.delitem(variants.MODEL_HOOKS, "01_big_two")
