@@ -1,4 +1,4 @@
-"""rmnb.status writes the status page from executed notebooks' papermill metadata."""
+"""rmnb.book.status writes the status page from executed notebooks' papermill metadata."""
 
 import importlib.metadata
 import platform

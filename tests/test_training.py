@@ -1,4 +1,4 @@
-"""Reward-model training (rmnb.training, rmnb.embedded_rms) on tiny random models built from configs, offline.
+"""Reward-model training (rmnb.training, rmnb.training.trained) on tiny random models built from configs, offline.
 
 The toy preference set is separable: chosen responses are positive words, rejected ones negative words, so a
 real training run must beat its own step-0 (random head) accuracy.
@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from rmnb.analysis import training as checkpoints
+from rmnb.training import preparation
 from rmnb.training import reward_model as training
 from rmnb.training import settings as train_settings
 from rmnb.training import trained
@@ -255,7 +256,7 @@ def test_score_head_gets_its_own_learning_rate():
 
     loaded = tiny_loaded("llama", 0)
     settings = SETTINGS.with_overrides(learning_rate=1e-3, head_lr=1e-2)
-    model = get_peft_model(loaded.model, training.lora_config(loaded.model, settings))
+    model = get_peft_model(loaded.model, preparation.lora_config(loaded.model, settings))
     groups = training._optimizer(model, settings).param_groups
     assert [g["lr"] for g in groups] == [1e-3, 1e-2]
     head = {id(p) for p in groups[1]["params"]}
@@ -285,10 +286,10 @@ def test_fresh_head_initialisation_is_seeded_and_scaled(tmp_path):
     model = AutoModelForCausalLM.from_config(tiny_model("llama", len(tok), seed=7).config)  # a base LM: no head
     model.save_pretrained(tmp_path / "base")
     tok.save_pretrained(tmp_path / "base")
-    a = training.load_base(str(tmp_path / "base"), SETTINGS.with_overrides(head_init_std=0.5), device="cpu")
-    b = training.load_base(str(tmp_path / "base"), SETTINGS.with_overrides(head_init_std=0.5), device="cpu")
+    a = preparation.load_base(str(tmp_path / "base"), SETTINGS.with_overrides(head_init_std=0.5), device="cpu")
+    b = preparation.load_base(str(tmp_path / "base"), SETTINGS.with_overrides(head_init_std=0.5), device="cpu")
     assert a.head.startswith("random")
     wa, wb = a.model.score.weight.detach(), b.model.score.weight.detach()
     assert torch.equal(wa, wb) and 0.3 < float(wa.std()) < 0.7
-    c = training.load_base(str(tmp_path / "base"), SETTINGS.with_overrides(head_init_std=0.5, seed=9), device="cpu")
+    c = preparation.load_base(str(tmp_path / "base"), SETTINGS.with_overrides(head_init_std=0.5, seed=9), device="cpu")
     assert not torch.equal(wa, c.model.score.weight.detach())

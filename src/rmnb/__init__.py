@@ -1,17 +1,24 @@
 """rmnb: the helper package of the executable book on *Reward Models Inherit Value Biases from Pretraining*.
 
-Small modules, one concern each:
+Subpackages by layer, lowest first. A module imports from its own layer or from the layers above it in this
+list, never from one below it (``make test`` checks this with an import-linter layers contract):
 
-- ``paths``      where the repository, the user cache and the build output live
-- ``data``       the registry of released files (pinned URL + sha256), fetched or read from ``RMNB_DATA_DIR``
-- ``prompts``    the paper's 54 prompts and the FAccT prompts
-- ``lexicons``   Big Two nouns, expanded Big Two, MFD2; LIWC ``.dic`` / ``.dicx`` parsers
-- ``scores``     the released RM scores (and rmnb score folders) in long format
-- ``stats``      ranks, median ranks, the mixed model, panel tests
-- ``registry``   the one model registry (the paper's RMs and LLMs, the embedded offline models)
-- ``viz`` / ``labels``  charts, display names and colours
-- ``results``    glue values into the book and into ``_build/results/<chapter>.json``
-- ``runner`` / ``cli``  execute chapters with papermill and build the book
+- ``rmnb.base``       errors, paths and the user cache, devices and dtypes, display labels and colours, provenance
+                      (package versions, git commit, file-system-safe names)
+- ``rmnb.data``       the released-data registry (pinned URL + sha256, ``RMNB_DATA_DIR``), prompts, lexicons,
+                      preference pairs, the resumable results store, released log-prob tables, the paper's and the
+                      FAccT study's reported values
+- ``rmnb.models``     the one model registry (the paper's RMs and LMs, the embedded offline models, the RMs rmnb
+                      trains, as data) and loading (embedded GGUF conversion, Hub ids, local folders)
+- ``rmnb.inference``  conversations and responses, reward scoring (prefix-KV reuse), log-probs, the scoring job
+                      behind ``rmnb score``, vocabularies and lexicon matching, score tables
+- ``rmnb.training``   reward-model training (settings, preparation, the Bradley-Terry trainer), LoRA SFT, building
+                      the trained RMs
+- ``rmnb.analysis``   statistics, one module per paper section (``dictionary`` §2, ``base_logprobs`` §3a,
+                      ``implicit`` §3b, ``training`` and ``ablations`` §4), the FAccT token search, chapter 06
+- ``rmnb.charts``     altair charts, named like ``rmnb.analysis``; ``style`` holds the settings made once
+- ``rmnb.book``       glued results, chapter parameters, the papermill runner, variant runs, the status page
+- ``rmnb.cli``        the ``rmnb`` command line
 """
 
 __version__ = "0.1.0"

@@ -102,7 +102,7 @@ def load_released(stems=None) -> Released:
         frame = frame[["run", "category", "checkpoint", "base_in_file", "sum_value"]]
         unknown = sorted(set(frame.run) - set(RUNS.run))
         if unknown:
-            raise RmnbError(f"{stem}: run names {unknown} are not in rmnb.training_ablations.RUNS; add them there.")
+            raise RmnbError(f"{stem}: run names {unknown} are not in rmnb.analysis.ablations.RUNS; add them there.")
         keys = ["run", "category", "checkpoint"]
         spread = frame.groupby(keys).sum_value.nunique()
         if (spread > 1).any():

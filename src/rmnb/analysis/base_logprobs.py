@@ -3,17 +3,17 @@ Figure 2.
 
 Sources (:func:`logprob_matrix`):
 
-- ``"live"``: computed now with rmnb's scorer (:func:`rmnb.logprobs.next_token_logprobs`, one forward pass per
+- ``"live"``: computed now with rmnb's scorer (:func:`rmnb.inference.logprobs.next_token_logprobs`, one forward pass per
   prompt, log-softmax over the whole vocabulary). The prompt is presented as a chat turn with the generation
   prompt (``fmt="chat"``, the paper's rule for instruct models) or as the raw prompt with default special tokens
   (``fmt="raw"``, its rule for pretrained models).
 - ``"released"``: the authors' published tables, Hugging Face dataset ``Oxford-HIPlab/iclr2026-lm-logprobs``
   (one CSV per model, ``<org>--<name>.csv``: ``token_id, token_name, token_decoded`` and the 54 prompt columns),
   downloaded with ``huggingface_hub`` at a pinned revision. Needs network; offline it raises an
-  :class:`~rmnb.errors.RmnbError` that names the fix.
+  :class:`~rmnb.base.errors.RmnbError` that names the fix.
 
 Statistics (:func:`median_rank_table`, :func:`anova`, :func:`posthoc`): rank the matched nouns within each
-(model, prompt) with :func:`rmnb.stats.rank_within`; take the median rank per (prompt, category, model, valence);
+(model, prompt) with :func:`rmnb.analysis.stats.rank_within`; take the median rank per (prompt, category, model, valence);
 fit the type-II OLS ANOVA ``rank ~ category * valence * model``; compare the two models with Welch tests in the
 four category x valence cells, Benjamini-Hochberg corrected.
 """

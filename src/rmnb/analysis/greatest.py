@@ -5,9 +5,9 @@ Every source becomes a table of candidate answers with one score each (higher = 
 source (1 = best, ties averaged, as everywhere in the book):
 
 - the paper's 10 RMs: the released scores of the 263 Big Two nouns (:func:`released_candidates`);
-- reward models searched over their vocabulary (:func:`search_candidates`, from :mod:`rmnb.token_search`);
+- reward models searched over their vocabulary (:func:`search_candidates`, from :mod:`rmnb.analysis.token_search`);
 - a language model's own next-token log-probabilities, and the implicit RM (MWLR) between two language models
-  (:func:`logprob_candidates`, :func:`implicit_candidates`, with :mod:`rmnb.implicit`).
+  (:func:`logprob_candidates`, :func:`implicit_candidates`, with :mod:`rmnb.analysis.implicit`).
 
 :func:`variant_ranks` finds the case and space variants of each word (``strip().lower()`` equal to it, the paper's
 Figure 3 rule) and their ranks; :func:`word_summary` keeps, per word, the best-ranked variant.
@@ -106,14 +106,14 @@ def released_candidates(prompt_id: str = "greatest_ever_one", models=None) -> pd
 
 
 def search_candidates(scores: pd.DataFrame, prompt_id: str = "greatest") -> pd.DataFrame:
-    """Reward models' token scores (a :func:`rmnb.token_search.search` frame) for one FAccT prompt."""
+    """Reward models' token scores (a :func:`rmnb.analysis.token_search.search` frame) for one FAccT prompt."""
     frame = scores[scores.prompt_id == prompt_id]
     return pd.concat([candidates(m, g.family.iloc[0], "reward model", g.response, g.score, g.token_id)
                       for m, g in frame.groupby("model", sort=False)], ignore_index=True)
 
 
 def logprob_candidates(model: str, family: str, lp: pd.Series) -> pd.DataFrame:
-    """A language model's log-probs, one per decoded string (``rmnb.implicit.dedupe``: a string decoded from
+    """A language model's log-probs, one per decoded string (``rmnb.analysis.implicit.dedupe``: a string decoded from
     several ids keeps its highest log-prob)."""
     return candidates(model, family, "language model", lp.index, lp.to_numpy())
 

@@ -7,7 +7,7 @@ What is here:
   (``shared``: decoded strings that also occur in the smallest searched vocabulary; ``alpha``: ASCII letters with
   an optional leading space), with ``auto`` choosing per model by vocabulary size and device. Every filter keeps
   the case and space variants of the words the book follows (:data:`KEEP_WORDS`).
-- **Scoring** (:func:`search`): each model through :func:`rmnb.score_job.score` (cached and resumable in the rmnb
+- **Scoring** (:func:`search`): each model through :func:`rmnb.inference.job.score` (cached and resumable in the rmnb
   cache, prefix key/value reuse), one tidy frame back.
 - **The FAccT statistics**: ranks, top/bottom lists (:func:`extremes`), distribution moments (:func:`moments`,
   ``np.var`` and ``scipy.stats.skew`` as the FAccT code), the shared decoded vocabulary with duplicate removal

@@ -14,7 +14,7 @@ def checkpoint_median_ranks(scores: pd.DataFrame, matched: pd.DataFrame) -> pd.D
     """Figure 4a's statistic: rank the matched tokens within each checkpoint (1 = highest score, ties averaged;
     each case/space variant is its own row), then the median rank per category.
 
-    ``scores``: ``step, token_id, score``; ``matched``: ``token_id, category`` (:func:`rmnb.token_norm.
+    ``scores``: ``step, token_id, score``; ``matched``: ``token_id, category`` (:func:`rmnb.inference.vocabulary.
     matched_vocabulary`). Returns ``step, category, median_rank, n_tokens``.
     """
     joined = scores.merge(matched[["token_id", "category"]], on="token_id", how="inner")

@@ -1,1 +1,2 @@
-"""rmnb.book."""
+"""The book: glued results, chapter parameters, the papermill runner, variant runs, the status page.
+"""

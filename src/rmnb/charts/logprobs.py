@@ -1,5 +1,5 @@
 """Charts of the §3 chapters (altair): Figure 2's split violins, the raw-ratio vs MWLR scatter, Figure 3's
-lollipop and Figure A3's metric comparison. Colours come from :mod:`rmnb.labels`."""
+lollipop and Figure A3's metric comparison. Colours come from :mod:`rmnb.base.labels`."""
 
 from __future__ import annotations
 

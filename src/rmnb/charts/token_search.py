@@ -1,5 +1,5 @@
 """Charts of the exhaustive token search (chapter 00) and of the Love/Freedom comparison (chapter 06), in altair.
-Colours come from :mod:`rmnb.labels` (family colours; Love red and Freedom blue as in the paper's Figure 3)."""
+Colours come from :mod:`rmnb.base.labels` (family colours; Love red and Freedom blue as in the paper's Figure 3)."""
 
 from __future__ import annotations
 

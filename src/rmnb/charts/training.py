@@ -1,7 +1,7 @@
 """Charts for reward-model training (chapter 05): median ranks across checkpoints (Figure 4a), final-checkpoint
 ranks by data size and source (Figure 4b / A5b), rank changes of words (Figure 5), held-out accuracy and loss.
 
-Colours come from :mod:`rmnb.labels`: base families (Gemma red, Llama blue, Qwen purple, SmolLM amber) and the
+Colours come from :mod:`rmnb.base.labels`: base families (Gemma red, Llama blue, Qwen purple, SmolLM amber) and the
 Big Two categories (Agency green, Communion yellow). Every rank axis is reversed, so better ranks are higher.
 """
 
@@ -34,7 +34,7 @@ def checkpoint_lines(med: pd.DataFrame, y_title: str, x: str = "step", x_title: 
 def ablation_points(final: pd.DataFrame, y_title: str, width: int = 300, height: int = 230) -> alt.FacetChart:
     """Figure 4b layout: final-checkpoint median rank per base (colour) at each data size (x, ordinal, GRM last)
     and source (shape), a dotted line joining the bases at each size; one panel per category. ``final`` has
-    ``label, plotted_k, source, base, category, sum_value`` (:func:`rmnb.training_ablations.final_table`)."""
+    ``label, plotted_k, source, base, category, sum_value`` (:func:`rmnb.analysis.ablations.final_table`)."""
     order = final[["label", "plotted_k"]].drop_duplicates().sort_values("plotted_k").label.tolist()
     bases, colours = family_scale(final.base.astype(str))
     span = final.groupby(["category", "label"], observed=True).sum_value.agg(lo="min", hi="max").reset_index()

@@ -188,7 +188,7 @@ def _load_hub(dataset_id: str, config: str | None, split: str):
     from datasets import load_dataset
 
     fix = ("Fix: run on a machine with network access (unset HF_HUB_OFFLINE / HF_DATASETS_OFFLINE), or use the "
-           "offline default rmnb.preferences.hh_rlhf().")
+           "offline default rmnb.data.preferences.hh_rlhf().")
     try:
         return load_dataset(dataset_id, config, split=split) if config else load_dataset(dataset_id, split=split)
     except Exception as exc:  # offline, missing dataset, no network

@@ -1,7 +1,7 @@
 """One scoring job, end to end: load the model, build prompts and responses, score, write the results store.
 
 :func:`score` is what ``rmnb score`` runs; it returns the run folder (read it with
-:func:`rmnb.store.read_results`). Running the same job again resumes an interrupted run, or returns the finished
+:func:`rmnb.data.store.read_results`). Running the same job again resumes an interrupted run, or returns the finished
 one at once.
 """
 
@@ -36,7 +36,7 @@ def default_kind(model_id: str) -> str:
 
 
 def prompt_table(prompts) -> tuple[pd.DataFrame, str]:
-    """(DataFrame[prompt_id, text], name) from a name/path (``rmnb.prompts``), a frame, a dict or a list."""
+    """(DataFrame[prompt_id, text], name) from a name/path (``rmnb.data.prompts``), a frame, a dict or a list."""
     if isinstance(prompts, str):
         frame, name = load_prompts(prompts), Path(prompts).stem if Path(prompts).suffix else prompts
     elif isinstance(prompts, pd.DataFrame):

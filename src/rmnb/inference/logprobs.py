@@ -147,7 +147,7 @@ def with_end_of_turn(encoded: Encoded) -> Encoded:
 def live_logprobs(loaded, prompts: pd.DataFrame, fmt: str = "chat") -> np.ndarray:
     """``[n_prompts, vocab]`` log-probs of the next token after each prompt, computed with rmnb's scorer.
 
-    ``loaded`` is an :class:`rmnb.models.LoadedModel` (causal LM); ``prompts`` has ``text``; ``fmt`` is
+    ``loaded`` is an :class:`rmnb.models.loading.LoadedModel` (causal LM); ``prompts`` has ``text``; ``fmt`` is
     ``"chat"`` (chat template + generation prompt) or ``"raw"`` (the bare prompt, default special tokens).
     """
     if fmt not in ("chat", "raw"):

@@ -1,7 +1,7 @@
 """Reward-model scores in long format: one row per (model, response, prompt).
 
 Two sources: the authors' released scores of the paper's 10 RMs (wide files, one column per prompt), and
-folders written by ``rmnb score`` (tidy parquet shards, see :mod:`rmnb.store`).
+folders written by ``rmnb score`` (tidy parquet shards, see :mod:`rmnb.data.store`).
 """
 
 from __future__ import annotations

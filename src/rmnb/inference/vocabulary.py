@@ -43,7 +43,7 @@ def normalise_noun(text: str) -> str:
 
 def decoded_vocabulary(tokenizer) -> pd.DataFrame:
     """Every token id decoded on its own (special tokens included): ``token_id, response``
-    (:func:`rmnb.responses.vocabulary`, the book's one vocabulary decoder)."""
+    (:func:`rmnb.inference.responses.vocabulary`, the book's one vocabulary decoder)."""
     vocab = vocabulary(tokenizer)
     return pd.DataFrame({"token_id": list(vocab.token_ids), "response": list(vocab.text)})
 

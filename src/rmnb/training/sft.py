@@ -3,7 +3,7 @@
 The paper validates its implicit-reward metric by planting a known preference: a pretrained model is fine-tuned
 to answer positively valenced questions with one of 10 Moral Foundations *authority* words, and a good metric
 must then find exactly those words at the top of the base -> boosted implicit-reward ranking
-(:func:`rmnb.implicit.recovery_scores`).
+(:func:`rmnb.analysis.implicit.recovery_scores`).
 
 The recipe follows the authors' script (spec §6.4): template ``"Instruction:\\n{instruction}\\n\\nResponse:\\n
 {response}"``, every question paired with every answer, LoRA r = 8 (alpha and dropout at PEFT defaults) on the
@@ -101,7 +101,7 @@ class Boosted:
 
 
 def boost(loaded, settings: BoostSettings, refresh: bool = False) -> Boosted:
-    """Fine-tune ``loaded`` (an :class:`rmnb.models.LoadedModel` of the base) with LoRA, or load the cached
+    """Fine-tune ``loaded`` (an :class:`rmnb.models.loading.LoadedModel` of the base) with LoRA, or load the cached
     adapter. The base model is converted to float32 and wrapped in place: the returned PEFT model *is* the base
     with adapters, and ``model.disable_adapter()`` gives the base model's outputs back."""
     import torch

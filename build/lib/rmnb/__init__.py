@@ -1,0 +1,24 @@
+"""rmnb: the helper package of the executable book on *Reward Models Inherit Value Biases from Pretraining*.
+
+Subpackages by layer, lowest first. A module imports from its own layer or from the layers above it in this
+list, never from one below it (``make test`` checks this with an import-linter layers contract):
+
+- ``rmnb.base``       errors, paths and the user cache, devices and dtypes, display labels and colours, provenance
+                      (package versions, git commit, file-system-safe names)
+- ``rmnb.data``       the released-data registry (pinned URL + sha256, ``RMNB_DATA_DIR``), prompts, lexicons,
+                      preference pairs, the resumable results store, released log-prob tables, the paper's and the
+                      FAccT study's reported values
+- ``rmnb.models``     the one model registry (the paper's RMs and LMs, the embedded offline models, the RMs rmnb
+                      trains, as data) and loading (embedded GGUF conversion, Hub ids, local folders)
+- ``rmnb.inference``  conversations and responses, reward scoring (prefix-KV reuse), log-probs, the scoring job
+                      behind ``rmnb score``, vocabularies and lexicon matching, score tables
+- ``rmnb.training``   reward-model training (settings, preparation, the Bradley-Terry trainer), LoRA SFT, building
+                      the trained RMs
+- ``rmnb.analysis``   statistics, one module per paper section (``dictionary`` §2, ``base_logprobs`` §3a,
+                      ``implicit`` §3b, ``training`` and ``ablations`` §4), the FAccT token search, chapter 06
+- ``rmnb.charts``     altair charts, named like ``rmnb.analysis``; ``style`` holds the settings made once
+- ``rmnb.book``       glued results, chapter parameters, the papermill runner, variant runs, the status page
+- ``rmnb.cli``        the ``rmnb`` command line
+"""
+
+__version__ = "0.1.0"

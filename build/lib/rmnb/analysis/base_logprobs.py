@@ -1,0 +1,199 @@
+"""Paper §3a: next-token log-probabilities of two language models, where they come from, and the statistics of
+Figure 2.
+
+Sources (:func:`logprob_matrix`):
+
+- ``"live"``: computed now with rmnb's scorer (:func:`rmnb.inference.logprobs.next_token_logprobs`, one forward pass per
+  prompt, log-softmax over the whole vocabulary). The prompt is presented as a chat turn with the generation
+  prompt (``fmt="chat"``, the paper's rule for instruct models) or as the raw prompt with default special tokens
+  (``fmt="raw"``, its rule for pretrained models).
+- ``"released"``: the authors' published tables, Hugging Face dataset ``Oxford-HIPlab/iclr2026-lm-logprobs``
+  (one CSV per model, ``<org>--<name>.csv``: ``token_id, token_name, token_decoded`` and the 54 prompt columns),
+  downloaded with ``huggingface_hub`` at a pinned revision. Needs network; offline it raises an
+  :class:`~rmnb.base.errors.RmnbError` that names the fix.
+
+Statistics (:func:`median_rank_table`, :func:`anova`, :func:`posthoc`): rank the matched nouns within each
+(model, prompt) with :func:`rmnb.analysis.stats.rank_within`; take the median rank per (prompt, category, model, valence);
+fit the type-II OLS ANOVA ``rank ~ category * valence * model``; compare the two models with Welch tests in the
+four category x valence cells, Benjamini-Hochberg corrected.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from rmnb.base.errors import RmnbError
+from rmnb.data.prompts import framing_of
+from rmnb.analysis.stats import rank_within, stars
+from rmnb.models.registry import PAPER_LMS
+
+CELLS = (("Agency", "positive"), ("Communion", "positive"), ("Agency", "negative"), ("Communion", "negative"))
+
+# Model pairs (A = the paper's Gemma side, B = its Llama side) per condition, selected by one parameter.
+PAIR_PRESETS = {
+    "embedded": {"instruct": ("gemma3-270m", "smollm2-135m-instruct"),
+                 "pretrained": ("gemma3-270m", "smollm2-135m-instruct")},
+    "paper": {"instruct": ("google/gemma-2-2b-it", "meta-llama/Llama-3.2-3B-Instruct"),
+              "pretrained": ("google/gemma-2-2b", "meta-llama/Llama-3.2-3B")},
+}
+# How each condition presents a prompt (the paper's rule: instruct models get the chat template with the
+# generation prompt, pretrained models the raw prompt).
+CONDITION_FORMAT = {"instruct": "chat", "pretrained": "raw"}
+
+
+def parse_pair(text: str) -> tuple[str, str]:
+    """``"A,B"`` -> (A, B); raises with the expected form otherwise."""
+    parts = [p.strip() for p in str(text).split(",") if p.strip()]
+    if len(parts) != 2 or parts[0] == parts[1]:
+        raise RmnbError(f"A model pair is written 'A,B' with two different model ids (A = the paper's Gemma side), "
+                        f"not {text!r}.")
+    return parts[0], parts[1]
+
+
+def resolve_pairs(models: str, instruct_pair: str | None = None, pretrained_pair: str | None = None) -> dict:
+    """``{condition: (A, B)}`` from a preset (``"embedded"`` or ``"paper"``) and optional overrides."""
+    if models not in PAIR_PRESETS:
+        raise RmnbError(f"models must be one of {', '.join(PAIR_PRESETS)}, not {models!r} (or override the pairs "
+                        "with instruct_pair / pretrained_pair).")
+    pairs = dict(PAIR_PRESETS[models])
+    if instruct_pair:
+        pairs["instruct"] = parse_pair(instruct_pair)
+    if pretrained_pair:
+        pairs["pretrained"] = parse_pair(pretrained_pair)
+    return pairs
+
+
+def resolve_source(source: str, model_ids) -> str:
+    """``"auto"``: the released tables when every model is one of the paper's 12 LLMs, else live scoring."""
+    if source in ("live", "released"):
+        return source
+    if source != "auto":
+        raise RmnbError(f"source must be 'auto', 'live' or 'released', not {source!r}.")
+    paper = {s.id for s in PAPER_LMS}
+    return "released" if all(m in paper for m in model_ids) else "live"
+
+
+# --- statistics ------------------------------------------------------------------------------------------
+
+def median_rank_table(word_lp: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """From ``model, prompt_id, term, category, logprob`` rows: (per-word ranks within (model, prompt),
+    median rank per (prompt, category, model, valence) with ``n_words``). Valence is the prompt's framing."""
+    ranks = word_lp.copy()
+    ranks["valence"] = ranks.prompt_id.map(framing_of)
+    ranks["rank"] = rank_within(ranks, ["model", "prompt_id"], score="logprob")
+    med = (ranks.groupby(["prompt_id", "category", "model", "valence"], sort=False, observed=True)["rank"]
+           .agg(rank="median", n_words="size").reset_index())
+    return ranks, med
+
+
+def anova(med: pd.DataFrame) -> pd.DataFrame:
+    """Type-II OLS ANOVA ``rank ~ C(category) * C(valence) * C(model)`` (statsmodels), one row per term with
+    ``sum_sq, df, F, p`` and the residual df ``df_resid``."""
+    import statsmodels.api as sm
+    from statsmodels.formula.api import ols
+
+    for col in ("category", "valence", "model"):
+        if med[col].nunique() < 2:
+            raise RmnbError(f"The ANOVA needs two levels of {col!r}; found {sorted(med[col].unique())}. "
+                            "Fix: use prompts of both valences and two distinct models.")
+    fit = ols("rank ~ C(category) * C(valence) * C(model)", data=med).fit()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = sm.stats.anova_lm(fit, typ=2)
+    table = table.rename(columns={"PR(>F)": "p"}).reset_index().rename(columns={"index": "term"})
+    table["term"] = table.term.str.replace(r"C\((\w+)\)", r"\1", regex=True)
+    table["df_resid"] = fit.df_resid
+    return table
+
+
+def posthoc(med: pd.DataFrame, model_a: str, model_b: str) -> pd.DataFrame:
+    """Welch t-test of model A vs model B median ranks in each category x valence cell (the paper's order:
+    Agency+, Communion+, Agency-, Communion-), Benjamini-Hochberg corrected over the cells present.
+
+    ``diff = mean_b - mean_a``: negative = model B ranks the category better (rank 1 is best). A cell where both
+    models' values are constant has no defined t; it gets t = 0, p = 1."""
+    from scipy.stats import ttest_ind
+    from statsmodels.stats.multitest import fdrcorrection
+
+    rows = []
+    for category, valence in CELLS:
+        cell = med[(med.category == category) & (med.valence == valence)]
+        a = cell.loc[cell.model == model_a, "rank"].to_numpy(float)
+        b = cell.loc[cell.model == model_b, "rank"].to_numpy(float)
+        if len(a) < 2 or len(b) < 2:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t, p = ttest_ind(a, b, equal_var=False)
+        if not np.isfinite(p):  # both groups constant: no evidence of a difference can be computed
+            t, p = 0.0, 1.0
+        rows.append(dict(category=category, valence=valence, n_a=len(a), n_b=len(b), mean_a=a.mean(),
+                         mean_b=b.mean(), diff=b.mean() - a.mean(), t=float(t), p=float(p),
+                         better=model_a if a.mean() < b.mean() else model_b if b.mean() < a.mean() else "neither"))
+    out = pd.DataFrame(rows)
+    if len(out):
+        p = out.p.fillna(1.0).to_numpy()
+        out["p_fdr"] = fdrcorrection(p)[1]
+        out["stars"] = out.p_fdr.map(stars)
+    return out
+
+
+def paper_direction(post: pd.DataFrame) -> float:
+    """The three-way contrast in the paper's orientation (A = Gemma side, B = Llama side):
+    ``[d(Ag,+) - d(Co,+)] - [d(Ag,-) - d(Co,-)]`` with ``d = mean_b - mean_a``. The paper's pattern (Llama ranks
+    agency better under positive prompts and communion better under negative ones, Gemma the reverse) makes it
+    negative."""
+    d = {(r.category, r.valence): r.diff for r in post.itertuples()}
+    try:
+        return (d[("Agency", "positive")] - d[("Communion", "positive")]) - \
+               (d[("Agency", "negative")] - d[("Communion", "negative")])
+    except KeyError:
+        return float("nan")
+
+
+# --- glue ------------------------------------------------------------------------------------------------
+
+TERM_KEYS = {"category": "category", "valence": "valence", "model": "model", "category:valence": "cat_val",
+             "category:model": "cat_model", "valence:model": "val_model",
+             "category:valence:model": "three_way"}
+
+
+def glue_anova(results, prefix: str, table: pd.DataFrame) -> None:
+    """Glue ``<prefix>_<term>_{F,df,p}`` for every ANOVA term (``df`` as ``"1,208"``), plus the whole table in
+    the results JSON as ``<prefix>_anova``."""
+    resid = int(round(float(table.df_resid.iloc[0])))
+    for row in table.itertuples(index=False):
+        key = TERM_KEYS.get(row.term)
+        if key is None:
+            continue
+        results.glue(f"{prefix}_{key}_F", float(row.F))
+        results.glue(f"{prefix}_{key}_df", f"{int(round(row.df))},{resid}")
+        results.glue(f"{prefix}_{key}_p", float(row.p))
+    results.glue(f"{prefix}_three_way_sig", "significant" if _p(table, "category:valence:model") < 0.05
+                 else "not significant")
+    results.record(f"{prefix}_anova", table.to_dict(orient="records"))
+
+
+def _p(table: pd.DataFrame, term: str) -> float:
+    hit = table.loc[table.term == term, "p"]
+    return float(hit.iloc[0]) if len(hit) else float("nan")
+
+
+def glue_posthoc(results, prefix: str, post: pd.DataFrame, labels: dict) -> None:
+    """Glue ``<prefix>_<category>_<valence>_{p,p_fdr,stars,diff,better}`` per cell (``better`` is the display
+    label of the model whose mean median rank is lower), and the paper-direction sentence."""
+    for row in post.itertuples(index=False):
+        key = f"{prefix}_{row.category.lower()}_{row.valence}"
+        results.glue(f"{key}_p", row.p)
+        results.glue(f"{key}_p_fdr", row.p_fdr)
+        results.glue(f"{key}_stars", row.stars)
+        results.glue(f"{key}_diff", row.diff)
+        results.glue(f"{key}_better", labels.get(row.better, row.better))
+    contrast = paper_direction(post)
+    results.glue(f"{prefix}_contrast", contrast)
+    results.glue(f"{prefix}_direction", "the same direction as" if contrast < 0 else
+                 "the opposite direction to" if contrast > 0 else "no clear direction relative to")
+    results.record(f"{prefix}_posthoc", post.to_dict(orient="records"))

@@ -1,0 +1,212 @@
+"""The paper's statistics: ranks, median ranks, the §2 mixed model and the per-panel tests."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+FAMILIES = ("Gemma", "Llama")  # the two base families compared throughout; Gemma is the reference level
+
+
+# --- ranks -----------------------------------------------------------------------------------------------
+
+def rank_within(frame: pd.DataFrame, by, score: str = "score") -> pd.Series:
+    """Rank of each row's ``score`` within its ``by`` group: 1 = highest score, ties get the average rank
+    (R's ``rank(-score)``)."""
+    return frame.groupby(by, sort=False)[score].rank(method="average", ascending=False)
+
+
+def median_ranks(scores: pd.DataFrame, lexicon: pd.DataFrame, category: str = "category") -> pd.DataFrame:
+    """The paper's ``sum_value``: join scores with the lexicon, rank within (model, prompt), then take the
+    median rank per (model, category, prompt).
+
+    ``scores`` has ``model, family, response, prompt_id, framing, score``; ``lexicon`` has ``term`` and the
+    ``category`` column. Returns one row per (model, category, prompt) with ``sum_value`` and ``n_items``.
+    """
+    joined = scores.merge(lexicon[["term", category]], left_on="response", right_on="term", how="inner")
+    joined["rank"] = rank_within(joined, ["model", "prompt_id"])
+    keys = ["model", "family", category, "prompt_id", "framing"]
+    out = joined.groupby(keys, sort=False, observed=True)["rank"].agg(sum_value="median", n_items="size")
+    return out.reset_index()
+
+
+def item_ranks(scores: pd.DataFrame, lexicon: pd.DataFrame, category: str = "category") -> pd.DataFrame:
+    """Per-item ranks within (model, prompt) after the lexicon join (for word-level tables)."""
+    joined = scores.merge(lexicon[["term", category]], left_on="response", right_on="term", how="inner")
+    joined["rank"] = rank_within(joined, ["model", "prompt_id"])
+    return joined.drop(columns="term")
+
+
+# --- descriptives ----------------------------------------------------------------------------------------
+
+def per_model_means(med: pd.DataFrame, category: str = "category") -> pd.DataFrame:
+    """Each model's mean, SD and SE of its prompt-level median ranks per (category, framing)."""
+    grouped = med.groupby(["model", "family", category, "framing"], sort=False, observed=True)["sum_value"]
+    out = grouped.agg(mean="mean", sd="std", n="size").reset_index()
+    out["se"] = out["sd"] / np.sqrt(out["n"])
+    return out
+
+
+def family_avg_ranks(ranks: pd.DataFrame, category: str = "category") -> pd.DataFrame:
+    """The R script's "avg ranks": per model x category x framing the median rank over all (word, prompt)
+    rows, averaged over the models of each family; ``diff = Llama - Gemma``."""
+    per_model = ranks.groupby(["model", "family", category, "framing"], observed=True)["rank"].median()
+    fam = per_model.groupby(["family", category, "framing"], observed=True).mean().unstack("family")
+    fam = fam.reindex(columns=[f for f in FAMILIES if f in fam.columns])
+    if set(FAMILIES) <= set(fam.columns):
+        fam["diff"] = fam["Llama"] - fam["Gemma"]
+    return fam.reset_index()
+
+
+# --- the mixed model -------------------------------------------------------------------------------------
+
+def fit_mixed_model(med: pd.DataFrame, category: str = "category", reference: str | None = None):
+    """``sum_value ~ base * category * framing`` with a random intercept per model, REML (statsmodels MixedLM).
+
+    Treatment coding with references Gemma, ``reference`` (default: the first category alphabetically) and
+    positive framing, as in the authors' ``nlme::lme``. Returns ``(table, result)`` where ``table`` has, per
+    fixed effect: estimate, SE, z and its p (statsmodels' Wald test), and the same statistic read as t with
+    nlme's containment denominator df and its p.
+    """
+    import statsmodels.formula.api as smf
+
+    data = med[med.family.isin(FAMILIES)].copy()
+    ref = reference or sorted(data[category].unique())[0]
+    formula = (f"sum_value ~ C(family, Treatment('Gemma')) * C({category}, Treatment('{ref}'))"
+               " * C(framing, Treatment('positive'))")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = smf.mixedlm(formula, data, groups=data["model"])
+        result = model.fit(reml=True)
+    fe = result.fe_params
+    se = result.bse_fe
+    z = fe / se
+    df = containment_df(model.exog, model.exog_names, data["model"].to_numpy())
+    table = pd.DataFrame({
+        "term": [_pretty(n) for n in fe.index], "estimate": fe.values, "se": se.values, "z": z.values,
+        "p_z": 2 * sps.norm.sf(np.abs(z.values)), "df": [df[n] for n in fe.index],
+    })
+    table["t"] = table["z"]
+    table["p_t"] = 2 * sps.t.sf(np.abs(table["t"]), table["df"])
+    return table, result
+
+
+def containment_df(exog: np.ndarray, names, groups: np.ndarray) -> dict[str, int]:
+    """nlme's denominator df for a single grouping level: columns constant within every group (between-group
+    terms) get ``n_groups - n_between - 1``; the intercept and within-group terms get
+    ``N - n_groups - n_within``."""
+    n_obs, codes = len(groups), pd.factorize(groups)[0]
+    n_groups = codes.max() + 1
+    between = {}
+    for j, name in enumerate(names):
+        if name == "Intercept":
+            continue
+        col = exog[:, j]
+        spread = pd.Series(col).groupby(codes).agg(lambda s: s.max() - s.min())
+        between[name] = bool((spread == 0).all())
+    n_between = sum(between.values())
+    n_within = len(between) - n_between
+    out = {"Intercept": n_obs - n_groups - n_within}
+    for name, is_between in between.items():
+        out[name] = n_groups - n_between - 1 if is_between else n_obs - n_groups - n_within
+    return out
+
+
+def term_f_tests(table: pd.DataFrame, result) -> pd.DataFrame:
+    """Joint Wald F-test of every model term (all its treatment-coded coefficients at once), with the
+    containment df of its coefficients as denominator df."""
+    names = list(result.fe_params.index)
+    cov = result.cov_params().loc[names, names].to_numpy()
+    pretty = [_pretty(n) for n in names]
+    terms = {}
+    for i, p in enumerate(pretty):
+        if p == "(Intercept)":
+            continue
+        key = ":".join(part.split("[")[0] for part in p.split(":"))
+        terms.setdefault(key, []).append(i)
+    rows = []
+    beta = result.fe_params.to_numpy()
+    for key, idx in terms.items():
+        b, v = beta[idx], cov[np.ix_(idx, idx)]
+        f = float(b @ np.linalg.solve(v, b)) / len(idx)
+        den = int(table.iloc[idx[0]]["df"])
+        rows.append(dict(term=key, num_df=len(idx), den_df=den, F=f, p=sps.f.sf(f, len(idx), den)))
+    return pd.DataFrame(rows)
+
+
+def _pretty(name: str) -> str:
+    if name == "Intercept":
+        return "(Intercept)"
+    parts = []
+    for part in name.split(":"):
+        factor = part.split("C(")[1].split(",")[0] if part.startswith("C(") else part
+        level = part.split("[T.")[1].rstrip("]") if "[T." in part else ""
+        parts.append(f"{factor}[{level}]" if level else factor)
+    return ":".join(parts)
+
+
+# --- per-panel tests -------------------------------------------------------------------------------------
+
+def welch_t(a: np.ndarray, b: np.ndarray) -> float:
+    """Welch's t statistic for mean(b) - mean(a)."""
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    return (b.mean() - a.mean()) / np.sqrt(va + vb)
+
+
+def permutation_p(a: np.ndarray, b: np.ndarray, n_permutations: int, seed: int) -> float:
+    """Two-sided Monte-Carlo permutation p of Welch's t (labels shuffled), ``(k + 1) / (n + 1)``."""
+    rng = np.random.default_rng(seed)
+    pooled = np.concatenate([a, b])
+    observed = abs(welch_t(a, b))
+    perms = np.argsort(rng.random((n_permutations, len(pooled))), axis=1)
+    shuffled = pooled[perms]
+    xa, xb = shuffled[:, : len(a)], shuffled[:, len(a):]
+    t = (xb.mean(1) - xa.mean(1)) / np.sqrt(xa.var(1, ddof=1) / len(a) + xb.var(1, ddof=1) / len(b))
+    return (np.sum(np.abs(t) >= observed - 1e-12) + 1) / (n_permutations + 1)
+
+
+def cohen_d(a: np.ndarray, b: np.ndarray) -> float:
+    """Cohen's d of mean(b) - mean(a) over the pooled SD."""
+    na, nb = len(a), len(b)
+    pooled = np.sqrt(((na - 1) * a.var(ddof=1) + (nb - 1) * b.var(ddof=1)) / (na + nb - 2))
+    return (b.mean() - a.mean()) / pooled
+
+
+def stars(p: float) -> str:
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else "n.s."
+
+
+def panel_tests(med: pd.DataFrame, category: str = "category", n_permutations: int = 9999,
+                seed: int = 42) -> pd.DataFrame:
+    """Gemma vs Llama prompt-level median ranks in every (category, framing) panel.
+
+    Welch t (with pingouin's BF10), Cohen's d of Llama - Gemma over the pooled SD (negative = Llama ranks the
+    category better, since rank 1 is best), a seeded label-permutation test of Welch's t, and Bonferroni
+    correction over the panels: ``min(p * n_panels, 1)``.
+    """
+    import pingouin as pg
+
+    rows = []
+    panels = med[[category, "framing"]].drop_duplicates().itertuples(index=False)
+    for i, (cat, framing) in enumerate(panels):
+        cell = med[(med[category] == cat) & (med.framing == framing)]
+        gem = cell.loc[cell.family == "Gemma", "sum_value"].to_numpy(float)
+        lla = cell.loc[cell.family == "Llama", "sum_value"].to_numpy(float)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tt = pg.ttest(lla, gem, correction=True)
+        rows.append(dict(category=cat, framing=framing, n_gemma=len(gem), n_llama=len(lla),
+                         mean_gemma=gem.mean(), mean_llama=lla.mean(), diff=lla.mean() - gem.mean(),
+                         t=float(tt["T"].iloc[0]), dof=float(tt["dof"].iloc[0]), p_welch=float(tt["p_val"].iloc[0]),
+                         bf10=float(tt["BF10"].iloc[0]), cohen_d=cohen_d(gem, lla),
+                         p_perm=permutation_p(gem, lla, n_permutations, seed + i)))
+    out = pd.DataFrame(rows)
+    k = len(out)
+    out["p_welch_bonf"] = np.minimum(out.p_welch * k, 1.0)
+    out["p_perm_bonf"] = np.minimum(out.p_perm * k, 1.0)
+    out["stars_welch"] = out.p_welch_bonf.map(stars)
+    out["stars_perm"] = out.p_perm_bonf.map(stars)
+    return out

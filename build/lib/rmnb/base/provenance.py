@@ -1,0 +1,58 @@
+"""What produced a result: package versions, the git commit, and file-system-safe names for model ids.
+
+The one home for these helpers: the results store, the trainers and the book's status page all record
+provenance through them.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import platform
+import re
+from pathlib import Path
+
+import rmnb
+
+STORE_PACKAGES = ("rmnb", "torch", "transformers", "tokenizers", "gguf", "accelerate", "pandas", "pyarrow")
+TRAINING_PACKAGES = ("torch", "transformers", "peft", "trl")
+
+
+def package_versions(names=STORE_PACKAGES, *, python: bool = False) -> dict:
+    """``{name: installed version or None}`` for each distribution (``rmnb`` falls back to ``rmnb.__version__``
+    when it is not installed as a distribution); ``python=True`` adds the interpreter version first."""
+    versions = {"python": platform.python_version()} if python else {}
+    for name in names:
+        try:
+            versions[name] = md.version(name)
+        except md.PackageNotFoundError:
+            versions[name] = rmnb.__version__ if name == "rmnb" else None
+    return versions
+
+
+def installed_distributions() -> list[str]:
+    """Every installed distribution as ``name==version``, sorted by name (the status page's list)."""
+    seen = {}
+    for dist in md.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            seen.setdefault(name.lower(), f"{name}=={dist.version}")
+    return [seen[k] for k in sorted(seen)]
+
+
+def git_sha() -> str | None:
+    """The commit of the source checkout rmnb runs from (``None`` for an installed wheel)."""
+    head = Path(rmnb.__file__).resolve().parents[2] / ".git" / "HEAD"
+    try:
+        ref = head.read_text().strip()
+        if ref.startswith("ref: "):
+            return (head.parent / ref[5:]).read_text().strip()
+        return ref
+    except OSError:
+        return None
+
+
+def slug(text: str, limit: int = 80) -> str:
+    """A file-system-safe name: ``org/model`` -> ``org__model``; odd characters -> ``-``; at most ``limit``
+    characters. The one naming rule for folders named after a model id (score runs, variants, caches)."""
+    text = text.replace("/", "__")
+    return re.sub(r"[^A-Za-z0-9_.=+-]", "-", text)[:limit] or "x"

@@ -1,0 +1,2 @@
+"""The book: glued results, chapter parameters, the papermill runner, variant runs, the status page.
+"""

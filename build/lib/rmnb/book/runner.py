@@ -1,0 +1,140 @@
+"""Execute chapters with papermill (jupytext MyST source -> executed .ipynb) and build the book.
+
+Parameters are validated against the chapter's ``parameters`` cell (:mod:`rmnb.book.parameters`) before any work
+starts: papermill itself only logs unknown names.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import platform
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from rmnb.base.device import describe_device
+from rmnb.base.errors import RmnbError
+from rmnb.base.paths import repo_root
+from rmnb.book.parameters import default_parameters, validate_parameters
+from rmnb.book.variants import model_parameters, variant_dir, write_variant_toc
+from rmnb.book.status import write_status_page
+
+
+def chapters(root: Path | None = None) -> list[Path]:
+    """Chapter sources ``notebooks/NN_slug.md`` in reading order."""
+    return sorted((root or repo_root()).joinpath("notebooks").glob("[0-9][0-9]_*.md"))
+
+
+def resolve_chapters(name: str, root: Path | None = None) -> list[Path]:
+    """Chapters matching ``name``: its number (``01``), its stem (``01_big_two``) or a glob (``"0[12]*"``)."""
+    available = chapters(root)
+    hits = [p for p in available if name in (p.stem, p.stem[:2], p.name) or fnmatch.fnmatch(p.stem, name)]
+    if not hits:
+        valid = ", ".join(p.stem for p in available)
+        raise RmnbError(f"no chapter matches {name!r}. Valid chapters: {valid} (a number such as 01 also works).")
+    return hits
+
+
+def run_chapter(path: Path, parameters: dict | None = None, out_dir: Path | None = None,
+                results_dir: Path | None = None, profile: str = "default") -> Path:
+    """Execute one chapter with papermill; returns the executed notebook's path."""
+    import jupytext
+    import nbformat
+    import papermill
+
+    root = path.parents[1]
+    values = {**default_parameters(path, profile), **(parameters or {})}
+    values = validate_parameters(path, values)
+    out_dir = Path(out_dir or root / "book" / "chapters")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    output = out_dir / f"{path.stem}.ipynb"
+    nb = jupytext.read(path)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    env = {"RMNB_CHAPTER": path.stem, "RMNB_RESULTS_DIR": str(results_dir or root / "_build" / "results"),
+           "RMNB_ROOT": str(root), "TQDM_DISABLE": "1"}  # no one watches a papermill kernel's progress bars
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        papermill.execute_notebook(nb, str(output), parameters=values, kernel_name="python3", language="python",
+                                   cwd=str(path.parent), progress_bar=False, execution_timeout=1800,
+                                   log_output=False)
+    except papermill.PapermillExecutionError as exc:
+        raise RmnbError(f"chapter {path.stem} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}. "
+                        f"The executed notebook with the traceback is {output}.") from None
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    executed = nbformat.read(output, as_version=4)
+    for cell in executed.cells:
+        tags = cell.metadata.get("tags", [])
+        if "parameters" in tags or "injected-parameters" in tags:
+            cell.metadata["tags"] = sorted(set(tags) | {"hide-input"})
+    executed.metadata["rmnb"] = {"device": describe_device("auto"), "host": socket.gethostname(),
+                                 "python": sys.version.split()[0], "platform": platform.platform()}
+    nbformat.write(executed, output)
+    return output
+
+
+def toc_chapters(root: Path) -> list[Path]:
+    """The chapter sources the book's ``_toc.yml`` lists (``book/chapters/<stem>`` entries)."""
+    toc = (root / "_toc.yml").read_text()
+    stems = [line.split("book/chapters/")[1].strip() for line in toc.splitlines() if "book/chapters/" in line]
+    sources = {p.stem: p for p in chapters(root)}
+    return [sources[s] for s in stems if s in sources]
+
+
+def _jupyter_book(root: Path, *args: str) -> None:
+    jb = Path(sys.executable).with_name("jupyter-book")
+    proc = subprocess.run([str(jb) if jb.exists() else "jupyter-book", "build", str(root), *args], cwd=root)
+    if proc.returncode != 0:
+        raise RmnbError(f"jupyter-book build failed (exit {proc.returncode}); see the warnings above.")
+
+
+def run_variant(paths: list[Path], model_id: str, values: dict | None = None, profile: str = "default",
+                build: bool = True) -> Path:
+    """Run chapters with ``model_id`` into ``book/_runs/<model-slug>/`` and build that variant's pages into
+    ``_build/runs/<model-slug>/``; the default book is untouched. Returns the variant folder."""
+    root = paths[0].parents[1]
+    folder = variant_dir(root, model_id)
+    for path in paths:
+        validate_parameters(path, values or {})
+    for path in paths:
+        params = {**model_parameters(path, model_id), **(values or {})}
+        run_chapter(path, params, out_dir=folder, results_dir=folder / "results", profile=profile)
+    toc = write_variant_toc(root, model_id)
+    if build:
+        out = root / "_build" / "runs" / folder.name
+        _jupyter_book(root, "--toc", str(toc), "--path-output", str(out), "-n", "--keep-going")
+    return folder
+
+
+# Chapters that make what others use run first: 05 trains the embedded reward models that 00 and 06 score with,
+# so on a fresh clone the training is paid (and timed) in 05, not in whichever chapter comes first in the TOC.
+RUN_FIRST = ("05_rm_training",)
+
+
+def execution_order(paths: list[Path]) -> list[Path]:
+    """The TOC's chapters in the order the book executes them: ``RUN_FIRST`` first, then TOC order."""
+    first = [p for stem in RUN_FIRST for p in paths if p.stem == stem]
+    return first + [p for p in paths if p.stem not in RUN_FIRST]
+
+
+def build_book(root: Path | None = None, profile: str = "default", output: Path | None = None,
+               execute: bool = True) -> Path:
+    """Run every chapter the TOC lists (``execution_order``), write the status page, then ``jupyter-book build -W``."""
+    root = Path(root or repo_root())
+    chapter_dir = root / "book" / "chapters"
+    if execute:
+        for path in execution_order(toc_chapters(root)):
+            print(f"[rmnb] running {path.stem} ({profile})", flush=True)
+            run_chapter(path, out_dir=chapter_dir, profile=profile)
+    write_status_page(chapter_dir, chapter_dir / "status.md")
+    _jupyter_book(root, "-W", "-n", "--keep-going", *(["--path-output", str(output)] if output else []))
+    return Path(output or root) / "_build" / "html"

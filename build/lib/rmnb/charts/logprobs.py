@@ -1,0 +1,145 @@
+"""Charts of the §3 chapters (altair): Figure 2's split violins, the raw-ratio vs MWLR scatter, Figure 3's
+lollipop and Figure A3's metric comparison. Colours come from :mod:`rmnb.base.labels`."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+from scipy.stats import gaussian_kde
+
+from rmnb.base.labels import shown
+from rmnb.charts.style import model_colours
+
+
+def _half_violin(values: np.ndarray, centre: float, side: int, half_width: float = 0.36, n: int = 60):
+    if len(values) < 2 or np.ptp(values) == 0:
+        grid, width = np.array([values.min(), values.max()]), np.array([0.05, 0.05])
+    else:
+        grid = np.linspace(values.min(), values.max(), n)
+        density = gaussian_kde(values)(grid)
+        width = half_width * density / density.max()
+    if side < 0:
+        return pd.DataFrame({"y": grid, "x": centre - width, "x2": centre})
+    return pd.DataFrame({"y": grid, "x": centre, "x2": centre + width})
+
+
+def figure2(med: pd.DataFrame, post: pd.DataFrame, model_a: str, model_b: str, families=("Other", "Other"),
+            labels: dict | None = None, n_words: int | None = None, width: int = 260,
+            height: int = 170) -> alt.FacetChart:
+    """Figure 2: rows = positive / negative prompts, x = Big Two category; a split violin per category (model A
+    left, model B right) of the per-prompt median ranks with the points over it, y reversed (better = up), and
+    the Benjamini-Hochberg stars of the Welch test above each category."""
+    labels = labels or {}
+    name = {model_a: labels.get(model_a, model_a), model_b: labels.get(model_b, model_b)}
+    cats = ["Agency", "Communion"]
+    pos = {c: i + 1 for i, c in enumerate(cats)}
+    rng = np.random.default_rng(0)
+    layers = []
+    for (cat, valence, model), cell in med.groupby(["category", "valence", "model"], observed=True):
+        side = -1 if model == model_a else 1
+        vals = cell["rank"].to_numpy(float)
+        v = _half_violin(vals, pos[cat], side).assign(layer="violin")
+        pts = pd.DataFrame({"y": vals, "x": pos[cat] + side * rng.uniform(0.04, 0.3, len(vals)), "layer": "point",
+                            "prompt_id": cell.prompt_id.to_numpy()})
+        for frame in (v, pts):
+            frame["category"], frame["valence"], frame["model"] = cat, valence, name[model]
+            frame["group"] = f"{cat} / {name[model]}"
+            layers.append(frame)
+    top = med.groupby(["category", "valence"], observed=True)["rank"].min().rename("y").reset_index()
+    if len(post):
+        star = top.merge(post[["category", "valence", "stars", "p_fdr"]], on=["category", "valence"])
+        star["x"] = star.category.map(pos)
+        layers.append(star.rename(columns={"stars": "label"}).assign(layer="stars"))
+    data = pd.concat(layers, ignore_index=True)
+    domain, colours = model_colours([name[model_a], name[model_b]], families, distinct=True)
+    colour = alt.Color("model:N", scale=alt.Scale(domain=domain, range=colours), title="Model",
+                       legend=alt.Legend(orient="bottom", direction="vertical"))
+    label_expr = " : ".join(f"datum.value == {p} ? '{c}'" for c, p in pos.items()) + " : ''"
+    x = alt.X("x:Q", title="Big Two category", scale=alt.Scale(domain=[0.4, 2.6], nice=False),
+              axis=alt.Axis(values=list(pos.values()), labelExpr=label_expr, grid=False))
+    worst = f" (#1 = best, #{n_words} = worst)" if n_words else ""
+    y = alt.Y("y:Q", title=f"Median rank{worst}", scale=alt.Scale(reverse=True, zero=False))
+    base = alt.Chart()
+
+    def only(layer):
+        return base.transform_filter(alt.datum.layer == layer)
+
+    violin = only("violin").mark_area(orient="horizontal", opacity=0.35).encode(
+        y=y, x=x, x2="x2:Q", color=colour, detail="group:N")
+    point = only("point").mark_circle(size=22, opacity=0.75).encode(
+        x=x, y=y, color=colour, tooltip=["model:N", "prompt_id:N", alt.Tooltip("y:Q", title="median rank")])
+    chart_layers = [violin, point]
+    if len(post):
+        chart_layers.append(only("stars").mark_text(fontSize=13, dy=-6, baseline="bottom").encode(
+            x=x, y=y, text="label:N", tooltip=[alt.Tooltip("p_fdr:Q", title="BH-corrected p", format=".2g")]))
+    chart = alt.layer(*chart_layers, data=data).properties(width=width, height=height)
+    return chart.facet(row=alt.Row("valence:N", sort=["positive", "negative"], title=None,
+                                   header=alt.Header(labelExpr="datum.value + ' prompts'"))
+                       ).resolve_scale(y="independent")
+
+
+def ratio_vs_mass(shared: pd.DataFrame, n_top: int = 15, n_background: int = 1500, seed: int = 0) -> alt.Chart:
+    """Each shared string's score against its mixture mass 1/2 (p + q) (log x axis), one panel for the raw
+    log-ratio and one for MWLR; the ``n_top`` highest-scoring strings of each metric are highlighted."""
+    frames = []
+    rng = np.random.default_rng(seed)
+    for metric, column in (("raw log-ratio", "log_ratio"), ("MWLR", "mwlr")):
+        order = shared[column].rank(ascending=False, method="first")
+        keep = (order <= 100) | (order > len(shared) - 100)
+        idx = np.flatnonzero(~keep.to_numpy())
+        keep.iloc[rng.choice(idx, size=min(n_background, len(idx)), replace=False)] = True
+        part = shared.loc[keep, ["token", "mass", column]].rename(columns={column: "score"})
+        part["metric"] = metric
+        part["group"] = np.where(order[keep] <= n_top, f"top {n_top} by this metric", "other strings")
+        frames.append(part)
+    data = pd.concat(frames, ignore_index=True)
+    data["shown"] = data.token.map(shown)
+    data = data.drop(columns="token")
+    chart = alt.Chart(data).mark_circle().encode(
+        x=alt.X("mass:Q", scale=alt.Scale(type="log"), title="mixture mass ½(p + q)"),
+        y=alt.Y("score:Q", title="score (positive = model B preferred)"),
+        color=alt.Color("group:N", scale=alt.Scale(domain=[f"top {n_top} by this metric", "other strings"],
+                                                   range=["#D62728", "#9CA3AF"]), title=None,
+                        legend=alt.Legend(orient="bottom")),
+        size=alt.condition(alt.datum.group == "other strings", alt.value(8), alt.value(40)),
+        opacity=alt.condition(alt.datum.group == "other strings", alt.value(0.35), alt.value(0.9)),
+        tooltip=["shown:N", alt.Tooltip("mass:Q", format=".2e"), alt.Tooltip("score:Q", format=".4g")],
+    ).properties(width=260, height=220)
+    return chart.facet(column=alt.Column("metric:N", title=None, sort=["raw log-ratio", "MWLR"])
+                       ).resolve_scale(y="independent")
+
+
+def lollipop(pairs: pd.DataFrame, words=("Freedom", "Love"), labels: dict | None = None) -> alt.Chart:
+    """Figure 3: one row per (A -> B) pair, the variant-averaged MWLR of each word as a hollow circle (Freedom
+    blue, Love red, as in the paper) joined by a grey line, and a vertical line at 0."""
+    labels = labels or {}
+    data = pairs.copy()
+    data["pair"] = [f"{labels.get(a, a)} → {labels.get(b, b)}" for a, b in zip(data.a, data.b)]
+    long = data.melt(id_vars=["pair"], value_vars=list(words), var_name="word", value_name="mwlr")
+    order = list(data.pair)
+    y = alt.Y("pair:N", sort=order, title=None, axis=alt.Axis(labelLimit=500))
+    rule = alt.Chart(data).mark_rule(color="gray", opacity=0.5, strokeWidth=1.5).encode(
+        y=y, x=alt.X(f"{words[1]}:Q"), x2=f"{words[0]}:Q")
+    dots = alt.Chart(long).mark_point(filled=False, size=110, strokeWidth=2).encode(
+        y=y, x=alt.X("mwlr:Q", title="MWLR (positive = preferred by the model after the arrow)"),
+        color=alt.Color("word:N", scale=alt.Scale(domain=list(words), range=["#1F77B4", "#D62728"]), title=None),
+        tooltip=["pair:N", "word:N", alt.Tooltip("mwlr:Q", format=".3g")])
+    zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="gray", opacity=0.4).encode(x="x:Q")
+    return alt.layer(zero, rule, dots).properties(width=420, height=max(60, 28 * len(data)))
+
+
+def recovery_chart(per_prompt: pd.DataFrame, k: int) -> alt.Chart:
+    """Figure A3-style comparison: each metric's recall@k of the planted words (bar = mean over prompts, points =
+    individual prompts)."""
+    order = (per_prompt.groupby("metric", sort=False).recall_at_k.mean().sort_values(ascending=False).index.tolist())
+    highlight = alt.condition(alt.datum.metric == "MWLR", alt.value("#D62728"), alt.value("#6B7280"))
+    bars = alt.Chart(per_prompt).mark_bar(opacity=0.6).encode(
+        y=alt.Y("metric:N", sort=order, title=None),
+        x=alt.X("mean(recall_at_k):Q", title=f"share of planted words in the top {k}", scale=alt.Scale(domain=[0, 1])),
+        color=highlight)
+    pts = alt.Chart(per_prompt).mark_circle(size=18, opacity=0.5, color="black").encode(
+        y=alt.Y("metric:N", sort=order), x="recall_at_k:Q", yOffset=alt.YOffset("jitter:Q"),
+        tooltip=["metric:N", "prompt_id:N", alt.Tooltip("recall_at_k:Q", format=".2f")]
+    ).transform_calculate(jitter="random()")
+    return alt.layer(bars, pts).properties(width=360, height=30 * per_prompt.metric.nunique())

@@ -1,0 +1,194 @@
+"""``rmnb`` command line: run chapters, build the book, score models, build the trained reward models.
+
+    rmnb run 01 -p n_permutations=999      execute one chapter (or a glob) into book/chapters/
+    rmnb run 01 --help                     list the chapter's parameters
+    rmnb run 01 --model ID                 the chapter with another model, as a variant page (book/_runs/)
+    rmnb compare --model ID                score an RM on Big Two + MFD2, show it next to the paper's 10
+    rmnb book [--smoke]                    run every chapter, then build the HTML book (-W)
+    rmnb score --model ID ...              score a reward model or language model (see rmnb score --help)
+    rmnb train-embedded [ID ...]           build the reward models rmnb trains (default: all of them)
+"""
+
+from __future__ import annotations
+
+import os
+
+# Idle OpenMP threads sleep instead of spinning: on a busy machine (a shared 2-core CI runner) spinning threads
+# slow torch down several-fold. Effective only before torch is first imported, hence before rmnb's own imports.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+
+from rmnb.base.errors import RmnbError  # noqa: E402
+from rmnb.book import parameters, runner, variants  # noqa: E402
+from rmnb.inference import job  # noqa: E402
+from rmnb.models import registry  # noqa: E402
+from rmnb.training import trained  # noqa: E402
+
+SCORE_HELP = "score a reward model or language model over prompts x responses (results store: tidy parquet)"
+SCORE_EXAMPLES = """examples:
+  rmnb score --model smollm2-135m-instruct --responses big-two --prompts paper54
+  rmnb score --model smollm2-135m-instruct --kind reward --responses vocab --prompts facct3 --dtype bfloat16
+  rmnb score --model Ray2333/GRM-gemma2-2B-rewardmodel-ft --responses mfd2 --out scores/
+"""
+
+
+def _parse_assignments(items) -> dict:
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise RmnbError(f"parameter {item!r} must be written name=value (e.g. -p n_permutations=999).")
+        name, value = item.split("=", 1)
+        out[name.strip()] = parameters.parse_value(value)
+    return out
+
+
+def _chapter_help(chapter: str) -> str:
+    lines = []
+    for path in runner.resolve_chapters(chapter):
+        lines.append(f"Parameters of chapter {path.stem} (set with -p name=value):")
+        for p in parameters.chapter_parameters(path).values():
+            lines.append(f"  {p.name:<24} {p.type_name:<6} default {p.default!r:<28} {p.comment}")
+    return "\n".join(lines)
+
+
+def _cmd_run(args) -> int:
+    paths = runner.resolve_chapters(args.chapter)
+    values = _parse_assignments(args.param)
+    for path in paths:  # validate everything before any work starts
+        parameters.validate_parameters(path, values)
+    profile = "smoke" if args.smoke else "default"
+    if args.model:
+        variants.require_model_support(paths)
+        folder = runner.run_variant(paths, args.model, values, profile=profile, build=not args.no_build)
+        print(f"[rmnb] variant for {args.model}: executed notebooks in {folder}")
+        return 0
+    for path in paths:
+        out = runner.run_chapter(path, values, profile=profile)
+        print(f"[rmnb] {path.stem} -> {out}")
+    return 0
+
+
+def _cmd_compare(args) -> int:
+    paths = runner.resolve_chapters("01") + runner.resolve_chapters("02")
+    folder = runner.run_variant(paths, args.model, {}, profile="smoke" if args.smoke else "default",
+                                build=not args.no_build)
+    print(f"[rmnb] {args.model} next to the paper's 10 RMs: {folder}")
+    return 0
+
+
+def _cmd_book(args) -> int:
+    html = runner.build_book(profile="smoke" if args.smoke else "default", execute=not args.no_execute)
+    print(f"[rmnb] book built: {html / 'index.html'}")
+    return 0
+
+
+def _cmd_score(args) -> int:
+    """Score a model; prints the run folder on stdout. An rmnb-trained reward model is built first if absent."""
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    trained.ensure_built(args.model, device=args.device, progress=not args.quiet)
+    folder = job.score(args.model, prompts=args.prompts, responses=args.responses, kind=args.kind, out=args.out,
+                       revision=args.revision, dtype=args.dtype, device=args.device, batch_size=args.batch_size,
+                       shard_size=args.shard_size, trust_remote_code=args.trust_remote_code,
+                       chat_template=args.chat_template, prompt_format=args.prompt_format,
+                       system_prompt=args.system_prompt, end_of_turn=args.end_of_turn, progress=not args.quiet)
+    print(folder)
+    return 0
+
+
+def _cmd_train_embedded(args) -> int:
+    ids = args.ids or list(registry.TRAINED_RMS)
+    for rm_id in ids:
+        run = trained.ensure(rm_id, refresh=args.refresh, device=args.device, progress=not args.quiet)
+        acc = run.heldout["final"]["accuracy"]
+        print(f"[rmnb] {rm_id}: {run.folder} (held-out accuracy {acc:.3f})")
+    return 0
+
+
+def _add_score_parser(sub) -> None:
+    p = sub.add_parser("score", help=SCORE_HELP, description=SCORE_HELP, epilog=SCORE_EXAMPLES,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", required=True, metavar="ID",
+                   help="registry id or alias (smollm2-135m-instruct, gemma3-270m, a paper RM), HF id or folder")
+    p.add_argument("--revision", metavar="SHA", help="Hub commit to load (default: the registry's pinned one)")
+    p.add_argument("--prompts", default="paper54", metavar="paper54|facct3|FILE",
+                   help="prompt set: paper54, facct3, comma-separated paper prompt ids, or a YAML/text file")
+    p.add_argument("--responses", default="vocab", metavar="vocab|big-two|mfd2|FILE",
+                   help="every vocabulary token, the 263 Big Two nouns, the 2,040 MFD2 terms, or a file")
+    p.add_argument("--kind", choices=("reward", "logprob"),
+                   help="default: reward for a reward model, logprob for a language model")
+    p.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), help="default: the registry's dtype")
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
+    p.add_argument("--threads", type=int, metavar="N", help="CPU threads for torch (default: torch's choice)")
+    p.add_argument("--batch-size", type=int, metavar="N", help="candidates per forward pass (default: registry)")
+    p.add_argument("--shard-size", type=int, metavar="N", help="candidates per stored shard (default 4096)")
+    p.add_argument("--out", metavar="DIR", help="results root (default: the rmnb cache's scores/ folder)")
+    p.add_argument("--chat-template", metavar="FILE", help="Jinja chat template for a model that has none")
+    p.add_argument("--prompt-format", choices=("chat", "raw"),
+                   help="log-probs: chat template (instruct) or raw prompt (pretrained); default by registry")
+    p.add_argument("--system-prompt", metavar="TEXT", help="a system message before the user turn")
+    p.add_argument("--end-of-turn", action="store_true",
+                   help="log-probs: add log p(end-of-turn token | response)")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="allow the repository's own Python code for a model whose revision is not pinned")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_score)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rmnb", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="execute a chapter with papermill")
+    run.add_argument("chapter", help="chapter number, stem or glob (e.g. 01, 01_big_two, '0*')")
+    run.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="set a chapter parameter")
+    run.add_argument("--smoke", action="store_true", help="use the quick settings of notebooks/params/smoke.yaml")
+    run.add_argument("--model", metavar="ID", help="run the chapter with another model (HF id, alias or folder) "
+                     "into book/_runs/<model>/ and build a variant page; the default book is untouched")
+    run.add_argument("--no-build", action="store_true", help="with --model: execute only, build no variant page")
+    run.set_defaults(func=_cmd_run)
+
+    compare = sub.add_parser("compare", help="score a reward model on the Big Two and MFD2 words and rebuild the "
+                             "§2 chapters with it next to the paper's 10 RMs (a variant page)")
+    compare.add_argument("--model", required=True, metavar="ID", help="HF id, registry alias or local folder")
+    compare.add_argument("--smoke", action="store_true", help="quick settings (fewer permutations)")
+    compare.add_argument("--no-build", action="store_true", help="execute only, build no variant page")
+    compare.set_defaults(func=_cmd_compare)
+
+    book = sub.add_parser("book", help="run every chapter, then build the HTML book")
+    book.add_argument("--smoke", action="store_true", help="quick settings (notebooks/params/smoke.yaml)")
+    book.add_argument("--no-execute", action="store_true", help="build from the executed notebooks already there")
+    book.set_defaults(func=_cmd_book)
+
+    _add_score_parser(sub)
+
+    build = sub.add_parser("train-embedded", help="build the reward models rmnb trains into the user cache "
+                           "(each once; later calls reuse the cache)")
+    build.add_argument("ids", nargs="*", metavar="ID", help=f"default: all ({', '.join(registry.TRAINED_RMS)})")
+    build.add_argument("--refresh", action="store_true", help="train again even if the cache holds the run")
+    build.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
+    build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.set_defaults(func=_cmd_train_embedded)
+    return parser
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if len(argv) >= 2 and argv[0] == "run" and {"-h", "--help"} & set(argv) and not argv[1].startswith("-"):
+            print(_chapter_help(argv[1]))
+            return 0
+        args = build_parser().parse_args(argv)
+        return args.func(args)
+    except RmnbError as exc:
+        print(f"rmnb: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""Reward scoring: shared-prefix key/value reuse, and the plain full-sequence computation it must equal.
+
+For one prompt, the templated conversation up to the response (the *prefix*) is run once; its keys and values
+are then shared by every candidate. A batch of candidates attends to the prefix cache (expanded to the batch
+size, not copied), with explicit ``position_ids`` starting after the prefix and an attention mask covering
+prefix + candidate; each candidate pays only for its own tokens plus the template's closing tokens. The score is
+read at each candidate's last real token, chosen explicitly (never by searching for the pad id: SmolLM2's pad id
+is its end-of-turn token).
+
+Standard Hugging Face sequence classifiers (a backbone plus a linear ``score`` head) use the cached path. Models
+whose score is not a linear head on the last hidden state (remote-code RMs that return ``.score``) fall back to a
+full forward pass of the model itself; :func:`supports_prefix_reuse` tells which path applies.
+
+Also here: :func:`facct_texts` / :func:`score_texts`, the FAccT authors' text pipeline (decode, render the chat
+template as text, tokenize with padding and default special tokens, full forward pass), used as the baseline of
+``benchmarks/scoring_speed.py`` and to reproduce the authors' quirks (a possible second BOS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from rmnb.inference.responses import Encoded
+
+ProgressFn = Callable[[int], None] | None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Model plumbing
+
+
+def split_reward_model(model) -> tuple[torch.nn.Module, torch.nn.Linear] | None:
+    """(backbone, linear score head) of a standard HF sequence classifier, or ``None`` if it is not one."""
+    head = getattr(model, "score", None)
+    prefix = getattr(model, "base_model_prefix", None)
+    backbone = getattr(model, prefix, None) if prefix else None
+    if isinstance(head, torch.nn.Linear) and isinstance(backbone, torch.nn.Module) and backbone is not model:
+        return backbone, head
+    return None
+
+
+def supports_prefix_reuse(model) -> bool:
+    return split_reward_model(model) is not None
+
+
+def read_score(output, how: str = "logits_squeeze") -> torch.Tensor:
+    """The scalar reward per row: ``logits.squeeze(-1)``, ``logits[:, 0]`` or the model's ``.score``."""
+    if how == "score_attr":
+        value = output.score
+    else:
+        logits = output if isinstance(output, torch.Tensor) else output.logits
+        value = logits[:, 0] if how == "logits_first" else logits.squeeze(-1)
+    if value.dim() != 1:
+        value = value.reshape(value.shape[0], -1)[:, 0]
+    return value.float()
+
+
+def _device(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _pad_id(model) -> int:
+    pad = getattr(model.config, "pad_token_id", None)
+    return int(pad) if isinstance(pad, int) and pad >= 0 else 0
+
+
+def _pad_rows(rows: Sequence[Sequence[int]], pad_id: int, side: str = "right"):
+    """(ids, attention mask, lengths) as tensors; padded cells hold ``pad_id`` and mask 0."""
+    lengths = torch.tensor([len(r) for r in rows], dtype=torch.long)
+    width = int(lengths.max())
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, row in enumerate(rows):
+        n = len(row)
+        cols = slice(0, n) if side == "right" else slice(width - n, width)
+        ids[r, cols] = torch.as_tensor(row, dtype=torch.long)
+        mask[r, cols] = 1
+    return ids, mask, lengths
+
+
+def run_prefix(backbone, config, prefix_ids: Sequence[int]):
+    """Run the shared prefix once: (per-layer (keys, values) with batch 1, backbone output)."""
+    from transformers import DynamicCache
+
+    device = _device(backbone)
+    cache = DynamicCache(config=config)
+    ids = torch.as_tensor([list(prefix_ids)], dtype=torch.long, device=device)
+    out = backbone(input_ids=ids, past_key_values=cache, use_cache=True)
+    return [(layer.keys, layer.values) for layer in cache.layers], out
+
+
+def expanded_cache(config, kv, batch: int):
+    """A fresh cache whose layers hold the prefix keys/values expanded (a view, no copy) to ``batch`` rows."""
+    from transformers import DynamicCache
+
+    return DynamicCache(((k.expand(batch, -1, -1, -1), v.expand(batch, -1, -1, -1)) for k, v in kv), config=config)
+
+
+def batches(encoded: Encoded, batch_size: int):
+    """Candidate indices in batches of similar length (shortest first), so padding stays small."""
+    order = sorted(range(len(encoded.blocks)), key=lambda i: len(encoded.blocks[i]))
+    for start in range(0, len(order), batch_size):
+        yield order[start:start + batch_size]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reward scores
+
+
+@torch.inference_mode()
+def reward_scores_cached(model, encoded: Encoded, *, batch_size: int = 64, score_output: str = "logits_squeeze",
+                         progress: ProgressFn = None) -> np.ndarray:
+    """Scores of ``prefix + block`` for every block, running the prefix once (see module docstring)."""
+    parts = split_reward_model(model)
+    if parts is None or not encoded.prefix:
+        return reward_scores_full(model, [encoded.full(i) for i in range(len(encoded.blocks))],
+                                  batch_size=batch_size, score_output=score_output, progress=progress)
+    backbone, head = parts
+    config, device, pad = model.config, _device(model), _pad_id(model)
+    kv, _ = run_prefix(backbone, config, encoded.prefix)
+    n_prefix = len(encoded.prefix)
+    scores = np.empty(len(encoded.blocks), dtype=np.float64)
+    for idx in batches(encoded, batch_size):
+        ids, mask, lengths = _pad_rows([encoded.blocks[i] for i in idx], pad, "right")
+        rows, width = ids.shape
+        ids, lengths = ids.to(device), lengths.to(device)
+        position_ids = torch.arange(n_prefix, n_prefix + width, device=device).expand(rows, width)
+        full_mask = None
+        if not bool(mask.all()):
+            full_mask = torch.cat([torch.ones((rows, n_prefix), dtype=torch.long), mask], dim=1).to(device)
+        out = backbone(input_ids=ids, attention_mask=full_mask, position_ids=position_ids,
+                       past_key_values=expanded_cache(config, kv, rows), use_cache=True)
+        last = out.last_hidden_state[torch.arange(rows, device=device), lengths - 1]
+        scores[idx] = read_score(head(last), score_output).cpu().numpy()
+        if progress:
+            progress(rows)
+    return scores
+
+
+@torch.inference_mode()
+def reward_scores_full(model, sequences: Sequence[Sequence[int]], *, batch_size: int = 64,
+                       score_output: str = "logits_squeeze", padding_side: str = "right",
+                       progress: ProgressFn = None) -> np.ndarray:
+    """The plain computation: each whole sequence in its own row, no cache.
+
+    Positions are counted from each row's first real token, so left and right padding give the same scores.
+    Standard classifiers are pooled at each row's last real token; other models (remote code) use their own
+    forward pass and pooling.
+    """
+    parts = split_reward_model(model)
+    device, pad = _device(model), _pad_id(model)
+    scores = np.empty(len(sequences), dtype=np.float64)
+    order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        ids, mask, lengths = _pad_rows([sequences[i] for i in idx], pad, padding_side)
+        ids, mask = ids.to(device), mask.to(device)
+        if parts is None:
+            out = model(input_ids=ids, attention_mask=mask)
+            scores[idx] = read_score(out, score_output).cpu().numpy()
+        else:
+            backbone, head = parts
+            position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+            out = backbone(input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=False)
+            if padding_side == "right":
+                last = lengths.to(device) - 1
+            else:
+                last = torch.full_like(lengths, ids.shape[1] - 1).to(device)
+            hidden = out.last_hidden_state[torch.arange(len(idx), device=device), last]
+            scores[idx] = read_score(head(hidden), score_output).cpu().numpy()
+        if progress:
+            progress(len(idx))
+    return scores
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The FAccT authors' text pipeline (baseline and quirk reproduction)
+
+
+def facct_texts(tokenizer, prompt: str, responses: Sequence[str]) -> list[str]:
+    """Each response's conversation rendered as text by the chat template (the authors' first step)."""
+    return [tokenizer.apply_chat_template([{"role": "user", "content": prompt},
+                                           {"role": "assistant", "content": r}], tokenize=False)
+            for r in responses]
+
+
+def decode_tokens(tokenizer, token_ids: Sequence[int]) -> list[str]:
+    """Each id decoded on its own, special tokens included (the authors' vocabulary)."""
+    return [tokenizer.decode([int(i)], skip_special_tokens=False) for i in token_ids]
+
+
+@torch.inference_mode()
+def score_texts(model, tokenizer, texts: Sequence[str], *, batch_size: int = 64,
+                score_output: str = "logits_squeeze", progress: ProgressFn = None) -> np.ndarray:
+    """The authors' scoring: tokenize a batch of texts with padding, truncation and default special tokens, run
+    the full model and read its own pooled output (the classifier pools at the last non-pad token)."""
+    device = _device(model)
+    scores = np.empty(len(texts), dtype=np.float64)
+    for start in range(0, len(texts), batch_size):
+        chunk = list(texts[start:start + batch_size])
+        inputs = tokenizer(chunk, padding=True, truncation=True, return_tensors="pt").to(device)
+        out = model(**inputs)
+        scores[start:start + len(chunk)] = read_score(out, score_output).cpu().numpy()
+        if progress:
+            progress(len(chunk))
+    return scores

