@@ -1,6 +1,7 @@
 """Packaging and structure guards: the wheel carries the package data; the layers hold; modules stay small."""
 
 import ast
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -18,9 +19,13 @@ LAYERS = ("base", "data", "models", "inference", "training", "analysis", "charts
 def test_wheel_holds_the_data_registry(tmp_path):
     """A non-editable install reads the data registry from the package: the wheel must contain it (and every
     subpackage). Built without isolation from the venv's setuptools, so no network is needed."""
+    project = tmp_path / "project"  # a copy, so that setuptools' build/ folder never lands in the checkout
+    shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(ROOT / name, project / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                    str(tmp_path), str(ROOT)], check=True, capture_output=True)
-    wheel = next(tmp_path.glob("rmnb-*.whl"))
+                    str(tmp_path / "dist"), str(project)], check=True, capture_output=True)
+    wheel = next((tmp_path / "dist").glob("rmnb-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "rmnb/data/data_registry.txt" in names
     for layer in LAYERS:

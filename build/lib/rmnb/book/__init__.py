@@ -1,2 +1,0 @@
-"""The book: glued results, chapter parameters, the papermill runner, variant runs, the status page.
-"""
