@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from rmnb.base.errors import RmnbError
 from rmnb.data import lexicons
@@ -106,8 +107,6 @@ def read_strings_file(path: str | Path) -> list[str]:
                 return [str(s) for s in frame[column]]
         return [str(s) for s in frame.iloc[:, 0]]
     if suffix in (".yaml", ".yml"):
-        import yaml
-
         data = yaml.safe_load(path.read_text())
         return [str(s) for s in (data.values() if isinstance(data, dict) else data)]
     return [line.rstrip("\n").rstrip("\r") for line in path.read_text().splitlines() if line.strip()]

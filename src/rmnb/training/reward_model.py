@@ -9,15 +9,15 @@ pairs (:mod:`rmnb.data.preferences`) and :class:`TrainSettings`, and writes one 
 ``scores/*.parquet``         cached checkpoint scores (:func:`score_checkpoints`)
 
 **Identical data, order and hyperparameters across bases, by construction.** The pairs, their split and the
-order in which the trainer consumes them (:class:`TrainingPlan`) are computed from the data and the settings
+order in which the trainer consumes them (:class:`~rmnb.training.settings.TrainingPlan`) are computed from the data and the settings
 only, never from a tokenizer or a model; the trainer reads the rows in that order (sequential sampler) and the
 collator records the pair ids it sees, so the manifest proves it. Lengths are limited by characters before
 tokenizing (``max_chars``) rather than by TRL's token-length filter, which would drop different pairs for
 different tokenizers; the rare conversation still longer than ``max_length`` tokens is truncated on the right, as
 in the authors' code, and counted.
 
-Two presets: ``"paper"`` (the authors' recipe, for a GPU) and ``"cpu"`` (small enough to train a real RM on a
-laptop in a few minutes: fewer and shorter pairs, one epoch, LoRA on the top layers only).
+The presets (``"paper"``, the authors' recipe for a GPU, and ``"cpu"``, a laptop-sized run) live in
+:mod:`rmnb.training.settings`; tokenizing the pairs and preparing the base in :mod:`rmnb.training.preparation`.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from scipy.stats import binomtest
+from tqdm import tqdm
 
 from rmnb.base.errors import RmnbError
 from rmnb.base.provenance import TRAINING_PACKAGES, package_versions
@@ -78,8 +80,6 @@ def pair_scores(model, encoded: pd.DataFrame, batch_size: int = 16) -> pd.DataFr
 def accuracy_summary(pairs: pd.DataFrame) -> dict:
     """Pairwise accuracy with a Wilson 95% interval, a two-sided binomial test against chance (0.5) and the
     held-out BT loss."""
-    from scipy.stats import binomtest
-
     n, k = len(pairs), int(pairs.correct.sum())
     test = binomtest(k, n, 0.5)
     ci = test.proportion_ci(confidence_level=0.95, method="wilson")
@@ -279,8 +279,6 @@ class _Checkpoints(_callback_base()):
         self.steps, self.folder = steps, folder
         self.bar = None
         if progress:
-            from tqdm import tqdm
-
             self.bar = tqdm(total=total, desc="training", unit="step", leave=False)
 
     def _save(self, model, step: int):
@@ -345,8 +343,6 @@ def score_checkpoints(run: TrainedRun, prompt: str, responses, *, base=None, ste
     out = []
     bar = None
     if progress:
-        from tqdm import tqdm
-
         bar = tqdm(total=len(steps) * len(responses), desc="scoring checkpoints", unit="resp", leave=False)
     for step in steps:
         model = checkpoint_model(loaded, known[step])
