@@ -1,6 +1,6 @@
 # Two entry points (see README.md):
 #   make book   set up .venv if needed, run every chapter, build the HTML book into _build/html
-#   make test   set up .venv if needed, run the test suite (offline)
+#   make test   set up .venv if needed, check the layers and lint, run the test suite (offline)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 STAMP := $(VENV)/.installed-stamp
@@ -10,7 +10,7 @@ SHARED_DATA := $(abspath ../shared/data)
 export OMP_WAIT_POLICY ?= PASSIVE
 export RMNB_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 
-.PHONY: book test smoke-book clean
+.PHONY: book test lint smoke-book clean
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,12 @@ book: $(STAMP)
 smoke-book: $(STAMP)
 	$(VENV)/bin/rmnb book --smoke
 
-test: $(STAMP)
+# The layers contract (pyproject.toml [tool.importlinter]) and ruff's small rule set ([tool.ruff]).
+lint: $(STAMP)
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check src tests benchmarks tools
+
+test: lint
 	HF_HUB_OFFLINE=1 $(VENV)/bin/python -m pytest -ra
 
 clean:

@@ -8,7 +8,6 @@ environment and the installed packages. No network is used.
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import platform
 from datetime import datetime, timezone

@@ -15,7 +15,6 @@ everything that changes it, so a re-run loads it in seconds.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import os
 import shutil
