@@ -3,12 +3,26 @@
 import numpy as np
 import pytest
 
-from _tiny import PROMPT, WORDS, assert_close, chatml_tokenizer, gemma_config, gemma_tokenizer, \
-    one_thread, reward_model  # noqa: F401 (one_thread: autouse fixture)
+from _tiny import (
+    PROMPT,
+    WORDS,
+    assert_close,
+    chatml_tokenizer,
+    gemma_config,
+    gemma_tokenizer,
+    one_thread,  # noqa: F401 (one_thread: autouse fixture)
+    reward_model,
+)
 from rmnb.base.errors import RmnbError
 from rmnb.inference.responses import Conversation, strings
-from rmnb.inference.reward import (decode_tokens, facct_texts, reward_scores_cached, reward_scores_full,
-                                   score_texts, text_inputs)
+from rmnb.inference.reward import (
+    decode_tokens,
+    facct_texts,
+    reward_scores_cached,
+    reward_scores_full,
+    score_texts,
+    text_inputs,
+)
 
 
 @pytest.fixture(scope="module")
