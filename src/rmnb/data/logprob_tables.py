@@ -74,7 +74,9 @@ def released_logprobs(model_id: str, prompt_ids, revision: str | None = "main") 
     """The authors' published log-probs of ``model_id`` for ``prompt_ids`` (network on first use)."""
     path, commit = released_file(model_id, revision)
     prompt_ids = list(prompt_ids)
-    frame = pd.read_csv(path, usecols=["token_id", "token_decoded", *prompt_ids])
+    # keep_default_na=False: tokens such as "null", "NA", "nan", "None" or "" are strings, not missing values
+    frame = pd.read_csv(path, usecols=["token_id", "token_decoded", *prompt_ids], keep_default_na=False,
+                        dtype={"token_decoded": str})
     # dense by token id (position = id), so that ids index the columns as in a live table; ids absent from the
     # file get no decoded string (never matched) and log-prob -inf
     ids = frame.token_id.to_numpy(int)
