@@ -45,12 +45,17 @@ def test_released_loader_reads_the_layout(released):
         assert np.exp(s.to_numpy(np.float64)).sum() == pytest.approx(1.0, abs=1e-5)
 
 
-def test_released_loader_keeps_token_strings_verbatim(released):
-    table = released("google/gemma-2-2b", ["best_ever_one"])
-    decoded = table.vocab.set_index("token_id").token_decoded
+def test_released_loader_token_strings(released):
+    # default: read as the authors' analysis code reads it (pandas defaults): null/NA/nan become missing
+    decoded = released("google/gemma-2-2b", ["best_ever_one"]).vocab.set_index("token_id").token_decoded
     assert decoded[2] == " love" and decoded[7] == "\n" and decoded[6] == ' "quoted,"'
-    assert [decoded[4], decoded[5], decoded[10]] == ["null", "NA", "nan"]  # not read as missing values
-    assert decoded[8] is None  # the gap: no string, never matched
+    assert all(pd.isna(decoded[i]) for i in (4, 5, 8, 10))  # 8: the gap, no string, never matched
+    # verbatim: every decoded string kept as the script wrote it
+    table = released("google/gemma-2-2b", ["best_ever_one"], verbatim_tokens=True)
+    decoded = table.vocab.set_index("token_id").token_decoded
+    assert [decoded[4], decoded[5], decoded[10]] == ["null", "NA", "nan"]
+    assert decoded[7] == "\n" and pd.isna(decoded[8])
+    assert np.array_equal(table.values, released("google/gemma-2-2b", ["best_ever_one"]).values)
 
 
 def test_unknown_prompt_column_is_an_error(released):
