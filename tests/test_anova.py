@@ -115,3 +115,19 @@ def test_nlme_term_df_counts_between_and_within_terms():
     assign = {"Intercept": [0], "b": [1], "w": [2], "b:w": [3]}
     df = stats.nlme_term_df(exog, assign, groups)
     assert df == {"b": 10 - 1 - 1, "w": 200 - 10 - 2, "b:w": 200 - 10 - 2, "Intercept": 200 - 10 - 2}
+
+
+def test_sequential_table_of_the_papers_model_on_simulated_data():
+    from test_stats import _simulated
+
+    table, result = stats.fit_mixed_model(_simulated(planted=-20.0))
+    seq = stats.sequential_f_tests(result)
+    assert seq.term.tolist() == ["(Intercept)", "family", "category", "framing", "family:category",
+                                 "family:framing", "category:framing", "family:category:framing"]
+    assert seq.set_index("term").den_df.to_dict() == {
+        "(Intercept)": 1064, "family": 8, "category": 1064, "framing": 1064, "family:category": 1064,
+        "family:framing": 1064, "category:framing": 1064, "family:category:framing": 1064}
+    wald = stats.term_f_tests(table, result).set_index("term")
+    last = seq.iloc[-1]
+    assert last.F == pytest.approx(wald.loc["family:category:framing", "F"], rel=1e-8)
+    assert last.den_df == wald.loc["family:category:framing", "den_df"]
