@@ -156,8 +156,14 @@ def sequential_f_tests(result) -> pd.DataFrame:
     ``type = "sequential"``), with nlme's containment denominator df (:func:`nlme_term_df`).
 
     ``result`` is a statsmodels ``MixedLMResults`` fitted from a formula (REML, one grouping factor), e.g. the
-    second value of :func:`fit_mixed_model`. Terms are entered in the formula's order (patsy, like R, puts main
-    effects first, then two-way, then three-way interactions), the intercept first.
+    second value of :func:`fit_mixed_model`. Terms are entered in R's order (:func:`r_term_order`): the intercept,
+    main effects, two-way, then three-way interactions, each group in the formula's order. For the paper's
+    ``base * category * framing`` model only the last row, the three-way interaction, equals the marginal Wald
+    test of :func:`term_f_tests`; every earlier row tests a term *after* the terms before it and averaged over
+    (not at the reference level of) the factors it does not involve.
+
+    Validated against R/nlme's published ``anova(lme(distance ~ age * Sex, random = ~1 | Subject))`` of the
+    Orthodont data (``tests/test_anova.py``); fit with :data:`TIGHT_FIT` to match nlme's numbers to print precision.
 
     Method (nlme): with fixed effects ``beta`` and their covariance ``V`` from the fit, take the upper-triangular
     Cholesky factor ``U`` of ``V^-1`` (``V^-1 = U'U``; nlme's ``R / sigma`` from the QR decomposition of the
