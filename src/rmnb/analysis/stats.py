@@ -159,8 +159,8 @@ def sequential_f_tests(result) -> pd.DataFrame:
     second value of :func:`fit_mixed_model`. Terms are entered in R's order (:func:`r_term_order`): the intercept,
     main effects, two-way, then three-way interactions, each group in the formula's order. For the paper's
     ``base * category * framing`` model only the last row, the three-way interaction, equals the marginal Wald
-    test of :func:`term_f_tests`; every earlier row tests a term *after* the terms before it and averaged over
-    (not at the reference level of) the factors it does not involve.
+    test of :func:`term_f_tests`; every earlier row tests a term *after* the terms before it, ignoring those
+    after it (in a balanced design: averaged over the factors it does not involve, not at their reference levels).
 
     Validated against R/nlme's published ``anova(lme(distance ~ age * Sex, random = ~1 | Subject))`` of the
     Orthodont data (``tests/test_anova.py``); fit with :data:`TIGHT_FIT` to match nlme's numbers to print precision.
