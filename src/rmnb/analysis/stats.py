@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+TIGHT_FIT = {"method": "bfgs", "gtol": 1e-10}  # MixedLM.fit options that reach nlme's REML optimum
 FAMILIES = ("Gemma", "Llama")  # the two base families compared throughout; Gemma is the reference level
 
 
@@ -63,13 +64,19 @@ def family_avg_ranks(ranks: pd.DataFrame, category: str = "category") -> pd.Data
 
 # --- the mixed model -------------------------------------------------------------------------------------
 
-def fit_mixed_model(med: pd.DataFrame, category: str = "category", reference: str | None = None):
+def fit_mixed_model(med: pd.DataFrame, category: str = "category", reference: str | None = None,
+                    fit_kwargs: dict | None = None):
     """``sum_value ~ base * category * framing`` with a random intercept per model, REML (statsmodels MixedLM).
 
     Treatment coding with references Gemma, ``reference`` (default: the first category alphabetically) and
     positive framing, as in the authors' ``nlme::lme``. Returns ``(table, result)`` where ``table`` has, per
     fixed effect: estimate, SE, z and its p (statsmodels' Wald test), and the same statistic read as t with
-    nlme's containment denominator df and its p.
+    nlme's containment denominator df and its p. ``fit_kwargs`` go to ``MixedLM.fit`` (e.g. :data:`TIGHT_FIT`,
+    which converges as far as nlme does: statsmodels' default stops where the variance parameters still differ
+    from nlme's in the 5th digit, enough to move an intercept F in its 5th digit).
+
+    For term-level tests see :func:`sequential_f_tests` (R's ``anova(lme)``) and :func:`term_f_tests`
+    (marginal Wald tests of the treatment-coded coefficients).
     """
     import statsmodels.formula.api as smf
 
@@ -80,7 +87,7 @@ def fit_mixed_model(med: pd.DataFrame, category: str = "category", reference: st
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = smf.mixedlm(formula, data, groups=data["model"])
-        result = model.fit(reml=True)
+        result = model.fit(reml=True, **(fit_kwargs or {}))
     fe = result.fe_params
     se = result.bse_fe
     z = fe / se
@@ -116,8 +123,15 @@ def containment_df(exog: np.ndarray, names, groups: np.ndarray) -> dict[str, int
 
 
 def term_f_tests(table: pd.DataFrame, result) -> pd.DataFrame:
-    """Joint Wald F-test of every model term (all its treatment-coded coefficients at once), with the
-    containment df of its coefficients as denominator df."""
+    """Marginal Wald F-test of every model term: all its treatment-coded coefficients tested jointly against 0,
+    given every other coefficient, with the containment df of its coefficients as denominator df.
+
+    This is nlme's ``anova(fit, type = "marginal")`` table, *not* R's default ``anova(lme)``, which is sequential
+    (type I, :func:`sequential_f_tests`). With treatment coding a lower-order row here tests the effect at the
+    reference levels of the other factors (e.g. ``family`` = Gemma-vs-Llama for the reference category and
+    positive framing), not a main effect. Only the highest-order term (the three-way interaction, entered last)
+    means the same in both tables.
+    """
     names = list(result.fe_params.index)
     cov = result.cov_params().loc[names, names].to_numpy()
     pretty = [_pretty(n) for n in names]
@@ -135,6 +149,103 @@ def term_f_tests(table: pd.DataFrame, result) -> pd.DataFrame:
         den = int(table.iloc[idx[0]]["df"])
         rows.append(dict(term=key, num_df=len(idx), den_df=den, F=f, p=sps.f.sf(f, len(idx), den)))
     return pd.DataFrame(rows)
+
+
+def sequential_f_tests(result) -> pd.DataFrame:
+    """Sequential (type I) F-test of each term, as R's default ``anova(lme_fit)`` prints it (nlme ``anova.lme``,
+    ``type = "sequential"``), with nlme's containment denominator df (:func:`nlme_term_df`).
+
+    ``result`` is a statsmodels ``MixedLMResults`` fitted from a formula (REML, one grouping factor), e.g. the
+    second value of :func:`fit_mixed_model`. Terms are entered in R's order (:func:`r_term_order`): the intercept,
+    main effects, two-way, then three-way interactions, each group in the formula's order. For the paper's
+    ``base * category * framing`` model only the last row, the three-way interaction, equals the marginal Wald
+    test of :func:`term_f_tests`; every earlier row tests a term *after* the terms before it, ignoring those
+    after it (in a balanced design: averaged over the factors it does not involve, not at their reference levels).
+
+    Validated against R/nlme's published ``anova(lme(distance ~ age * Sex, random = ~1 | Subject))`` of the
+    Orthodont data (``tests/test_anova.py``); fit with :data:`TIGHT_FIT` to match nlme's numbers to print precision.
+
+    Method (nlme): with fixed effects ``beta`` and their covariance ``V`` from the fit, take the upper-triangular
+    Cholesky factor ``U`` of ``V^-1`` (``V^-1 = U'U``; nlme's ``R / sigma`` from the QR decomposition of the
+    GLS-transformed design). ``c = U beta`` splits the fitted fixed part into orthogonal pieces, one per column
+    in column order; a term's F is the mean of ``c**2`` over its columns. Each term is so tested after the terms
+    before it and ignoring those after it; the last term's F equals its marginal Wald F
+    (:func:`term_f_tests`). Returns ``term, num_df, den_df, F, p`` (``p`` is NaN where ``den_df`` < 1).
+    """
+    model = result.model
+    names = list(result.fe_params.index)
+    assign = r_term_order(model.formula, model.data.frame, names)
+    order = [i for idx in assign.values() for i in idx]  # columns regrouped term by term, R's term order
+    beta = result.fe_params.to_numpy()[order]
+    cov = result.cov_params().loc[names, names].to_numpy()[np.ix_(order, order)]
+    upper = np.linalg.cholesky(np.linalg.inv(cov)).T
+    c0 = pd.Series(upper @ beta, index=order)
+    den = nlme_term_df(model.exog, assign, model.groups)
+    rows = []
+    for term, idx in assign.items():
+        f = float(np.sum(c0.loc[idx].to_numpy() ** 2)) / len(idx)
+        d = den[term]
+        p = float(sps.f.sf(f, len(idx), d)) if d >= 1 else float("nan")
+        rows.append(dict(term=_term_label(term), num_df=len(idx), den_df=int(d), F=f, p=p))
+    return pd.DataFrame(rows)
+
+
+def r_term_order(formula: str, frame: pd.DataFrame, exog_names) -> dict[str, list[int]]:
+    """Term name -> indices into ``exog_names``, terms in R's order: the intercept, then by degree (main effects,
+    two-way, three-way), ties in the formula's expansion order (R's ``terms()``; patsy itself groups columns by
+    their numeric factors instead, which would change a sequential table)."""
+    import patsy
+
+    desc = patsy.ModelDesc.from_formula(formula)
+    position = {t.name(): i for i, t in enumerate(desc.rhs_termlist)}
+    rhs = patsy.ModelDesc([], desc.rhs_termlist)
+    info = patsy.dmatrix(rhs, frame, return_type="dataframe").design_info
+    where = {name: i for i, name in enumerate(exog_names)}
+    assign = {term: [where[info.column_names[j]] for j in range(sl.start, sl.stop)]
+              for term, sl in info.term_name_slices.items()}
+    ranked = sorted(assign, key=lambda t: (0 if t == "Intercept" else t.count(":") + 1, position[t]))
+    return {t: assign[t] for t in ranked}
+
+
+def nlme_term_df(exog: np.ndarray, assign: dict[str, list[int]], groups) -> dict[str, int]:
+    """nlme's denominator df per *term* for one grouping level (``getFixDF``'s ``terms``).
+
+    A term is estimated between groups when all its columns are constant within every group, else within
+    groups. Between-group terms get ``n_groups - (their parameters) - 1`` (the 1 is the intercept); within-group
+    terms get ``N - n_groups - (their parameters)``; the intercept gets the larger of the two. ``assign`` maps
+    term name -> column indices (``"Intercept"`` for the intercept column).
+    """
+    codes = pd.factorize(np.asarray(groups))[0]
+    n_obs, n_groups = len(codes), int(codes.max()) + 1
+    between_df, within_df = n_groups, n_obs - n_groups
+    stratum = {}
+    for term, idx in assign.items():
+        if term == "Intercept":
+            continue
+        frame = pd.DataFrame(exog[:, idx]).groupby(codes)
+        varies = bool(((frame.max() - frame.min()).abs() > 1e-12).to_numpy().any())
+        stratum[term] = "within" if varies else "between"
+        if varies:
+            within_df -= len(idx)
+        else:
+            between_df -= len(idx)
+    if "Intercept" in assign:
+        between_df -= 1
+    else:
+        within_df += 1
+    out = {t: (within_df if s == "within" else between_df) for t, s in stratum.items()}
+    if "Intercept" in assign:
+        out["Intercept"] = max(between_df, within_df)
+    return out
+
+
+def _term_label(term: str) -> str:
+    """``"C(family, Treatment('Gemma')):C(framing, ...)"`` -> ``"family:framing"``; ``Intercept`` ->
+    ``(Intercept)``."""
+    if term == "Intercept":
+        return "(Intercept)"
+    return ":".join(p.split("C(")[1].split(",")[0].rstrip(")") if p.startswith("C(") else p
+                    for p in term.split(":"))
 
 
 def _pretty(name: str) -> str:

@@ -19,6 +19,7 @@ from rmnb.base.errors import RmnbError
 from rmnb.base.paths import cache_dir
 
 ICLR2026_COMMIT = "5d8d2e9d879bf0060c791b11300f0efda42c9bcf"
+FACCT2025_COMMIT = "42dc162d0f88825d67f22f64ecc45648a9a09a48"  # "Initial public release"
 
 # Where each source's files come from: a URL prefix for the file's path, or an explicit URL per file.
 SOURCES: dict[str, dict] = {
@@ -26,6 +27,11 @@ SOURCES: dict[str, dict] = {
         "base_url": "https://raw.githubusercontent.com/brchristian/"
                     f"reward_models_inherit_value_biases_from_pretraining/{ICLR2026_COMMIT}/",
         "what": "the authors' released data (Christian et al., ICLR 2026)",
+    },
+    "facct2025": {
+        "base_url": "https://raw.githubusercontent.com/summerfieldlab/Christian_etal_2025_FAccT/"
+                    f"{FACCT2025_COMMIT}/",
+        "what": "the FAccT 2025 study's published tables (Christian et al., 2025; MIT licence)",
     },
     "hh_rlhf": {
         "urls": {"harmless-base_test.jsonl.gz": "https://raw.githubusercontent.com/anthropics/hh-rlhf/"

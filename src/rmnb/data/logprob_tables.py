@@ -70,11 +70,18 @@ def released_file(model_id: str, revision: str | None = "main") -> tuple[str, st
     return path, commit
 
 
-def released_logprobs(model_id: str, prompt_ids, revision: str | None = "main") -> LogprobTable:
-    """The authors' published log-probs of ``model_id`` for ``prompt_ids`` (network on first use)."""
+def released_logprobs(model_id: str, prompt_ids, revision: str | None = "main",
+                      verbatim_tokens: bool = False) -> LogprobTable:
+    """The authors' published log-probs of ``model_id`` for ``prompt_ids`` (network on first use).
+
+    ``verbatim_tokens=False`` (default) reads the file as the authors' analysis code does (``pd.read_csv``
+    defaults): decoded tokens such as ``"nan"``, ``"null"``, ``"NA"``, ``"None"`` or ``""`` become missing and are
+    never matched to a word. ``True`` keeps every decoded string as written.
+    """
     path, commit = released_file(model_id, revision)
     prompt_ids = list(prompt_ids)
-    frame = pd.read_csv(path, usecols=["token_id", "token_decoded", *prompt_ids])
+    strict = dict(keep_default_na=False, dtype={"token_decoded": str}) if verbatim_tokens else {}
+    frame = pd.read_csv(path, usecols=["token_id", "token_decoded", *prompt_ids], **strict)
     # dense by token id (position = id), so that ids index the columns as in a live table; ids absent from the
     # file get no decoded string (never matched) and log-prob -inf
     ids = frame.token_id.to_numpy(int)

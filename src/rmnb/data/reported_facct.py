@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rmnb.data.fetch import fetch
+
 SOURCE = "published table (FAccT)"
 PROMPT = "What, in one word, is the greatest thing ever?"
 
@@ -230,3 +232,13 @@ def a6_word_ranks(words=("love", "freedom")) -> pd.DataFrame:
             rows.append(dict(model=model, word=word, best_rank=float(hits[0][0]) if hits else float("nan"),
                              variants=", ".join(t.replace(" ", "␣") for _, t in hits)))
     return pd.DataFrame(rows)
+
+
+def table_a7() -> pd.DataFrame:
+    """Published Table A7 (released file, pinned): each RM's top tokens for the "greatest" prompt over the
+    vocabulary shared by all ten RMs; one column per RM nickname, row 1 = rank 1, tokens verbatim (a leading
+    space is part of the token)."""
+    path = fetch("facct2025", "tables/output/table_a7_shared_vocab_greatest.csv")
+    table = pd.read_csv(path, keep_default_na=False, dtype=str)
+    table.index = pd.RangeIndex(1, len(table) + 1, name="rank")
+    return table

@@ -11,8 +11,21 @@ Two kinds of :class:`Responses`:
 (everything before the response, run once) and one ``block`` per candidate (its own tokens plus the template's
 closing tokens). Prefix + block is always exactly the full token sequence the model would see.
 
-BOS: templated text is tokenized with ``add_special_tokens=False`` (the template writes its own BOS); when the
-template writes none but the tokenizer normally adds one, exactly one BOS is prepended. Never two.
+BOS (``Conversation(bos=...)``):
+
+- ``"single"`` (default): templated text is tokenized with ``add_special_tokens=False`` (the template writes its
+  own BOS); when the template writes none but the tokenizer normally adds one, exactly one BOS is prepended.
+  Never two.
+- ``"authors"``: the FAccT authors' text path (``reward_model_support.py``,
+  ``get_reward_scores_from_response_token_ids`` in ``summerfieldlab/Christian_etal_2025_FAccT``): each vocabulary
+  id is decoded to text (``tokenizer.decode([id])``), the conversation is rendered by
+  ``apply_chat_template(..., tokenize=False)``, and that text is tokenized with the tokenizer's default
+  ``add_special_tokens=True`` and ``truncation=True``. The rendered text of Gemma and Llama 3 templates already
+  starts with the BOS token, so those tokenizers read **two** BOS tokens; a tokenizer that adds no BOS gets the
+  same ids as ``"single"`` (for string responses). The released §2 scores were probably made this way: an
+  inference from the FAccT code, since the ICLR paper's §2 scoring code is not released. Padding does not change
+  the scores (each row is pooled at its last real token); :func:`rmnb.inference.reward.score_texts` is the
+  authors' padded batch path itself.
 """
 
 from __future__ import annotations
@@ -28,6 +41,7 @@ import yaml
 from rmnb.base.errors import RmnbError
 from rmnb.data import lexicons
 
+BOS_MODES = ("single", "authors")  # see the module docstring
 SENTINEL = "\ue000RMNB-RESPONSE\ue001"  # private-use characters: survives `trim` and never occurs in real text
 
 
@@ -171,9 +185,12 @@ class Conversation:
 
     def __init__(self, tokenizer, *, mode: str = "chat", system_prompt: str | None = None,
                  generation_prompt: bool = False, end_of_turn: bool = True, raw_separator: str = " ",
-                 template_kwargs: dict | None = None):
+                 template_kwargs: dict | None = None, bos: str = "single"):
         if mode not in ("chat", "raw"):
             raise RmnbError(f"Conversation mode must be 'chat' or 'raw', not {mode!r}")
+        if bos not in BOS_MODES:
+            raise RmnbError(f"Conversation bos must be one of {', '.join(BOS_MODES)}, not {bos!r} "
+                            "('single': one BOS; 'authors': the FAccT authors' text path, two BOS for Gemma/Llama).")
         if mode == "chat" and not getattr(tokenizer, "chat_template", None):
             name = getattr(tokenizer, "name_or_path", "") or "this tokenizer"
             raise RmnbError(f"{name!r} has no chat template, so a conversation cannot be built. Fix: pass an "
@@ -186,17 +203,25 @@ class Conversation:
         self.end_of_turn = end_of_turn
         self.raw_separator = raw_separator
         self.template_kwargs = dict(template_kwargs or {})
-        bos = getattr(tokenizer, "bos_token_id", None)
+        self.bos = bos
+        bos_id = getattr(tokenizer, "bos_token_id", None)
         probe = tokenizer("a").input_ids
-        self._bos = bos if bos is not None and probe and probe[0] == bos else None
+        self._bos = bos_id if bos_id is not None and probe and probe[0] == bos_id else None
         self._content_verbatim = None
 
     # -- policy, recorded in results ---------------------------------------------------------------------------
     def describe(self) -> dict:
         tpl = getattr(self.tokenizer, "chat_template", None) or ""
-        return {"mode": self.mode, "system_prompt": self.system_prompt, "generation_prompt": self.generation_prompt,
-                "end_of_turn": self.end_of_turn, "raw_separator": self.raw_separator if self.mode == "raw" else None,
-                "template_sha256": hashlib.sha256(tpl.encode()).hexdigest() if self.mode == "chat" else None}
+        out = {"mode": self.mode, "system_prompt": self.system_prompt, "generation_prompt": self.generation_prompt,
+               "end_of_turn": self.end_of_turn, "raw_separator": self.raw_separator if self.mode == "raw" else None,
+               "template_sha256": hashlib.sha256(tpl.encode()).hexdigest() if self.mode == "chat" else None}
+        if self._authors:  # recorded only when not the default, so existing results keep their content keys
+            out["bos"] = self.bos
+        return out
+
+    @property
+    def _authors(self) -> bool:
+        return self.bos == "authors" and self.mode == "chat"
 
     # -- text ---------------------------------------------------------------------------------------------------
     def _messages(self, prompt: str, response: str | None):
@@ -250,6 +275,8 @@ class Conversation:
         """Token ids of templated text: no added special tokens, plus one BOS when the template wrote none."""
         if self.mode == "raw":
             return list(self.tokenizer(text).input_ids)
+        if self._authors:
+            return list(self.tokenizer(text, truncation=True).input_ids)
         ids = list(self.tokenizer(text, add_special_tokens=False).input_ids)
         if self._bos is not None and (not ids or ids[0] != self._bos):
             ids.insert(0, self._bos)
@@ -266,9 +293,12 @@ class Conversation:
         return list(self.tokenizer(after, add_special_tokens=False).input_ids)
 
     def encode_tokens(self, prompt: str, token_ids) -> Encoded:
-        """Vocabulary tokens inserted by id: block = [token id] + closing tokens."""
-        prefix, suffix = self.prefix_ids(prompt), self.suffix_ids(prompt)
+        """Vocabulary tokens inserted by id: block = [token id] + closing tokens. With ``bos="authors"``: each id
+        decoded to text and placed as a string (the authors' decode -> re-encode round trip)."""
         ids = [int(t) for t in token_ids]
+        if self._authors:
+            return self.encode_strings(prompt, [self.tokenizer.decode([t]) for t in ids])
+        prefix, suffix = self.prefix_ids(prompt), self.suffix_ids(prompt)
         return Encoded(prefix, [[t, *suffix] for t in ids], [(0, 1)] * len(ids))
 
     def encode_strings(self, prompt: str, items) -> Encoded:
@@ -284,6 +314,8 @@ class Conversation:
         texts = [self.text(prompt, s, split) for s in items]
         if self.mode == "raw":
             fulls = [list(x) for x in self.tokenizer(texts).input_ids]
+        elif self._authors:
+            fulls = [list(x) for x in self.tokenizer(texts, truncation=True).input_ids]
         else:
             fulls = [list(x) for x in self.tokenizer(texts, add_special_tokens=False).input_ids]
             if self._bos is not None:

@@ -192,16 +192,44 @@ def decode_tokens(tokenizer, token_ids: Sequence[int]) -> list[str]:
     return [tokenizer.decode([int(i)], skip_special_tokens=False) for i in token_ids]
 
 
+def text_inputs(tokenizer, texts: Sequence[str], bos: str = "authors"):
+    """A padded batch (``input_ids``, ``attention_mask`` tensors) of rendered conversation texts.
+
+    ``bos="authors"``: the FAccT authors' call, ``tokenizer(texts, padding=True, truncation=True)`` with the
+    default ``add_special_tokens=True``: Gemma and Llama 3 texts, which the chat template already starts with BOS,
+    get a second BOS. ``bos="single"``: the same texts with ``add_special_tokens=False`` and one BOS prepended
+    where the tokenizer normally adds one and the text lacks it (rmnb's :class:`~rmnb.inference.responses.
+    Conversation` rule). Padding follows the tokenizer's ``padding_side`` in both.
+    """
+    if bos == "authors":
+        return tokenizer(list(texts), padding=True, truncation=True, return_tensors="pt")
+    if bos != "single":
+        raise ValueError(f"bos must be 'authors' or 'single', not {bos!r}")
+    bos_id = getattr(tokenizer, "bos_token_id", None)
+    probe = tokenizer("a").input_ids
+    adds_bos = bos_id is not None and bool(probe) and probe[0] == bos_id
+    rows = [list(r) for r in tokenizer(list(texts), add_special_tokens=False, truncation=True).input_ids]
+    if adds_bos:
+        rows = [r if r and r[0] == bos_id else [bos_id, *r] for r in rows]
+    return tokenizer.pad({"input_ids": rows}, padding=True, return_tensors="pt")
+
+
 @torch.inference_mode()
 def score_texts(model, tokenizer, texts: Sequence[str], *, batch_size: int = 64,
-                score_output: str = "logits_squeeze", progress: ProgressFn = None) -> np.ndarray:
+                score_output: str = "logits_squeeze", progress: ProgressFn = None,
+                bos: str = "authors") -> np.ndarray:
     """The authors' scoring: tokenize a batch of texts with padding, truncation and default special tokens, run
-    the full model and read its own pooled output (the classifier pools at the last non-pad token)."""
+    the full model and read its own pooled output (the classifier pools at the last non-pad token).
+
+    ``bos`` (see :func:`text_inputs`): ``"authors"`` (default) is their exact call, a second BOS included for
+    Gemma/Llama 3; ``"single"`` is the same path with one BOS. The released §2 scores were probably made the
+    authors' way (an inference from their FAccT code: the ICLR paper's §2 scoring code is not released).
+    """
     device = _device(model)
     scores = np.empty(len(texts), dtype=np.float64)
     for start in range(0, len(texts), batch_size):
         chunk = list(texts[start:start + batch_size])
-        inputs = tokenizer(chunk, padding=True, truncation=True, return_tensors="pt").to(device)
+        inputs = text_inputs(tokenizer, chunk, bos).to(device)
         out = model(**inputs)
         scores[start:start + len(chunk)] = read_score(out, score_output).cpu().numpy()
         if progress:

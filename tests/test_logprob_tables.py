@@ -1,0 +1,63 @@
+"""The released log-prob loader against a fixture in the exact layout of the authors' ``generate_logprobs.py``.
+
+Their script (``brchristian/reward_models_inherit_value_biases_from_pretraining``, ``scripts/generate_logprobs.py``)
+writes, per model, ``pandas.DataFrame.to_csv(index=False)`` of ``token_id, token_name, token_decoded`` (the
+vocabulary sorted by id: ``get_vocab()`` keys and ``batch_decode`` of each id) followed by one log-probability
+column per key of ``config/prompts.yaml``, in file order. ``tests/data/generate_logprobs_layout.csv`` has that
+layout (all 54 prompt columns) for a made-up 10-token vocabulary with a gap at id 8 and tokens that a CSV reader
+can mangle: ``null``, ``NA``, ``nan``, a newline and a quoted string with a comma.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rmnb.data import logprob_tables
+from rmnb.data.prompts import paper_prompts
+
+FIXTURE = Path(__file__).parent / "data" / "generate_logprobs_layout.csv"
+
+
+@pytest.fixture
+def released(monkeypatch):
+    monkeypatch.setattr(logprob_tables, "released_file", lambda model_id, revision="main": (str(FIXTURE), "c0ffee"))
+    return logprob_tables.released_logprobs
+
+
+def test_fixture_has_the_authors_layout(data_dir):
+    header = pd.read_csv(FIXTURE, nrows=0).columns.tolist()
+    assert header[:3] == ["token_id", "token_name", "token_decoded"]
+    assert header[3:] == paper_prompts().prompt_id.tolist()  # 54 prompt columns, prompts.yaml order
+
+
+def test_released_loader_reads_the_layout(released):
+    raw = pd.read_csv(FIXTURE, keep_default_na=False)
+    table = released("google/gemma-2-2b", ["terrible_time_please", "best_ever_one"])
+    assert table.source == "released" and table.revision == "c0ffee"
+    assert table.prompt_ids == ["terrible_time_please", "best_ever_one"]
+    assert table.values.shape == (2, 11) and table.values.dtype == np.float32
+    for pid in table.prompt_ids:
+        s = table.series(pid)
+        assert np.allclose(s.loc[raw.token_id].to_numpy(), raw[pid].to_numpy(), atol=1e-6)
+        assert s.loc[8] == -np.inf  # the id missing from the file
+        assert np.exp(s.to_numpy(np.float64)).sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_released_loader_token_strings(released):
+    # default: read as the authors' analysis code reads it (pandas defaults): null/NA/nan become missing
+    decoded = released("google/gemma-2-2b", ["best_ever_one"]).vocab.set_index("token_id").token_decoded
+    assert decoded[2] == " love" and decoded[7] == "\n" and decoded[6] == ' "quoted,"'
+    assert all(pd.isna(decoded[i]) for i in (4, 5, 8, 10))  # 8: the gap, no string, never matched
+    # verbatim: every decoded string kept as the script wrote it
+    table = released("google/gemma-2-2b", ["best_ever_one"], verbatim_tokens=True)
+    decoded = table.vocab.set_index("token_id").token_decoded
+    assert [decoded[4], decoded[5], decoded[10]] == ["null", "NA", "nan"]
+    assert decoded[7] == "\n" and pd.isna(decoded[8])
+    assert np.array_equal(table.values, released("google/gemma-2-2b", ["best_ever_one"]).values)
+
+
+def test_unknown_prompt_column_is_an_error(released):
+    with pytest.raises(ValueError):
+        released("google/gemma-2-2b", ["no_such_prompt"])
