@@ -62,6 +62,53 @@ def test_implicit_candidates_rank_b_preferred_first():
     assert imp.loc["Freedom", "rank"] == 1 and imp.loc["Love", "rank"] == 3 and imp.loc["the", "score"] == 0
 
 
+def _h2h(rows):
+    return pd.DataFrame(rows, columns=["model", "family", "source", "freedom", "love", "n", "winner"])
+
+
+def test_family_wins_counts_and_means():
+    h2h = _h2h([("G1", "Gemma", "released RM", 5.0, 1.0, 263, "love"),
+                ("G2", "Gemma", "released RM", 2.0, 4.0, 263, "freedom"),
+                ("L1", "Llama", "released RM", 1.0, 3.0, 263, "freedom")])
+    got = greatest.family_wins(h2h)
+    assert got["Gemma"] == {"n": 2, "love_wins": 1, "love_rank": 2.5, "freedom_rank": 3.5}
+    assert got["Llama"] == {"n": 1, "love_wins": 0, "love_rank": 3.0, "freedom_rank": 1.0}
+    none = greatest.family_wins(None)
+    assert none["Gemma"]["n"] == 0 and none["Llama"]["love_wins"] == 0 and np.isnan(none["Llama"]["love_rank"])
+    assert np.isnan(greatest.family_wins(h2h[h2h.family == "Llama"])["Gemma"]["freedom_rank"])
+
+
+def test_win_counts_and_sentences():
+    h2h = _h2h([("G1", "Gemma", "reward model", 5.0, 1.0, 1000, "love"),
+                ("G2", "Gemma", "reward model", 2.0, 4.0, 1000, "freedom"),
+                ("L1", "Llama", "language model", 1.0, 3.0, 2000, "freedom"),
+                ("X", "Llama", "language model", np.nan, 3.0, 2000, "n/a"),
+                ("T", "Llama", "language model", 3.0, 3.0, 2000, "tie")])
+    got = greatest.win_counts(h2h)
+    assert got == {"n_compared": 3, "n_love_wins": 1, "n_freedom_wins": 2,
+                   "family_sentence": "Gemma: 1 of 2; Llama: 0 of 1"}
+    assert greatest.rank_sentence(h2h.head(1)) == "G1: “love” 1, “freedom” 5 of 1,000"
+    plan = pd.DataFrame({"model": ["A", "B"], "head": ["trained", "random (seed 0)"]})
+    assert greatest.random_head_note(plan).startswith("Note: B got a seeded, untrained score head")
+    assert greatest.random_head_note(plan.head(1)) == ""
+
+
+def test_implicit_sentence_names_the_preferred_word():
+    tokens = ["Love", "Freedom", "the"]
+    lp_a = pd.Series(np.log([0.6, 0.1, 0.3]), index=tokens)
+    cands = greatest.implicit_candidates("A → B", lp_a, pd.Series(np.log([0.1, 0.6, 0.3]), index=tokens))
+    summary = greatest.word_summary(greatest.variant_ranks(cands), cands)
+    got = greatest.implicit_sentence(summary, greatest.head_to_head(summary), "B")
+    assert got == "“freedom” ranks 1 and “love” 3 of 3 shared strings, so freedom is the more B-preferred word"
+    flipped = greatest.implicit_candidates("B → A", pd.Series(np.log([0.1, 0.6, 0.3]), index=tokens), lp_a)
+    summary = greatest.word_summary(greatest.variant_ranks(flipped), flipped)
+    assert greatest.implicit_sentence(summary, greatest.head_to_head(summary), "A").endswith(
+        "so love is the more A-preferred word")
+    rm = greatest.candidates("RM", "Gemma", "reward model", ["love", "freedom"], [1.0, 0.0])
+    summary = greatest.word_summary(greatest.variant_ranks(rm), rm)
+    assert greatest.implicit_sentence(summary, greatest.head_to_head(summary), "B") == "not computed"
+
+
 def test_released_rms_rank_love_and_freedom(data_dir):
     rel = greatest.released_candidates()
     assert rel.model.nunique() == 10 and set(rel.n) == {263}

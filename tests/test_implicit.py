@@ -118,6 +118,49 @@ def test_recovery_mwlr_beats_raw_ratio_on_a_junk_tail():
     assert (flat.recall_at_k == 0).all() and (flat.median_rank == 50).all()
 
 
+def test_mass_summary_and_its_verdict():
+    shared = _toy_shared()
+    got = implicit.mass_summary(shared, n=2)
+    raw_top = shared.nlargest(2, "log_ratio")
+    assert set(raw_top.token) == {"zzz", "Freedom"}  # the junk string has the largest raw ratio
+    assert got["raw_top_mass"] == pytest.approx(raw_top.mass.sum())
+    assert got["mwlr_top_mass"] == pytest.approx(shared.nlargest(2, "mwlr").mass.sum())
+    assert got["shared_median_mass"] == pytest.approx(shared.mass.median())
+    assert got["mass_ratio"] == pytest.approx(got["mwlr_top_mass"] / got["raw_top_mass"]) and got["mass_ratio"] > 1
+    assert got["mass_verdict"] == "MWLR ranks answers the models might actually give"
+    same = implicit.mass_summary(shared[shared.token != "zzz"], n=1)  # both metrics pick the same string
+    assert same["mass_ratio"] == pytest.approx(1.0)
+    assert same["mass_verdict"] == "here the raw log-ratio's favourites are not rarer than MWLR's"
+
+
+def test_matches_word_and_metric_key():
+    assert implicit.matches_word(" freedom ", "Freedom") == "matches"
+    assert implicit.matches_word("Love", "Freedom") == "differs from"
+    assert implicit.metric_key("MWLR") == "mwlr"
+    assert implicit.metric_key("raw log-ratio") == "raw_log_ratio"
+    assert implicit.metric_key("log-ratio floored at -10") == "log_ratio_floored_at__10"
+    assert implicit.metric_key("log-ratio floored at -2.5") == "log_ratio_floored_at__25"
+
+
+def _summary(recalls):
+    per = pd.DataFrame([dict(metric=m, prompt_id=0, recall_at_k=r, median_rank=10 * (i + 1), mean_log10_rank=i)
+                        for i, (m, r) in enumerate(recalls.items())])
+    return implicit.summarise_recovery(per)
+
+
+def test_recovery_verdict():
+    got = implicit.recovery_verdict(_summary({"raw log-ratio": 0.1, "floored": 0.5, "MWLR": 0.9}))
+    assert got["best_metric"] == "MWLR" and got["best_recall"] == 0.9 and got["recall"] == 0.9
+    assert got["median_rank"] == 30 and got["baseline_recall"] == 0.1 and got["baseline_median_rank"] == 10
+    assert got["position"] == "1 of 3" and got["beats_all"] == "beats every other candidate"
+    second = implicit.recovery_verdict(_summary({"raw log-ratio": 0.1, "floored": 0.95, "MWLR": 0.9}))
+    assert second["best_metric"] == "floored" and second["position"] == "2 of 3"
+    assert second["beats_all"] == "does not beat every other candidate"
+    # first only by the tie-break on ranks: not strictly ahead
+    tied = implicit.recovery_verdict(_summary({"MWLR": 0.9, "raw log-ratio": 0.9}))
+    assert tied["position"] == "1 of 2" and tied["beats_all"] == "does not beat every other candidate"
+
+
 def test_presets_and_pair_parsing():
     emb = implicit.resolve_models("embedded")
     assert emb["a"] == "gemma3-270m" and emb["b"] == "smollm2-135m-instruct"

@@ -37,6 +37,19 @@ def test_chapter_anatomy(path):
     assert params and all(p.comment for p in params.values()), "every parameter has a comment"
 
 
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_code_cells_parse(path):
+    """Every code cell is valid Python for this interpreter (e.g. no nested same-quote f-strings before 3.12)."""
+    import ast
+
+    for i, cell in enumerate(jupytext.read(path).cells):
+        if cell.cell_type == "code":
+            try:
+                ast.parse(cell.source)
+            except SyntaxError as exc:
+                pytest.fail(f"{path.name}, code cell {i}: {exc}")
+
+
 @pytest.mark.parametrize("profile", ["default", "smoke"])
 def test_params_files_name_real_parameters(profile):
     table = yaml.safe_load((ROOT / "notebooks" / "params" / f"{profile}.yaml").read_text())
@@ -78,3 +91,46 @@ def test_cli_chapter_help_lists_parameters(capsys):
     assert cli.main(["run", "01", "--help"]) == 0
     out = capsys.readouterr().out
     assert "n_permutations" in out and "scores_dir" in out
+
+
+def test_rules_name_real_chapters_and_parameters():
+    stems = {p.stem: p for p in CHAPTERS}
+    for stem, rules in parameters.RULES.items():
+        assert stem in stems, stem
+        defaults = parameters.chapter_parameters(stems[stem])
+        assert set(rules) <= set(defaults), stem
+        parameters.check_values(stem, {k: p.default for k, p in defaults.items()})  # the defaults are valid
+        for name, rule in rules.items():  # so is each suggested fix
+            parameters.check_values(stem, {name: rule.suggestion()})
+
+
+@pytest.mark.parametrize("stem, values, message", [
+    ("01_big_two", {"n_permutations": 50},
+     r"n_permutations=50 of chapter 01_big_two: too few for a permutation p-value; use at least 99\. "
+     r"Fix: .*rmnb run 01 -p n_permutations=9999"),
+    ("02_moral_foundations", {"n_permutations": 98}, "n_permutations=98 .*use at least 99"),
+    ("04_implicit_reward", {"sft_steps": 0}, r"sft_steps=0 of chapter 04_implicit_reward: it must be at least 1\."),
+    ("04_implicit_reward", {"n_show": None}, "n_show=None .*at least 1"),
+    ("04_implicit_reward", {"prompt_format": "markdown"},
+     r"prompt_format='markdown' .*one of 'chat', 'raw'\. Fix: .*-p prompt_format=chat"),
+    ("05_rm_training", {"bases": "gemma3-270m"}, "bases='gemma3-270m' .*exactly two different base models"),
+    ("05_rm_training", {"bases": "a, a"}, "exactly two different"),
+    ("05_rm_training", {"bases": "a,b,c"}, "exactly two different"),
+])
+def test_check_values_names_parameter_value_rule_and_fix(stem, values, message):
+    with pytest.raises(RmnbError, match=message):
+        parameters.check_values(stem, values)
+
+
+def test_check_values_accepts_valid_values_and_skips_the_rest():
+    parameters.check_values("01_big_two", {"n_permutations": 99, "seed": -1, "unrelated": object()})
+    parameters.check_values("04_implicit_reward", {"prompt_format": "raw", "recovery_k": 1})
+    parameters.check_values("05_rm_training", {"bases": " a , b "})
+    parameters.check_values("03_base_model_logprobs", {"anything": None})  # a chapter without rules
+
+
+def test_runner_checks_values_before_work():
+    path = runner.resolve_chapters("01", ROOT)[0]
+    with pytest.raises(RmnbError, match="use at least 99"):
+        parameters.validate_parameters(path, {"n_permutations": 10})
+    assert cli.main(["run", "04", "-p", "prompt_format=html"]) == 2

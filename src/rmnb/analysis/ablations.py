@@ -183,3 +183,71 @@ def stabilisation(dyn: pd.DataFrame, tol: float = 0.1) -> pd.DataFrame:
                          stable_from=int(g.checkpoint.iloc[first]), progress=float(g.progress.iloc[first]),
                          n_checkpoints=len(g)))
     return pd.DataFrame(rows)
+
+
+# --- verdicts the chapter states -------------------------------------------------------------------------------
+
+def better_of(gap: float, a: str = "Gemma", b: str = "Llama") -> str:
+    """Which base ranks a category better from the gap ``b - a`` (rank 1 is best): ``b`` when negative, ``a``
+    when positive, ``"neither"`` when zero or missing."""
+    return b if gap < 0 else a if gap > 0 else "neither"
+
+
+def sign_persistence(gaps: pd.DataFrame) -> dict:
+    """How long the smallest BT run's direction lasts, from :func:`final_gaps` (Figure 4b in words).
+
+    The direction at a size is the pair of signs of the agency and communion gaps (``Llama - Gemma``; a missing
+    gap counts as not positive). Returns ``paper_direction`` (the smallest BT size has the paper's direction:
+    Llama better on agency, Gemma on communion), ``kept`` (the BT size labels, from the smallest, that keep the
+    smallest size's direction without interruption), ``persist_range`` (``"13k to 77k"``, or one label),
+    ``flipped_at`` (the first BT size where both signs differ from the smallest's; None if none does) and
+    ``grm_same`` (every GRM point keeps the smallest size's direction)."""
+    signs = gaps.pivot_table(index=["plotted_k", "label", "method"], columns="category", values="gap",
+                             observed=True).gt(0)
+    bt = signs.xs("BT", level="method")
+    first = bt.iloc[0]
+    same = bt.eq(first).all(axis=1)
+    flipped = bt.ne(first).all(axis=1)
+    kept = [label for _, label in (same if same.all() else same.iloc[: int(same.values.argmin())]).index]
+    return {"paper_direction": bool(not first["Agency"] and first["Communion"]), "kept": kept,
+            "persist_range": kept[0] if len(kept) == 1 else f"{kept[0]} to {kept[-1]}",
+            "flipped_at": flipped[flipped].index[0][1] if flipped.any() else None,
+            "grm_same": bool(signs.xs("GRM", level="method").eq(first).all(axis=1).all())}
+
+
+def direction_text(paper_direction: bool) -> str:
+    """The smallest released size's direction, in words (see :func:`sign_persistence`)."""
+    return ("Llama ranks agency better and Gemma communion" if paper_direction else
+            "Llama does not rank agency better with Gemma ranking communion better")
+
+
+def grm_text(grm_same: bool) -> str:
+    """Whether the off-the-shelf GRM pair keeps the smallest runs' direction, in words."""
+    return ("keeps the direction of the smallest runs" if grm_same else
+            "does not keep the direction of the smallest runs")
+
+
+def category_difference(final: pd.DataFrame, base: str) -> pd.DataFrame:
+    """One base's final median ranks per size (index ``plotted_k, label``; columns ``Agency``, ``Communion``) with
+    ``agency - communion`` (positive = communion ranked better)."""
+    out = final[final.base == base].pivot_table(index=["plotted_k", "label"], columns="category",
+                                                 values="sum_value", observed=True)
+    out["agency - communion"] = out["Agency"] - out["Communion"]
+    return out
+
+
+def communion_pattern(diff: pd.DataFrame) -> str:
+    """From :func:`category_difference`: ``"communion above agency at every data size"`` when communion ranks
+    better at every size, else ``"agency above communion at some data sizes"``."""
+    return ("communion above agency at every data size" if (diff["agency - communion"] > 0).all()
+            else "agency above communion at some data sizes")
+
+
+def stabilisation_of(stab: pd.DataFrame, file: str) -> pd.DataFrame:
+    """One file's rows of :func:`stabilisation`, indexed by category, with ``largest_first_text`` saying whether
+    the gap is largest at the first released checkpoint."""
+    out = stab[stab.file == file].set_index("category")
+    out["largest_first_text"] = out.largest_at_first.map(
+        lambda first: "largest at the first released checkpoint" if first
+        else "not largest at the first released checkpoint")
+    return out

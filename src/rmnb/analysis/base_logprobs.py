@@ -197,3 +197,37 @@ def glue_posthoc(results, prefix: str, post: pd.DataFrame, labels: dict) -> None
     results.glue(f"{prefix}_direction", "the same direction as" if contrast < 0 else
                  "the opposite direction to" if contrast > 0 else "no clear direction relative to")
     results.record(f"{prefix}_posthoc", post.to_dict(orient="records"))
+
+
+# --- verdicts the chapter states -------------------------------------------------------------------------------
+
+THREE_WAY = "category:valence:model"
+
+
+def three_way_text(table: pd.DataFrame) -> str:
+    """The three-way term of an :func:`anova` table as ``"F(1,208) = 4.2, p = 0.04"``."""
+    row = table.set_index("term").loc[THREE_WAY]
+    return f"F({int(row.df)},{int(row.df_resid)}) = {row.F:.1f}, p = {row.p:.2g}"
+
+
+def robustness_verdict(strict_p: float, broad_p: float, alpha: float = 0.05) -> str:
+    """What the broader matching does to the three-way interaction, from both p-values: ``"survives"``,
+    ``"does not survive"``, ``"stays absent under"`` or ``"appears only with"`` (read before "the broader
+    matching")."""
+    strict_sig = strict_p < alpha
+    if strict_sig:
+        return "survives" if broad_p < alpha else "does not survive"
+    return "stays absent under" if broad_p >= alpha else "appears only with"
+
+
+def compare_matching(strict: dict, broad: dict) -> dict:
+    """Strict against broad matching for one pair, from two analyses (each with ``aov`` from :func:`anova` and
+    ``post`` from :func:`posthoc`): the three-way ``F_strict``, ``F_broad``, ``p_broad``, the cells whose better
+    model is the same under both rules (``same_winner`` of ``n_cells``) and :func:`robustness_verdict`."""
+    strict_aov, broad_aov = strict["aov"].set_index("term"), broad["aov"].set_index("term")
+    strict_post = strict["post"].set_index(["category", "valence"])
+    broad_post = broad["post"].set_index(["category", "valence"])
+    same = int((strict_post.better == broad_post.better.reindex(strict_post.index)).sum())
+    return {"F_strict": strict_aov.F[THREE_WAY], "F_broad": broad_aov.F[THREE_WAY], "p_broad": broad_aov.p[THREE_WAY],
+            "same_winner": same, "n_cells": len(strict_post),
+            "verdict": robustness_verdict(strict_aov.p[THREE_WAY], broad_aov.p[THREE_WAY])}

@@ -123,3 +123,56 @@ def implicit_candidates(model: str, lp_a: pd.Series, lp_b: pd.Series, family: st
     = preferred by B."""
     shared = shared_table(lp_a, lp_b)
     return candidates(model, family, "implicit RM", shared.token, shared.mwlr)
+
+
+# --- verdicts the chapter states -------------------------------------------------------------------------------
+
+def family_wins(h2h: pd.DataFrame | None, families=("Gemma", "Llama")) -> dict[str, dict]:
+    """Per family of :func:`head_to_head` rows: the number of models ``n``, how often "love" wins
+    (``love_wins``) and the mean best ranks of both words (NaN without models). ``h2h=None`` (no models at all)
+    gives zeros and NaN for every family."""
+    out = {}
+    for fam in families:
+        sub = h2h[h2h.family == fam] if h2h is not None else pd.DataFrame(columns=["winner", "love", "freedom"])
+        out[fam] = {"n": len(sub), "love_wins": int((sub.winner == "love").sum()),
+                    "love_rank": float(sub.love.mean()) if len(sub) else float("nan"),
+                    "freedom_rank": float(sub.freedom.mean()) if len(sub) else float("nan")}
+    return out
+
+
+def win_counts(h2h: pd.DataFrame) -> dict:
+    """Over the models where one word wins (not a tie, both found): ``n_compared``, ``n_love_wins``,
+    ``n_freedom_wins`` and ``family_sentence`` ("Gemma: 3 of 5; Llama: 1 of 5", love's wins per family)."""
+    wins = h2h[h2h.winner.isin(["love", "freedom"])]
+    by_family = wins.groupby("family").winner.apply(lambda w: f"{(w == 'love').sum()} of {len(w)}")
+    return {"n_compared": len(wins), "n_love_wins": int((wins.winner == "love").sum()),
+            "n_freedom_wins": int((wins.winner == "freedom").sum()),
+            "family_sentence": "; ".join(f"{fam}: {txt}" for fam, txt in by_family.items())}
+
+
+def rank_sentence(h2h: pd.DataFrame) -> str:
+    """Each model's best ranks of "love" and "freedom" and its number of candidates, in one line."""
+    return "; ".join(f"{r.model}: “love” {r.love:,.0f}, “freedom” {r.freedom:,.0f} of {r.n:,}"
+                     for r in h2h.itertuples())
+
+
+def random_head_note(plan: pd.DataFrame) -> str:
+    """A warning naming the searched models whose score head is random (``head`` starts with "random"), or
+    ``""`` when there is none."""
+    random = plan["head"].str.startswith("random")
+    if not random.any():
+        return ""
+    return ("Note: " + ", ".join(plan.model[random]) + " got a seeded, untrained score head (a language model "
+            "loaded as a reward model); its ranks carry no preference information.")
+
+
+def implicit_sentence(summary: pd.DataFrame, h2h: pd.DataFrame, b_label: str) -> str:
+    """Where the implicit RM A -> B ranks both words among its shared strings and which one B prefers;
+    ``"not computed"`` without an implicit RM."""
+    imp = h2h[h2h.source == "implicit RM"]
+    if not len(imp):
+        return "not computed"
+    row = summary[summary.source == "implicit RM"].set_index("word")
+    return (f"“freedom” ranks {row.loc['freedom', 'best_rank']:,.0f} and "
+            f"“love” {row.loc['love', 'best_rank']:,.0f} of {int(row.n.iloc[0]):,} shared strings, "
+            f"so {imp.winner.iloc[0]} is the more {b_label}-preferred word")

@@ -250,3 +250,45 @@ def resolve_models(models: str, model_a=None, model_b=None, pairs=None, boost_ba
     if out["a"] == out["b"]:
         raise RmnbError("model_a and model_b must differ.")
     return out
+
+
+# --- verdicts the chapter states -------------------------------------------------------------------------------
+
+def mass_summary(shared: pd.DataFrame, n: int) -> dict:
+    """Section 2 of chapter 04 in numbers: the mixture mass of the ``n`` top strings by the raw log-ratio
+    (``raw_top_mass``, per string ``raw_top_median_mass``) and by MWLR (``mwlr_top_mass``), the median mass of
+    all shared strings, ``mass_ratio`` = MWLR's top mass / the raw ratio's, and ``mass_verdict``."""
+    top_raw, top_mwlr = shared.nlargest(n, "log_ratio"), shared.nlargest(n, "mwlr")
+    ratio = float(top_mwlr.mass.sum() / max(top_raw.mass.sum(), 1e-300))
+    return {"raw_top_mass": float(top_raw.mass.sum()), "mwlr_top_mass": float(top_mwlr.mass.sum()),
+            "raw_top_median_mass": float(top_raw.mass.median()), "shared_median_mass": float(shared.mass.median()),
+            "mass_ratio": ratio,
+            "mass_verdict": "MWLR ranks answers the models might actually give" if ratio > 1
+            else "here the raw log-ratio's favourites are not rarer than MWLR's"}
+
+
+def matches_word(token: str, reported: str) -> str:
+    """``"matches"`` when ``token`` (stripped, any case) is the reported word, else ``"differs from"``."""
+    return "matches" if token.strip().lower() == reported.lower() else "differs from"
+
+
+def metric_key(metric: str) -> str:
+    """A metric's name as a glue-key fragment: ``"log-ratio floored at -10"`` -> ``"log_ratio_floored_at__10"``."""
+    return metric.lower().replace(" ", "_").replace("-", "_").replace(".", "")
+
+
+def recovery_verdict(summary: pd.DataFrame, metric: str = "MWLR", baseline: str = "raw log-ratio") -> dict:
+    """Figure A3 in words, from :func:`summarise_recovery` (best metric first): the best metric and its recall,
+    ``metric``'s and ``baseline``'s recall and median rank, ``position`` ("2 of 5") and ``beats_all``
+    (``metric`` is first and strictly ahead of the second)."""
+    by_name = summary.set_index("metric")
+    position = int(summary.index[summary.metric == metric][0]) + 1
+    ahead = len(summary) == 1 or summary.recall_at_k.iloc[0] > summary.recall_at_k.iloc[1]
+    return {"best_metric": summary.metric.iloc[0], "best_recall": float(summary.recall_at_k.iloc[0]),
+            "recall": float(by_name.loc[metric, "recall_at_k"]),
+            "median_rank": float(by_name.loc[metric, "median_rank"]),
+            "baseline_recall": float(by_name.loc[baseline, "recall_at_k"]),
+            "baseline_median_rank": float(by_name.loc[baseline, "median_rank"]),
+            "position": f"{position} of {len(summary)}",
+            "beats_all": "beats every other candidate" if position == 1 and ahead
+            else "does not beat every other candidate"}

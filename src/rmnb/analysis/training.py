@@ -58,3 +58,82 @@ def heldout_table(runs: dict, labels: dict | None = None) -> pd.DataFrame:
             rows.append({"base": base, "base_label": (labels or {}).get(base, base), "when": when,
                          "step": 0 if key == "step0" else run.manifest["plan"]["steps"], **run.heldout[key]})
     return pd.DataFrame(rows)
+
+
+# --- verdicts the chapter states -------------------------------------------------------------------------------
+
+def chance_verdict(ci_low: float, ci_high: float, chance: float = 0.5) -> str:
+    """Held-out accuracy against chance from its confidence interval: ``"above chance"`` when the whole interval
+    lies above ``chance``, ``"below chance"`` when it lies below, else ``"not distinguishable from chance"``."""
+    if ci_low > chance:
+        return "above chance"
+    if ci_high < chance:
+        return "below chance"
+    return "not distinguishable from chance"
+
+
+MANIFEST_KEYS = ("plan", "consumed_order", "settings", "data")
+
+
+def manifest_checks(first: dict, second: dict, keys=MANIFEST_KEYS) -> dict[str, bool]:
+    """Per manifest entry (training plan, consumed pair order, settings, data fingerprints): equal in both runs?"""
+    return {key: first[key] == second[key] for key in keys}
+
+
+def identical_word(checks: dict[str, bool]) -> str:
+    """``"identical"`` when every check of :func:`manifest_checks` holds, else ``"NOT identical"``."""
+    return "identical" if all(checks.values()) else "NOT identical"
+
+
+def same_strings_word(first: pd.DataFrame, second: pd.DataFrame) -> str:
+    """``"the same"`` when two matched vocabularies hold the same set of strings (``response``), else
+    ``"different"``."""
+    return "the same" if set(first.response) == set(second.response) else "different"
+
+
+def better_base(label1: str, rank1: float, label2: str, rank2: float) -> str:
+    """Of two bases, the label of the one with the lower (better) median rank; ``"neither"`` on a tie or a
+    missing rank."""
+    return label1 if rank1 < rank2 else label2 if rank2 < rank1 else "neither"
+
+
+def preferred_category(agency: float, communion: float) -> str:
+    """Which category one model ranks better (lower median rank): ``"agency"``, ``"communion"`` or
+    ``"neither category"`` (a tie or a missing rank)."""
+    return "agency" if agency < communion else "communion" if communion < agency else "neither category"
+
+
+def compare_at_step(med: pd.DataFrame, base_ids, step: int, labels: dict) -> pd.DataFrame:
+    """The two bases at one checkpoint, from :func:`checkpoint_median_ranks` rows with a ``base`` column: one row
+    per category (``Agency``, ``Communion``) with each base's median rank (a column per base id), ``better``
+    (the label of the base that ranks the category better, or ``"neither"``) and ``gap`` (absolute difference)."""
+    wide = med.pivot_table(index=["step", "category"], columns="base", values="median_rank", observed=True)
+    b1, b2 = base_ids
+    rows = {}
+    for cat in ("Agency", "Communion"):
+        r1, r2 = wide.loc[(step, cat), b1], wide.loc[(step, cat), b2]
+        rows[cat] = {b1: r1, b2: r2, "better": better_base(labels[b1], r1, labels[b2], r2), "gap": abs(r2 - r1)}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def split_verdict(agency_better: str, communion_better: str) -> str:
+    """The sentence on whether two bases split the Big Two, from the labels that rank each category better
+    (``"neither"`` for a tie)."""
+    a, c = agency_better, communion_better
+    if "neither" not in (a, c) and a != c:
+        return (f"the two bases split the categories, {a} on agency and {c} on communion (in the paper the Llama "
+                "RMs rank agency better and the Gemma RMs communion)")
+    if a == c and a != "neither":
+        return f"this is no split: {a} ranks both categories better"
+    return "at least one category is tied between the bases"
+
+
+def mover_summary(changes: pd.DataFrame, k: int = 10, n_named: int = 3) -> dict:
+    """Figure 5 in words, from :func:`rank_changes`: among the :func:`top_movers`, the ``n_named`` biggest
+    climbers (``top_up``) and fallers (``top_down``, biggest first; ``"none"`` if there are none), the number of
+    climbers ``n_up`` and of agency nouns among them ``up_agency``; ``n_nouns`` = nouns ranked."""
+    top = top_movers(changes, k)
+    up, down = top[top.rank_change > 0], top[top.rank_change < 0]
+    return {"n_nouns": len(changes), "top_up": ", ".join(up.word.head(n_named)) or "none",
+            "up_agency": int((up.category == "Agency").sum()), "n_up": len(up),
+            "top_down": ", ".join(down.word.tail(n_named)[::-1]) or "none"}

@@ -1,5 +1,7 @@
 """A chapter's parameters: the literals of its single ``parameters`` cell (with their comments as help), the
-profiles in ``notebooks/params/*.yaml``, and the check of names and types that runs before any work starts.
+profiles in ``notebooks/params/*.yaml``, the check of names and types, and the check of values against each
+chapter's rules (:data:`RULES`, :func:`check_values`) that runs before any work starts and again at the top of the
+chapter.
 """
 
 from __future__ import annotations
@@ -43,6 +45,65 @@ def chapter_parameters(path: Path) -> dict[str, Parameter]:
     return params
 
 
+@dataclass(frozen=True)
+class Rule:
+    """What values one parameter accepts: at least ``at_least``, one of ``choices``, or (``pair``) two different
+    comma-separated items. ``why`` says what a too-small value is too few for, ``noun`` what a pair's items are,
+    ``example`` a valid value to suggest (default: the minimum, or the first choice)."""
+
+    at_least: float | None = None
+    choices: tuple = ()
+    pair: bool = False
+    why: str = ""
+    noun: str = "items"
+    example: object = None
+
+    def problem(self, value) -> str | None:
+        """What is wrong with ``value``, or None when it is valid."""
+        if self.at_least is not None and (value is None or value < self.at_least):
+            return f"{self.why}; use at least {self.at_least}" if self.why else f"it must be at least {self.at_least}"
+        if self.choices and value not in self.choices:
+            return "it must be one of " + ", ".join(repr(c) for c in self.choices)
+        if self.pair:
+            items = [v.strip() for v in str(value).split(",") if v.strip()]
+            if len(items) != 2 or items[0] == items[1]:
+                return f"give exactly two different {self.noun}, comma-separated"
+        return None
+
+    def suggestion(self):
+        if self.example is not None:
+            return self.example
+        return self.at_least if self.at_least is not None else self.choices[0] if self.choices else None
+
+
+_PERMUTATIONS = Rule(at_least=99, why="too few for a permutation p-value", example=9999)
+_AT_LEAST_ONE = Rule(at_least=1)
+
+# Per chapter stem: parameter -> the values it accepts (types are checked by validate_parameters).
+RULES: dict[str, dict[str, Rule]] = {
+    "01_big_two": {"n_permutations": _PERMUTATIONS},
+    "02_moral_foundations": {"n_permutations": _PERMUTATIONS},
+    "04_implicit_reward": {"n_show": _AT_LEAST_ONE, "sft_steps": _AT_LEAST_ONE, "sft_batch": _AT_LEAST_ONE,
+                           "sft_lora_r": _AT_LEAST_ONE, "recovery_k": _AT_LEAST_ONE,
+                           "prompt_format": Rule(choices=("chat", "raw"))},
+    "05_rm_training": {"bases": Rule(pair=True, noun="base models", example="smollm2-135m-instruct,gemma3-270m")},
+}
+
+
+def check_values(chapter: str, values: dict) -> None:
+    """Check the values of ``chapter``'s parameters (its stem, e.g. ``"01_big_two"``) against :data:`RULES`;
+    names without a rule, and rules whose name is not in ``values``, are skipped, so a chapter can pass
+    ``globals()``. Raises :class:`RmnbError` naming the parameter, the value, what is valid and the fix."""
+    for name, rule in RULES.get(chapter, {}).items():
+        if name not in values:
+            continue
+        problem = rule.problem(values[name])
+        if problem:
+            number = chapter[:2]
+            raise RmnbError(f"parameter {name}={values[name]!r} of chapter {chapter}: {problem}. Fix: pass a valid "
+                            f"value, e.g. `rmnb run {number} -p {name}={rule.suggestion()}`.")
+
+
 def parse_value(text: str):
     """A command-line value: YAML scalars and lists (``999``, ``true``, ``null``, ``[a, b]``), else the string."""
     try:
@@ -52,8 +113,8 @@ def parse_value(text: str):
 
 
 def validate_parameters(path: Path, values: dict) -> dict:
-    """Check names and types of ``values`` against the chapter's parameters cell; return them (ints widened
-    to float where the default is a float)."""
+    """Check names and types of ``values`` against the chapter's parameters cell, then their values
+    (:func:`check_values`); return them (ints widened to float where the default is a float)."""
     params = chapter_parameters(path)
     out = {}
     for name, value in values.items():
@@ -71,6 +132,7 @@ def validate_parameters(path: Path, values: dict) -> dict:
             raise RmnbError(f"parameter {name!r} of chapter {path.stem} must be {expected.__name__} "
                             f"(default {default!r}); got {value!r} ({type(value).__name__}).")
         out[name] = value
+    check_values(path.stem, out)
     return out
 
 
