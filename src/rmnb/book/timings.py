@@ -94,7 +94,7 @@ def fragment_text(measured: dict | None, build: dict[str, float], build_profile:
                   f"{conv or 'not measured'}. They are stored in `book/timings.json`."]
     else:
         lines += ["*Fresh* and *cached* have not been measured for this copy of the book: run "
-                  "`python -m rmnb.book.timings measure` to write `book/timings.json`."]
+                  "`python -m rmnb.book.measure_timings` to write `book/timings.json`."]
     lines += ["", f"*This build* is papermill's duration for each chapter as this site was built"
                   f"{f' ({build_profile} settings)' if build_profile else ''}; see {{ref}}`status`. A dash means "
                   "a chapter was not run.", ""]
