@@ -7,11 +7,11 @@ import zipfile
 import jupytext
 import nbformat
 import pytest
+from tests.conftest import ROOT
 
 from rmnb.book import handout
 from rmnb.book.parameters import default_parameters
 from rmnb.book.runner import chapters
-from tests.conftest import ROOT
 
 CHAPTER = '''---
 jupytext:

@@ -3,10 +3,10 @@
 import json
 
 import nbformat
+from tests.conftest import ROOT
 
 from rmnb.book import timings
 from rmnb.book.status import write_status_page
-from tests.conftest import ROOT
 
 
 def _executed(path, duration):
