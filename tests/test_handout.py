@@ -132,7 +132,15 @@ def _solution_lines(path) -> set[str]:
         elif handout.EXERCISE_TAG in tags:
             src = cell.source.splitlines()
             lines |= {x.strip() for x in src[[s.strip() for s in src].index(handout.SOLUTION_MARKER):]}
-    return {x for x in lines if len(x) >= 12}
+    # a line the chapter also has outside its solutions (`if released:`) is not solution text
+    rest = set()
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type == "markdown":
+            rest |= {x.strip() for x in handout.strip_solutions(cell.source).splitlines()}
+        elif not {handout.SOLUTION_TAG, handout.EXERCISE_TAG} & set(tags):
+            rest |= {x.strip() for x in cell.source.splitlines()}
+    return {x for x in lines - rest if len(x) >= 12}
 
 
 def test_student_edition_of_the_book_has_no_solutions(tmp_path):
@@ -182,3 +190,13 @@ def test_student_notebook_runs_in_smoke_settings(stem, tmp_path, data_dir, monke
     nb = json.loads(executed.read_text())
     assert nb["metadata"]["papermill"]["exception"] in (None, False)
     assert os.path.exists(tmp_path / "results")
+
+
+def test_exercise_check_says_how_far_off(capsys):
+    from rmnb.book.exercises import verdict
+
+    assert verdict(10.05, 10.0) is True
+    assert verdict(12.0, 10.0) is False and "off by 20.0% (too high)" in capsys.readouterr().out
+    assert verdict(None, 10.0) is False and "not computed yet" in capsys.readouterr().out
+    assert verdict("x", 10.0) is False
+    assert "10.0" not in capsys.readouterr().out  # the expected value is not revealed

@@ -21,8 +21,13 @@ def distance(answer, expected) -> float:
     return abs(answer - expected) / max(abs(expected), 1e-12)
 
 
-def check(answer, expected, *, rel_tol: float = 0.01, what: str = "your answer", reveal: bool = False) -> bool:
+def check(answer, expected, *, rel_tol: float = 0.01, what: str = "your answer", reveal: bool = False) -> None:
     """Print whether ``answer`` is within ``rel_tol`` (relative) of ``expected``, and how far off it is."""
+    verdict(answer, expected, rel_tol=rel_tol, what=what, reveal=reveal)
+
+
+def verdict(answer, expected, *, rel_tol: float = 0.01, what: str = "your answer", reveal: bool = False) -> bool:
+    """:func:`check`, returning whether the answer is within the tolerance."""
     if answer is None:
         print(f"{what}: not computed yet. Write your code in the cell above (it should set `answer`) and run it.")
         return False
