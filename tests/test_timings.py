@@ -31,6 +31,9 @@ def test_fragment_from_measurement_and_build(tmp_path):
     assert "| 6 | `05_rm_training`, `06_greatest_thing` | - | - | 3.0 min |" in text  # 100 + 80 s
     assert "test cpu, 2 cores" in text and "gemma3-270m 61 s" in text and "**smoke** settings" in text
     assert "| 1 | `00_token_search` | - | - | - |" in text  # not run: a dash, never a guess
+    assert "interrupted" not in text
+    (tmp_path / "book" / "timings.json").write_text(json.dumps({**measured, "complete": False}))
+    assert "interrupted" in timings.write_timing_fragment(chapters).read_text()
 
 
 def test_no_measurement_says_how_to_make_one(tmp_path):

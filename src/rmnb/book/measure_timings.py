@@ -37,40 +37,51 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def measure(root: Path | None = None, profile: str = "default", chapters: list[str] | None = None) -> dict:
+def measure(root: Path | None = None, profile: str = "default", chapters: list[str] | None = None,
+            out: Path | None = None) -> dict:
     """Convert the embedded models and run the chapters twice in an empty temporary user cache; return the
-    measurement (seconds of wall-clock time per chapter, fresh and cached)."""
+    measurement (seconds of wall-clock time per chapter, fresh and cached). With ``out``, the measurement is written
+    there after every step (``"complete": false`` until the end), so an interrupted run keeps what it measured."""
     import torch
 
     root = Path(root or repo_root())
     paths = [p for p in execution_order(toc_chapters(root)) if not chapters or p.stem in chapters]
     saved = os.environ.get("RMNB_CACHE_DIR")
-    out: dict = {"profile": profile, "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    result: dict = {"profile": profile, "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                  "machine": {"cpu": _cpu_name(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                              "python": platform.python_version(), "platform": platform.platform()},
                  "command": f"python -m rmnb.book.measure_timings --profile {profile}",
-                 "conversion": {}, "fresh": {}, "cached": {}}
+                 "conversion": {}, "fresh": {}, "cached": {}, "complete": False}
+
+    def save():
+        if out is not None:
+            Path(out).write_text(json.dumps(result, indent=2) + "\n")
+
     with tempfile.TemporaryDirectory(prefix="rmnb-timings-") as tmp:
         os.environ["RMNB_CACHE_DIR"] = str(Path(tmp) / "cache")
         try:
             for spec in registry.EMBEDDED:
                 t0 = time.perf_counter()
                 embedded_folder(spec.id)
-                out["conversion"][spec.id] = round(time.perf_counter() - t0, 1)
-                print(f"[timings] converted {spec.id}: {out['conversion'][spec.id]} s", flush=True)
+                result["conversion"][spec.id] = round(time.perf_counter() - t0, 1)
+                save()
+                print(f"[timings] converted {spec.id}: {result['conversion'][spec.id]} s", flush=True)
             for run in ("fresh", "cached"):
                 for path in paths:
                     t0 = time.perf_counter()
                     run_chapter(path, out_dir=Path(tmp) / run, results_dir=Path(tmp) / run / "results",
                                 profile=profile)
-                    out[run][path.stem] = round(time.perf_counter() - t0, 1)
-                    print(f"[timings] {run} {path.stem}: {out[run][path.stem]} s", flush=True)
+                    result[run][path.stem] = round(time.perf_counter() - t0, 1)
+                    save()
+                    print(f"[timings] {run} {path.stem}: {result[run][path.stem]} s", flush=True)
         finally:
             if saved is None:
                 os.environ.pop("RMNB_CACHE_DIR", None)
             else:
                 os.environ["RMNB_CACHE_DIR"] = saved
-    return out
+    result["complete"] = True
+    save()
+    return result
 
 
 def main(argv=None) -> int:
@@ -81,9 +92,8 @@ def main(argv=None) -> int:
     m.add_argument("--chapter", action="append", metavar="STEM", help="only these chapters (repeatable)")
     m.add_argument("--out", help=f"default: {MEASURED_FILE} in the book's root")
     args = parser.parse_args(argv)
-    result = measure(profile=args.profile, chapters=args.chapter)
     out = Path(args.out) if args.out else repo_root() / MEASURED_FILE
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    measure(profile=args.profile, chapters=args.chapter, out=out)
     print(f"[timings] wrote {out}")
     return 0
 

@@ -92,6 +92,9 @@ def fragment_text(measured: dict | None, build: dict[str, float], build_profile:
                   f"**{measured['profile']}** settings, in an empty user cache (fresh) and then again (cached). "
                   f"The fresh times exclude the one-off conversion of the embedded models, measured separately: "
                   f"{conv or 'not measured'}. They are stored in `book/timings.json`."]
+        if not measured.get("complete", True):
+            lines += ["", "```{warning}", "The measurement was interrupted: a dash means a chapter was not measured.",
+                      "```"]
     else:
         lines += ["*Fresh* and *cached* have not been measured for this copy of the book: run "
                   "`python -m rmnb.book.measure_timings` to write `book/timings.json`."]
