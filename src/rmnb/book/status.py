@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rmnb.base.device import describe_device
 from rmnb.base.provenance import installed_distributions
+from rmnb.book.timings import write_timing_fragment
 
 
 def _when(stamp: str | None) -> str:
@@ -94,4 +95,5 @@ def write_status_page(chapters_dir: Path, out_md: Path) -> Path:
     ]
     out_md.parent.mkdir(parents=True, exist_ok=True)
     out_md.write_text("\n".join(lines), encoding="utf-8")
+    write_timing_fragment(chapters_dir)  # the teacher's guide's run-time tables (rmnb.book.timings)
     return out_md

@@ -174,8 +174,8 @@ def train(base, data: PreferenceData, settings: TrainSettings, out_dir: str | Pa
         fp16=False, activation_checkpointing=settings.gradient_checkpointing, max_length=None,
         remove_unused_columns=False, disable_tqdm=True, dataloader_num_workers=0, use_cpu=dev.type == "cpu",
         train_sampling_strategy="sequential", optim="adamw_torch")
-    collator = _RecordingCollator(pad_token_id=tok.pad_token_id)
-    saver = _Checkpoints(set(plan.checkpoint_steps), tmp / "checkpoints", plan.steps, progress)
+    collator = _recording_collator(tok.pad_token_id)
+    saver = _checkpoints(set(plan.checkpoint_steps), tmp / "checkpoints", plan.steps, progress)
     trainer = RewardTrainer(model=model, args=args, train_dataset=dataset, processing_class=tok,
                             data_collator=collator, peft_config=lora_config(model, settings), callbacks=[saver])
     from transformers.trainer_callback import PrinterCallback
@@ -247,55 +247,55 @@ def _json_default(value):
     return value.item() if isinstance(value, np.generic) else str(value)
 
 
-def _collator_base():
+def _recording_collator(pad_token_id: int):
+    """TRL's preference collator that also records the pair ids of every batch it builds (``.seen``). The class is
+    made on first use: importing trl takes seconds, which every ``rmnb`` command would otherwise pay."""
     from trl.trainer.reward_trainer import DataCollatorForPreference
 
-    return DataCollatorForPreference
+    class _RecordingCollator(DataCollatorForPreference):
+        def __init__(self, pad_token_id: int):
+            super().__init__(pad_token_id=pad_token_id)
+            self.seen: list[int] = []
+
+        def torch_call(self, examples):
+            self.seen.extend(int(e["pair_id"]) for e in examples)
+            return super().torch_call([{k: e[k] for k in ("chosen_ids", "rejected_ids")} for e in examples])
+
+    return _RecordingCollator(pad_token_id=pad_token_id)
 
 
-class _RecordingCollator(_collator_base()):
-    """TRL's preference collator that also records the pair ids of every batch it builds."""
-
-    def __init__(self, pad_token_id: int):
-        super().__init__(pad_token_id=pad_token_id)
-        self.seen: list[int] = []
-
-    def torch_call(self, examples):
-        self.seen.extend(int(e["pair_id"]) for e in examples)
-        return super().torch_call([{k: e[k] for k in ("chosen_ids", "rejected_ids")} for e in examples])
-
-
-def _callback_base():
+def _checkpoints(steps: set[int], folder: Path, total: int, progress: bool):
+    """A trainer callback that saves the adapter at the plan's steps (made on first use, like the collator: a
+    module-level subclass would import transformers' trainer and peft for every ``rmnb`` command)."""
     from transformers import TrainerCallback
 
-    return TrainerCallback
+    class _Checkpoints(TrainerCallback):
+        """Save the adapter (LoRA + score head) at step 0 and at the plan's checkpoint steps; drive a progress bar."""
 
+        def __init__(self, steps: set[int], folder: Path, total: int, progress: bool):
+            self.steps, self.folder = steps, folder
+            self.bar = None
+            if progress:
+                self.bar = tqdm(total=total, desc="training", unit="step", leave=False)
 
-class _Checkpoints(_callback_base()):
-    """Save the adapter (LoRA + score head) at step 0 and at the plan's checkpoint steps; drive a progress bar."""
+        def _save(self, model, step: int):
+            model.save_pretrained(self.folder / f"step-{step:06d}")
 
-    def __init__(self, steps: set[int], folder: Path, total: int, progress: bool):
-        self.steps, self.folder = steps, folder
-        self.bar = None
-        if progress:
-            self.bar = tqdm(total=total, desc="training", unit="step", leave=False)
+        def on_train_begin(self, args, state, control, model=None, **kwargs):
+            if 0 in self.steps:
+                self._save(model, 0)
 
-    def _save(self, model, step: int):
-        model.save_pretrained(self.folder / f"step-{step:06d}")
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            if self.bar is not None:
+                self.bar.update(1)
+            if state.global_step in self.steps:
+                self._save(model, state.global_step)
 
-    def on_train_begin(self, args, state, control, model=None, **kwargs):
-        if 0 in self.steps:
-            self._save(model, 0)
+        def close(self):
+            if self.bar is not None:
+                self.bar.close()
 
-    def on_step_end(self, args, state, control, model=None, **kwargs):
-        if self.bar is not None:
-            self.bar.update(1)
-        if state.global_step in self.steps:
-            self._save(model, state.global_step)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
+    return _Checkpoints(steps, folder, total, progress)
 
 
 # ---------------------------------------------------------------------------------------------------------------

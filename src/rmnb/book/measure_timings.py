@@ -1,0 +1,102 @@
+"""Measure the chapters' run times for the teacher's guide: ``python -m rmnb.book.measure_timings [--profile P]``.
+
+Every chapter runs twice in a new, empty user cache (``RMNB_CACHE_DIR`` set to a temporary folder): first *fresh*
+(the embedded models are converted first and timed on their own; then each chapter pays for what it builds: the
+trained reward models, the scored vocabularies), then *cached*. The result (seconds per chapter, the machine, the
+profile) goes to ``book/timings.json``, which :mod:`rmnb.book.timings` turns into the guide's tables. Released data
+come from ``RMNB_DATA_DIR`` or the user cache as usual (a download is not part of the measurement).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rmnb.base.paths import repo_root
+from rmnb.book.runner import execution_order, run_chapter, toc_chapters
+from rmnb.book.timings import MEASURED_FILE
+from rmnb.models import registry
+from rmnb.models.gguf import embedded_folder
+
+
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def measure(root: Path | None = None, profile: str = "default", chapters: list[str] | None = None,
+            out: Path | None = None) -> dict:
+    """Convert the embedded models and run the chapters twice in an empty temporary user cache; return the
+    measurement (seconds of wall-clock time per chapter, fresh and cached). With ``out``, the measurement is written
+    there after every step (``"complete": false`` until the end), so an interrupted run keeps what it measured."""
+    import torch
+
+    root = Path(root or repo_root())
+    paths = [p for p in execution_order(toc_chapters(root)) if not chapters or p.stem in chapters]
+    saved = os.environ.get("RMNB_CACHE_DIR")
+    result: dict = {"profile": profile, "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                 "machine": {"cpu": _cpu_name(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                             "python": platform.python_version(), "platform": platform.platform()},
+                 "command": f"python -m rmnb.book.measure_timings --profile {profile}",
+                 "conversion": {}, "fresh": {}, "cached": {}, "complete": False}
+
+    def save():
+        if out is not None:
+            Path(out).write_text(json.dumps(result, indent=2) + "\n")
+
+    with tempfile.TemporaryDirectory(prefix="rmnb-timings-") as tmp:
+        os.environ["RMNB_CACHE_DIR"] = str(Path(tmp) / "cache")
+        try:
+            for spec in registry.EMBEDDED:
+                t0 = time.perf_counter()
+                embedded_folder(spec.id)
+                result["conversion"][spec.id] = round(time.perf_counter() - t0, 1)
+                save()
+                print(f"[timings] converted {spec.id}: {result['conversion'][spec.id]} s", flush=True)
+            for run in ("fresh", "cached"):
+                for path in paths:
+                    t0 = time.perf_counter()
+                    run_chapter(path, out_dir=Path(tmp) / run, results_dir=Path(tmp) / run / "results",
+                                profile=profile)
+                    result[run][path.stem] = round(time.perf_counter() - t0, 1)
+                    save()
+                    print(f"[timings] {run} {path.stem}: {result[run][path.stem]} s", flush=True)
+        finally:
+            if saved is None:
+                os.environ.pop("RMNB_CACHE_DIR", None)
+            else:
+                os.environ["RMNB_CACHE_DIR"] = saved
+    result["complete"] = True
+    save()
+    return result
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rmnb.book.measure_timings", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    m = parser
+    m.add_argument("--profile", default="default", help="default (what students run) or smoke")
+    m.add_argument("--chapter", action="append", metavar="STEM", help="only these chapters (repeatable)")
+    m.add_argument("--out", help=f"default: {MEASURED_FILE} in the book's root")
+    args = parser.parse_args(argv)
+    out = Path(args.out) if args.out else repo_root() / MEASURED_FILE
+    measure(profile=args.profile, chapters=args.chapter, out=out)
+    print(f"[timings] wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Run times for the teacher's guide: measured, never typed.
+
+Two sources, both written by a program:
+
+- **Measured fresh and cached** (``book/timings.json``, committed): ``python -m rmnb.book.measure_timings`` runs
+  every chapter twice in a new, empty user cache (``RMNB_CACHE_DIR`` set to a temporary folder): first *fresh*
+  (the embedded models are converted first, timed on their own; then each chapter pays for what it builds: the
+  trained reward models, the scored vocabularies), then *cached* (everything reused). It records the machine (CPU,
+  cores, torch threads) and the profile it ran (``--profile default`` is what students run; ``smoke`` is quicker).
+- **This build**: the ``duration`` papermill stores in each executed notebook under ``book/chapters/``.
+
+:func:`write_timing_fragment` turns both into ``book/chapters/timings.inc`` (the status page writes it during
+every build); the teacher's guide (``book/teachers-guide.md``) includes it. :data:`SESSIONS` is the six-session
+plan's chapter list, shared by the guide's table and the session sums.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from rmnb.base.paths import repo_root
+
+MEASURED_FILE = "book/timings.json"  # relative to the book's root
+FRAGMENT = "timings.inc"             # written next to the executed chapters
+
+# The six-session seminar (book/teachers-guide.md): session number -> the chapters students run for it.
+SESSIONS: dict[int, tuple[str, ...]] = {
+    1: ("00_token_search",),
+    2: ("01_big_two",),
+    3: ("02_moral_foundations",),
+    4: ("03_base_model_logprobs",),
+    5: ("04_implicit_reward",),
+    6: ("05_rm_training", "06_greatest_thing"),
+}
+SHORT_SESSIONS: dict[str, tuple[str, ...]] = {  # the two-session variant
+    "A": ("01_big_two", "03_base_model_logprobs"),
+    "B": ("05_rm_training", "06_greatest_thing"),
+}
+
+
+def read_measured(root: Path | None = None) -> dict | None:
+    """The committed measurement (``book/timings.json``), or ``None`` when there is none."""
+    path = Path(root or repo_root()) / MEASURED_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def build_durations(chapters_dir: Path) -> dict[str, float]:
+    """``{chapter stem: seconds}`` from papermill's metadata in the executed notebooks of ``chapters_dir``."""
+    out = {}
+    for path in sorted(Path(chapters_dir).glob("*.ipynb")):
+        meta = json.loads(path.read_text(encoding="utf-8")).get("metadata", {}).get("papermill") or {}
+        if isinstance(meta.get("duration"), (int, float)):
+            out[path.stem] = float(meta["duration"])
+    return out
+
+
+def _fmt(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+def _total(times: dict, stems) -> float | None:
+    values = [times.get(s) for s in stems]
+    return None if not values or any(v is None for v in values) else sum(values)
+
+
+def timing_rows(measured: dict | None, build: dict[str, float], plan: dict) -> list[list[str]]:
+    """One row per session of ``plan``: session, chapters, fresh, cached (measured), this build."""
+    fresh, cached = (measured or {}).get("fresh", {}), (measured or {}).get("cached", {})
+    rows = []
+    for session, stems in plan.items():
+        rows.append([str(session), ", ".join(f"`{s}`" for s in stems), _fmt(_total(fresh, stems)),
+                     _fmt(_total(cached, stems)), _fmt(_total(build, stems))])
+    return rows
+
+
+def fragment_text(measured: dict | None, build: dict[str, float], build_profile: str | None = None) -> str:
+    """The MyST fragment the guide includes: the session tables and where each number comes from."""
+    header = ["Session", "Chapters", "Fresh (measured)", "Cached (measured)", "This build"]
+    lines = []
+    for title, plan in (("Six sessions", SESSIONS), ("Two sessions", SHORT_SESSIONS)):
+        lines += [f"**{title}.**", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(r) + " |" for r in timing_rows(measured, build, plan)]
+        lines += [""]
+    if measured:
+        m = measured["machine"]
+        conv = ", ".join(f"{k} {_fmt(v)}" for k, v in measured.get("conversion", {}).items())
+        lines += [f"*Fresh* and *cached* were measured with `{measured['command']}` on {measured['measured']}: "
+                  f"{m['cpu']}, {m['cores']} cores, {m['torch_threads']} torch threads, Python {m['python']}, "
+                  f"**{measured['profile']}** settings, in an empty user cache (fresh) and then again (cached). "
+                  f"The fresh times exclude the one-off conversion of the embedded models, measured separately: "
+                  f"{conv or 'not measured'}. They are stored in `book/timings.json`."]
+        if not measured.get("complete", True):
+            lines += ["", "```{warning}", "The measurement was interrupted: a dash means a chapter was not measured.",
+                      "```"]
+    else:
+        lines += ["*Fresh* and *cached* have not been measured for this copy of the book: run "
+                  "`python -m rmnb.book.measure_timings` to write `book/timings.json`."]
+    lines += ["", f"*This build* is papermill's duration for each chapter as this site was built"
+                  f"{f' ({build_profile} settings)' if build_profile else ''}; see {{ref}}`status`. A dash means "
+                  "a chapter was not run.", ""]
+    return "\n".join(lines)
+
+
+def write_timing_fragment(chapters_dir: Path, root: Path | None = None, build_profile: str | None = None) -> Path:
+    """Write ``<chapters_dir>/timings.inc`` (what the teacher's guide includes)."""
+    root = Path(root) if root else Path(chapters_dir).resolve().parents[1]
+    out = Path(chapters_dir) / FRAGMENT
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(fragment_text(read_measured(root), build_durations(chapters_dir), build_profile),
+                   encoding="utf-8")
+    return out
