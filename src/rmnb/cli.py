@@ -22,7 +22,7 @@ import sys  # noqa: E402
 
 from rmnb.base.errors import RmnbError  # noqa: E402
 from rmnb.book import parameters, runner, variants  # noqa: E402
-from rmnb.inference import job  # noqa: E402
+from rmnb.inference import job, validate  # noqa: E402
 from rmnb.models import registry  # noqa: E402
 from rmnb.training import trained  # noqa: E402
 
@@ -85,17 +85,21 @@ def _cmd_book(args) -> int:
 
 
 def _cmd_score(args) -> int:
-    """Score a model; prints the run folder on stdout. An rmnb-trained reward model is built first if absent."""
+    """Score a model; prints the run folder on stdout. Every input is checked first, before any model loads; an
+    rmnb-trained reward model is then built if absent."""
+    options = dict(prompts=args.prompts, responses=args.responses, kind=args.kind, out=args.out,
+                   revision=args.revision, batch_size=args.batch_size, shard_size=args.shard_size,
+                   chat_template=args.chat_template, random_head=args.random_head)
+    validate.check_score_inputs(args.model, threads=args.threads, **options)
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
     trained.ensure_built(args.model, device=args.device, progress=not args.quiet)
-    folder = job.score(args.model, prompts=args.prompts, responses=args.responses, kind=args.kind, out=args.out,
-                       revision=args.revision, dtype=args.dtype, device=args.device, batch_size=args.batch_size,
-                       shard_size=args.shard_size, trust_remote_code=args.trust_remote_code,
-                       chat_template=args.chat_template, prompt_format=args.prompt_format,
-                       system_prompt=args.system_prompt, end_of_turn=args.end_of_turn, progress=not args.quiet)
+    folder = job.score(args.model, dtype=args.dtype, device=args.device, trust_remote_code=args.trust_remote_code,
+                       prompt_format=args.prompt_format, system_prompt=args.system_prompt,
+                       end_of_turn=args.end_of_turn, refresh=args.refresh, wait=args.wait,
+                       progress=not args.quiet, **options)
     print(folder)
     return 0
 
@@ -135,6 +139,12 @@ def _add_score_parser(sub) -> None:
                    help="log-probs: add log p(end-of-turn token | response)")
     p.add_argument("--trust-remote-code", action="store_true",
                    help="allow the repository's own Python code for a model whose revision is not pinned")
+    p.add_argument("--random-head", action="store_true",
+                   help="with --kind reward on a language model: score it with a randomly initialised score head "
+                        "(refused otherwise; its scores carry no preference information, and the run says so)")
+    p.add_argument("--refresh", action="store_true", help="score again even if the run is stored (e.g. damaged)")
+    p.add_argument("--wait", action="store_true",
+                   help="if another process is writing the same run, wait for it (default: stop at once)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_score)
 
