@@ -60,7 +60,7 @@ def _cmd_run(args) -> int:
         parameters.validate_parameters(path, values)
     profile = "smoke" if args.smoke else "default"
     if args.model:
-        variants.require_model_support(paths)
+        variants.require_model_support(paths, args.model)
         folder = runner.run_variant(paths, args.model, values, profile=profile, build=not args.no_build)
         print(f"[rmnb] variant for {args.model}: executed notebooks in {folder}")
         return 0
