@@ -19,6 +19,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from functools import partialmethod  # noqa: E402
 
 from rmnb.base.errors import RmnbError  # noqa: E402
 from rmnb.book import parameters, runner, variants  # noqa: E402
@@ -84,6 +86,32 @@ def _cmd_book(args) -> int:
     return 0
 
 
+@contextmanager
+def _no_progress_bars(quiet: bool):
+    """--quiet: no progress bar at all, also from libraries that draw their own (transformers' GGUF conversion,
+    datasets' map while a reward model is trained). Restored afterwards (tests call :func:`main` in-process)."""
+    if not quiet:
+        yield
+        return
+    from tqdm import std
+
+    init = std.tqdm.__init__
+    std.tqdm.__init__ = partialmethod(init, disable=True)
+    try:
+        import datasets
+
+        datasets_bars = datasets.is_progress_bar_enabled()
+        datasets.disable_progress_bars()
+    except (ImportError, AttributeError):
+        datasets_bars = False
+    try:
+        yield
+    finally:
+        std.tqdm.__init__ = init
+        if datasets_bars:
+            datasets.enable_progress_bars()
+
+
 def _cmd_score(args) -> int:
     """Score a model; prints the run folder on stdout. Every input is checked first, before any model loads; an
     rmnb-trained reward model is then built if absent."""
@@ -95,11 +123,12 @@ def _cmd_score(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    trained.ensure_built(args.model, device=args.device, progress=not args.quiet)
-    folder = job.score(args.model, dtype=args.dtype, device=args.device, trust_remote_code=args.trust_remote_code,
-                       prompt_format=args.prompt_format, system_prompt=args.system_prompt,
-                       end_of_turn=args.end_of_turn, refresh=args.refresh, wait=args.wait,
-                       progress=not args.quiet, **options)
+    with _no_progress_bars(args.quiet):
+        trained.ensure_built(args.model, device=args.device, progress=not args.quiet)
+        folder = job.score(args.model, dtype=args.dtype, device=args.device,
+                           trust_remote_code=args.trust_remote_code, prompt_format=args.prompt_format,
+                           system_prompt=args.system_prompt, end_of_turn=args.end_of_turn, refresh=args.refresh,
+                           wait=args.wait, progress=not args.quiet, **options)
     print(folder)
     return 0
 
@@ -107,7 +136,8 @@ def _cmd_score(args) -> int:
 def _cmd_train_embedded(args) -> int:
     ids = args.ids or list(registry.TRAINED_RMS)
     for rm_id in ids:
-        run = trained.ensure(rm_id, refresh=args.refresh, device=args.device, progress=not args.quiet)
+        with _no_progress_bars(args.quiet):
+            run = trained.ensure(rm_id, refresh=args.refresh, device=args.device, progress=not args.quiet)
         acc = run.heldout["final"]["accuracy"]
         print(f"[rmnb] {rm_id}: {run.folder} (held-out accuracy {acc:.3f})")
     return 0
