@@ -74,6 +74,7 @@ def _cmd_run(args) -> int:
 
 def _cmd_compare(args) -> int:
     paths = runner.resolve_chapters("01") + runner.resolve_chapters("02")
+    variants.require_model_support(paths, args.model)  # a language model is refused before any work
     folder = runner.run_variant(paths, args.model, {}, profile="smoke" if args.smoke else "default",
                                 build=not args.no_build)
     print(f"[rmnb] {args.model} next to the paper's 10 RMs: {folder}")
@@ -189,7 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="set a chapter parameter")
     run.add_argument("--smoke", action="store_true", help="use the quick settings of notebooks/params/smoke.yaml")
     run.add_argument("--model", metavar="ID", help="run the chapter with another model (HF id, alias or folder) "
-                     "into book/_runs/<model>/ and build a variant page; the default book is untouched")
+                     "into book/_runs/<model>/ and build a variant page; the default book is untouched. Chapters "
+                     "00, 01, 02, 06 take a reward model; 03 and 04 a language model, paired with the embedded one")
     run.add_argument("--no-build", action="store_true", help="with --model: execute only, build no variant page")
     run.set_defaults(func=_cmd_run)
 
