@@ -234,3 +234,27 @@ def test_two_writers_one_run(rm, tmp_path, monkeypatch):
     cols = ["prompt_id", "response", "score"]
     pd.testing.assert_frame_equal(frame[cols], reference[cols])
     assert len(read_meta(results["first"])["sessions"]) == 1
+
+
+@pytest.mark.slow
+def test_two_writer_processes(folders, tmp_path):
+    """The same with two `rmnb score` processes: one clear message, one correct store."""
+    import subprocess
+    import sys
+    import time
+
+    words = tmp_path / "many.txt"
+    words.write_text("\n".join(f"word{i}" for i in range(1500)) + "\n")
+    cmd = [sys.executable, "-m", "rmnb", "score", "--model", str(folders / "rm"), "--responses", str(words),
+           "--prompts", "paper54", "--out", str(tmp_path / "out"), "--quiet", "--threads", "1", "--shard-size", "500"]
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not list((tmp_path / "out").rglob("p*-c*.parquet")) and time.time() < deadline:
+        time.sleep(0.5)
+    second = subprocess.run(cmd, capture_output=True, text=True)
+    out, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err
+    assert second.returncode == 2 and "another rmnb process is writing this run" in second.stderr
+    frame = read_results(out.strip().splitlines()[-1])
+    assert len(frame) == 54 * 1500 and np.isfinite(frame.score).all()
+    assert len(read_meta(out.strip().splitlines()[-1])["sessions"]) == 1
