@@ -79,7 +79,7 @@ def run_chapter(path: Path, parameters: dict | None = None, out_dir: Path | None
     except BaseException as exc:
         where = _keep_failed(running, failed)
         if isinstance(exc, papermill.PapermillExecutionError):
-            raise RmnbError(f"chapter {path.stem} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}. "
+            raise RmnbError(f"chapter {path.stem} failed in cell {exc.exec_count}: {exc.ename}: {str(exc.evalue).rstrip('.')}. "
                             f"{kept}; {where}.") from None
         if isinstance(exc, Exception):
             raise RmnbError(f"chapter {path.stem} did not run ({type(exc).__name__}: {exc}). {kept}; {where}.") from exc
