@@ -134,3 +134,53 @@ def test_runner_checks_values_before_work():
     with pytest.raises(RmnbError, match="use at least 99"):
         parameters.validate_parameters(path, {"n_permutations": 10})
     assert cli.main(["run", "04", "-p", "prompt_format=html"]) == 2
+
+
+FAILING_CHAPTER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+
+# A chapter that fails on request
+
+```{code-cell} ipython3
+:tags: [parameters]
+
+fail = False  # True raises in the next cell
+```
+
+```{code-cell} ipython3
+if fail:
+    raise ValueError("asked to fail")
+print("ran")
+```
+"""
+
+
+def test_failed_run_keeps_the_executed_chapter(tmp_path, monkeypatch, capsys):
+    """`rmnb run` executes into a temporary notebook: a failure leaves the old chapter byte-identical and says
+    where the failed notebook is; a later success replaces the chapter and clears the failure."""
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n")
+    (tmp_path / "notebooks" / "09_fails.md").write_text(FAILING_CHAPTER)
+    monkeypatch.setenv("RMNB_ROOT", str(tmp_path))
+    assert cli.main(["run", "09"]) == 0
+    chapter = tmp_path / "book" / "chapters" / "09_fails.ipynb"
+    before = chapter.read_bytes()
+    assert b"ran" in before
+    assert cli.main(["run", "09", "-p", "fail=True"]) == 2
+    err = capsys.readouterr().err
+    failed = tmp_path / "book" / "chapters" / "failed" / "09_fails.ipynb"
+    assert "ValueError: asked to fail" in err and f"{chapter} is unchanged" in err and str(failed) in err
+    assert chapter.read_bytes() == before
+    assert "asked to fail" in failed.read_text()
+    assert not (tmp_path / "book" / "chapters" / ".running").exists()
+    assert sorted(p.name for p in chapter.parent.glob("*.ipynb")) == ["09_fails.ipynb"]  # the book sees no failure
+    assert cli.main(["run", "09"]) == 0
+    assert not failed.exists()

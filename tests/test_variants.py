@@ -51,3 +51,34 @@ def test_model_flag_on_a_chapter_without_model_parameter_fails_before_work(tmp_p
     monkeypatch.delitem(variants.MODEL_HOOKS, "01_big_two")
     assert cli.main(["run", "01", "--model", "x/y", "--no-build"]) == 2
     assert "takes no --model" in capsys.readouterr().err
+
+
+def test_model_flag_for_every_chapter_with_models():
+    """--model works for each chapter that has models (03/04 get a pair with the model in it), or says which do."""
+    from rmnb.book import runner, variants
+    from conftest import ROOT
+
+    ch = {p.stem[:2]: p for p in runner.chapters(ROOT)}
+    assert variants.model_parameters(ch["00"], "x/rm") == {"models": ["x/rm"]}
+    assert variants.model_parameters(ch["06"], "x/rm") == {"models": ["x/rm"]}
+    p03 = variants.model_parameters(ch["03"], "x/lm")
+    assert p03["instruct_pair"] == p03["pretrained_pair"] == "gemma3-270m,x/lm"
+    assert variants.model_parameters(ch["03"], "gemma3-270m")["instruct_pair"] == "gemma3-270m,smollm2-135m-instruct"
+    p04 = variants.model_parameters(ch["04"], "x/lm")
+    assert (p04["model_a"], p04["model_b"], p04["pairs"]) == ("gemma3-270m", "x/lm",
+                                                              "gemma3-270m>x/lm,x/lm>gemma3-270m")
+    from rmnb.book.parameters import validate_parameters
+
+    for stem, values in (("03", p03), ("04", p04)):  # the values fit the chapters' parameter types
+        validate_parameters(ch[stem], values)
+    with pytest.raises(Exception, match="05_rm_training takes no --model.*00_token_search, 01_big_two"):
+        variants.model_parameters(ch["05"], "x/lm")
+
+
+def test_model_of_the_wrong_kind_fails_before_work(capsys):
+    from rmnb import cli
+
+    assert cli.main(["run", "03", "--model", "smollm2-135m-hh-rm", "--no-build"]) == 2
+    assert "is a reward model" in capsys.readouterr().err
+    assert cli.main(["run", "01", "--model", "smollm2-135m-instruct", "--no-build"]) == 2
+    assert "is a language model" in capsys.readouterr().err

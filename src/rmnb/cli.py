@@ -21,10 +21,12 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+from functools import partialmethod  # noqa: E402
 
 from rmnb.base.errors import RmnbError  # noqa: E402
 from rmnb.book import doctor, handout, parameters, runner, variants  # noqa: E402
-from rmnb.inference import job  # noqa: E402
+from rmnb.inference import job, validate  # noqa: E402
 from rmnb.models import registry  # noqa: E402
 from rmnb.training import trained  # noqa: E402
 
@@ -62,7 +64,7 @@ def _cmd_run(args) -> int:
         parameters.validate_parameters(path, values)
     profile = "smoke" if args.smoke else "default"
     if args.model:
-        variants.require_model_support(paths)
+        variants.require_model_support(paths, args.model)
         folder = runner.run_variant(paths, args.model, values, profile=profile, build=not args.no_build)
         print(f"[rmnb] variant for {args.model}: executed notebooks in {folder}")
         return 0
@@ -74,6 +76,7 @@ def _cmd_run(args) -> int:
 
 def _cmd_compare(args) -> int:
     paths = runner.resolve_chapters("01") + runner.resolve_chapters("02")
+    variants.require_model_support(paths, args.model)  # a language model is refused before any work
     folder = runner.run_variant(paths, args.model, {}, profile="smoke" if args.smoke else "default",
                                 build=not args.no_build)
     print(f"[rmnb] {args.model} next to the paper's 10 RMs: {folder}")
@@ -86,18 +89,49 @@ def _cmd_book(args) -> int:
     return 0
 
 
+@contextmanager
+def _no_progress_bars(quiet: bool):
+    """--quiet: no progress bar at all, also from libraries that draw their own (transformers' GGUF conversion,
+    datasets' map while a reward model is trained). Restored afterwards (tests call :func:`main` in-process)."""
+    if not quiet:
+        yield
+        return
+    from tqdm import std
+
+    init = std.tqdm.__init__
+    std.tqdm.__init__ = partialmethod(init, disable=True)
+    try:
+        import datasets
+
+        datasets_bars = datasets.is_progress_bar_enabled()
+        datasets.disable_progress_bars()
+    except (ImportError, AttributeError):
+        datasets_bars = False
+    try:
+        yield
+    finally:
+        std.tqdm.__init__ = init
+        if datasets_bars:
+            datasets.enable_progress_bars()
+
+
 def _cmd_score(args) -> int:
-    """Score a model; prints the run folder on stdout. An rmnb-trained reward model is built first if absent."""
+    """Score a model; prints the run folder on stdout. Every input is checked first, before any model loads; an
+    rmnb-trained reward model is then built if absent."""
+    options = dict(prompts=args.prompts, responses=args.responses, kind=args.kind, out=args.out,
+                   revision=args.revision, batch_size=args.batch_size, shard_size=args.shard_size,
+                   chat_template=args.chat_template, random_head=args.random_head)
+    validate.check_score_inputs(args.model, threads=args.threads, **options)
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    trained.ensure_built(args.model, device=args.device, progress=not args.quiet)
-    folder = job.score(args.model, prompts=args.prompts, responses=args.responses, kind=args.kind, out=args.out,
-                       revision=args.revision, dtype=args.dtype, device=args.device, batch_size=args.batch_size,
-                       shard_size=args.shard_size, trust_remote_code=args.trust_remote_code,
-                       chat_template=args.chat_template, prompt_format=args.prompt_format,
-                       system_prompt=args.system_prompt, end_of_turn=args.end_of_turn, progress=not args.quiet)
+    with _no_progress_bars(args.quiet):
+        trained.ensure_built(args.model, device=args.device, progress=not args.quiet)
+        folder = job.score(args.model, dtype=args.dtype, device=args.device,
+                           trust_remote_code=args.trust_remote_code, prompt_format=args.prompt_format,
+                           system_prompt=args.system_prompt, end_of_turn=args.end_of_turn, refresh=args.refresh,
+                           wait=args.wait, progress=not args.quiet, **options)
     print(folder)
     return 0
 
@@ -105,7 +139,8 @@ def _cmd_score(args) -> int:
 def _cmd_train_embedded(args) -> int:
     ids = args.ids or list(registry.TRAINED_RMS)
     for rm_id in ids:
-        run = trained.ensure(rm_id, refresh=args.refresh, device=args.device, progress=not args.quiet)
+        with _no_progress_bars(args.quiet):
+            run = trained.ensure(rm_id, refresh=args.refresh, device=args.device, progress=not args.quiet)
         acc = run.heldout["final"]["accuracy"]
         print(f"[rmnb] {rm_id}: {run.folder} (held-out accuracy {acc:.3f})")
     return 0
@@ -147,6 +182,12 @@ def _add_score_parser(sub) -> None:
                    help="log-probs: add log p(end-of-turn token | response)")
     p.add_argument("--trust-remote-code", action="store_true",
                    help="allow the repository's own Python code for a model whose revision is not pinned")
+    p.add_argument("--random-head", action="store_true",
+                   help="with --kind reward on a language model: score it with a randomly initialised score head "
+                        "(refused otherwise; its scores carry no preference information, and the run says so)")
+    p.add_argument("--refresh", action="store_true", help="score again even if the run is stored (e.g. damaged)")
+    p.add_argument("--wait", action="store_true",
+                   help="if another process is writing the same run, wait for it (default: stop at once)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_score)
 
@@ -161,7 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="set a chapter parameter")
     run.add_argument("--smoke", action="store_true", help="use the quick settings of notebooks/params/smoke.yaml")
     run.add_argument("--model", metavar="ID", help="run the chapter with another model (HF id, alias or folder) "
-                     "into book/_runs/<model>/ and build a variant page; the default book is untouched")
+                     "into book/_runs/<model>/ and build a variant page; the default book is untouched. Chapters "
+                     "00, 01, 02, 06 take a reward model; 03 and 04 a language model, paired with the embedded one")
     run.add_argument("--no-build", action="store_true", help="with --model: execute only, build no variant page")
     run.set_defaults(func=_cmd_run)
 

@@ -204,7 +204,7 @@ def search(models, prompt_set: str = "facct3", full_prompts: str = "greatest", v
             name = f"vocab-{plans[m].filter}" if is_full else f"sample{len(kept)}"
             resp = vocabulary(lm.tokenizer, kept.token_id, name=name)
             folder = score(lm, prompts=group[["prompt_id", "text"]], responses=resp, kind="reward",
-                           device=device, progress=progress)
+                           device=device, progress=progress, random_head=True)  # the chapters flag random heads
             folders[m].append(folder)
             got = read_results(folder)
             got["searched"] = "filtered vocabulary" if is_full else "common sample"

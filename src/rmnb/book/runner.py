@@ -39,9 +39,18 @@ def resolve_chapters(name: str, root: Path | None = None) -> list[Path]:
     return hits
 
 
+FAILED_DIR = "failed"     # <out_dir>/failed/<stem>.ipynb: the last failed execution, with its traceback
+RUNNING_DIR = ".running"  # <out_dir>/.running/<stem>-<pid>.ipynb: the execution in progress
+
+
 def run_chapter(path: Path, parameters: dict | None = None, out_dir: Path | None = None,
                 results_dir: Path | None = None, profile: str = "default") -> Path:
-    """Execute one chapter with papermill; returns the executed notebook's path."""
+    """Execute one chapter with papermill; returns the executed notebook's path.
+
+    The chapter executes into a temporary notebook, which replaces ``<out_dir>/<stem>.ipynb`` only on success:
+    a failed run keeps the previous executed chapter byte for byte and leaves the failed notebook, with its
+    traceback, in ``<out_dir>/failed/<stem>.ipynb`` (the error says where).
+    """
     import jupytext
     import nbformat
     import papermill
@@ -52,34 +61,66 @@ def run_chapter(path: Path, parameters: dict | None = None, out_dir: Path | None
     out_dir = Path(out_dir or root / "book" / "chapters")
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / f"{path.stem}.ipynb"
+    running = out_dir / RUNNING_DIR / f"{path.stem}-{os.getpid()}.ipynb"
+    failed = out_dir / FAILED_DIR / f"{path.stem}.ipynb"
+    running.parent.mkdir(exist_ok=True)
     nb = jupytext.read(path)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     env = {"RMNB_CHAPTER": path.stem, "RMNB_RESULTS_DIR": str(results_dir or root / "_build" / "results"),
            "RMNB_ROOT": str(root), "TQDM_DISABLE": "1"}  # no one watches a papermill kernel's progress bars
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    kept = (f"The previous executed chapter {output} is unchanged" if output.exists()
+            else f"No executed chapter was written to {output}")
     try:
-        papermill.execute_notebook(nb, str(output), parameters=values, kernel_name="python3", language="python",
+        papermill.execute_notebook(nb, str(running), parameters=values, kernel_name="python3", language="python",
                                    cwd=str(path.parent), progress_bar=False, execution_timeout=1800,
                                    log_output=False)
-    except papermill.PapermillExecutionError as exc:
-        raise RmnbError(f"chapter {path.stem} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}. "
-                        f"The executed notebook with the traceback is {output}.") from None
+    except BaseException as exc:
+        where = _keep_failed(running, failed)
+        if isinstance(exc, papermill.PapermillExecutionError):
+            raise RmnbError(f"chapter {path.stem} failed in cell {exc.exec_count}: {exc.ename}: {str(exc.evalue).rstrip('.')}. "
+                            f"{kept}; {where}.") from None
+        if isinstance(exc, Exception):
+            raise RmnbError(f"chapter {path.stem} did not run ({type(exc).__name__}: {exc}). {kept}; {where}.") from exc
+        raise
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    executed = nbformat.read(output, as_version=4)
+    executed = nbformat.read(running, as_version=4)
     for cell in executed.cells:
         tags = cell.metadata.get("tags", [])
         if "parameters" in tags or "injected-parameters" in tags:
             cell.metadata["tags"] = sorted(set(tags) | {"hide-input"})
     executed.metadata["rmnb"] = {"device": describe_device("auto"), "host": socket.gethostname(),
                                  "python": sys.version.split()[0], "platform": platform.platform()}
-    nbformat.write(executed, output)
+    nbformat.write(executed, running)
+    os.replace(running, output)
+    failed.unlink(missing_ok=True)  # an older failure no longer describes this chapter
+    _remove_empty(running.parent, failed.parent)
     return output
+
+
+def _keep_failed(running: Path, failed: Path) -> str:
+    """Move a failed execution to ``failed``; returns where to look, for the error message."""
+    if not running.exists():
+        _remove_empty(running.parent)
+        return "the kernel wrote no notebook"
+    failed.parent.mkdir(exist_ok=True)
+    os.replace(running, failed)
+    _remove_empty(running.parent)
+    return f"the failed notebook, with its traceback, is {failed}"
+
+
+def _remove_empty(*folders: Path) -> None:
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # not empty (another run in progress, a kept failure) or gone
+            pass
 
 
 def toc_chapters(root: Path) -> list[Path]:

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rmnb.analysis.base_logprobs import PAIR_PRESETS
+from rmnb.analysis.implicit import PRESETS as IMPLICIT_PRESETS
 from rmnb.base.errors import RmnbError
 from rmnb.base.provenance import slug
-from rmnb.inference.job import score
 from rmnb.book.parameters import chapter_parameters
+from rmnb.inference.job import score
+from rmnb.inference.validate import is_language_model
+from rmnb.models import registry
 from rmnb.training import trained
 
 
@@ -27,33 +31,79 @@ def _dictionary_scores(responses: str):
     return parameters
 
 
+def pair_with(model_id: str, a: str, b: str) -> tuple[str, str]:
+    """The embedded pair (a, b) with ``model_id`` in it: (a, model_id), or (model_id, b) when it is ``a`` itself."""
+    return (model_id, b) if model_id == a else (a, model_id)
+
+
+def _logprob_pairs(model_id: str) -> dict:
+    """Chapter 03: both conditions compare ``model_id`` with the embedded pair's other model (B, the Llama side)."""
+    a, b = pair_with(model_id, *PAIR_PRESETS["embedded"]["instruct"])
+    return {"models": "embedded", "instruct_pair": f"{a},{b}", "pretrained_pair": f"{a},{b}"}
+
+
+def _implicit_pair(model_id: str) -> dict:
+    """Chapter 04: ``model_id`` as model B of Table 1 against the embedded model A, and both Figure 3 orders."""
+    a, b = pair_with(model_id, IMPLICIT_PRESETS["embedded"]["a"], IMPLICIT_PRESETS["embedded"]["b"])
+    return {"models": "embedded", "model_a": a, "model_b": b, "pairs": f"{a}>{b},{b}>{a}"}
+
+
 # How ``--model`` enters each chapter that supports it: a function of the model id returning parameter values.
 MODEL_HOOKS = {
     "01_big_two": _dictionary_scores("big-two"),
     "02_moral_foundations": _dictionary_scores("mfd2"),
+    "03_base_model_logprobs": _logprob_pairs,
+    "04_implicit_reward": _implicit_pair,
 }
+# The kind of model a chapter's --model must be (chapters not listed take either).
+MODEL_KIND = {"01_big_two": "reward", "02_moral_foundations": "reward", "03_base_model_logprobs": "lm",
+              "04_implicit_reward": "lm"}
+
+MODEL_PARAMETERS = ("model_id", "model", "models")  # a chapter with one of these (an id or a list) takes --model
 
 
-MODEL_PARAMETERS = ("model_id", "model", "models")  # a chapter with one of these takes --model directly
+def _direct_parameter(path: Path) -> str | None:
+    """The parameter ``--model`` sets directly: an id (``model_id``, ``model``) or a list of ids."""
+    params = chapter_parameters(path)
+    for name in MODEL_PARAMETERS:
+        if name in params and (name != "models" or isinstance(params[name].default, list)):
+            return name
+    return None
 
 
-def require_model_support(paths) -> None:
-    """Fail before any work if a chapter cannot take ``--model``."""
+def takes_model(path: Path) -> bool:
+    return path.stem in MODEL_HOOKS or _direct_parameter(path) is not None
+
+
+def require_model_support(paths, model_id: str | None = None) -> None:
+    """Fail before any work if a chapter cannot take ``--model`` (the message lists those that can), or cannot
+    take this kind of model (a reward model where the chapter compares language models, or the reverse)."""
     for path in paths:
-        if path.stem not in MODEL_HOOKS and not set(chapter_parameters(path)) & set(MODEL_PARAMETERS):
-            raise RmnbError(f"chapter {path.stem} takes no --model (it has no model parameter). Chapters that do: "
-                            f"{', '.join(sorted(MODEL_HOOKS))}, and any chapter with a parameter named "
-                            f"{', '.join(MODEL_PARAMETERS)}.")
+        if not takes_model(path):
+            others = [p.stem for p in sorted(path.parent.glob("[0-9][0-9]_*.md")) if takes_model(p)]
+            raise RmnbError(f"chapter {path.stem} takes no --model (no parameter takes a model id). Chapters that "
+                            f"do: {', '.join(others)}. Fix: run one of those, or set this chapter's own "
+                            f"parameters with -p (rmnb run {path.stem[:2]} --help lists them).")
+        if model_id is None or path.stem not in MODEL_KIND:
+            continue
+        if MODEL_KIND[path.stem] == "lm" and model_id in registry.REGISTRY and \
+                registry.REGISTRY[model_id].kind == "reward":
+            raise RmnbError(f"chapter {path.stem} compares language models' log-probs, and {model_id!r} is a "
+                            "reward model. Fix: give a language model (e.g. smollm2-135m-instruct), or run it with "
+                            "a chapter that scores reward models (01, 02, 00, 06).")
+        if MODEL_KIND[path.stem] == "reward" and is_language_model(model_id):
+            raise RmnbError(f"chapter {path.stem} scores reward models, and {model_id!r} is a language model "
+                            "(it has no trained reward head). Fix: give a reward model, or run it with a chapter "
+                            "that compares language models (03, 04).")
 
 
 def model_parameters(path: Path, model_id: str) -> dict:
     """Parameter values that make chapter ``path`` run with ``model_id``."""
-    require_model_support([path])
+    require_model_support([path], model_id)
     if path.stem in MODEL_HOOKS:
         return MODEL_HOOKS[path.stem](model_id)
-    params = chapter_parameters(path)
-    name = next(n for n in MODEL_PARAMETERS if n in params)
-    return {name: [model_id] if name == "models" else model_id}
+    name = _direct_parameter(path)
+    return {name: [model_id] if isinstance(chapter_parameters(path)[name].default, list) else model_id}
 
 
 def variant_dir(root: Path, model_id: str) -> Path:

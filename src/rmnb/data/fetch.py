@@ -81,14 +81,19 @@ def _verified(path: str, size: int, mtime: float, expected: str) -> str:
     return sha256_of(Path(path))
 
 
-def _check(path: Path, source: str, name: str, expected: str, where: str) -> Path:
+def _check(path: Path, source: str, name: str, expected: str, where: str, local: bool = False) -> Path:
     stat = path.stat()
     actual = _verified(str(path), stat.st_size, stat.st_mtime, expected)
     if actual != expected:
+        if local:  # rmnb never downloads into RMNB_DATA_DIR: deleting the file there would not bring it back
+            fix = (f"replace {path} with an intact copy (from {url_of(source, name)}), or point RMNB_DATA_DIR at "
+                   "an intact copy, or unset RMNB_DATA_DIR to download the file into the rmnb cache")
+        else:
+            fix = (f"delete {path} and run again (it is re-downloaded from {url_of(source, name)}), or point "
+                   "RMNB_DATA_DIR at an intact copy")
         raise RmnbError(
             f"checksum mismatch for {source}/{name} ({where} {path}): expected sha256 {expected}, got {actual}. "
-            f"The file is corrupt or not the pinned version. Fix: delete {path} and run again "
-            f"(it is re-downloaded from {url_of(source, name)}), or point RMNB_DATA_DIR at an intact copy."
+            f"The file is corrupt or not the pinned version. Fix: {fix}."
         )
     return path
 
@@ -109,7 +114,7 @@ def fetch(source: str, path: str) -> Path:
             raise RmnbError(
                 f"{source}/{path} is missing from RMNB_DATA_DIR={local_root} (looked for {local}; expected sha256 "
                 f"{expected}). Fix: copy it there from {url_of(source, path)}, or unset RMNB_DATA_DIR to download it.")
-        return _check(local, source, path, expected, "in RMNB_DATA_DIR:")
+        return _check(local, source, path, expected, "in RMNB_DATA_DIR:", local=True)
 
     target = cache_dir("data", source) / path
     if target.exists():

@@ -53,7 +53,7 @@ def load_prompts(name_or_path: str | Path = "paper54") -> pd.DataFrame:
     elif name_or_path == "facct3":
         frame = pd.DataFrame({"prompt_id": list(FACCT_PROMPTS), "text": list(FACCT_PROMPTS.values())})
         frame["framing"] = frame.prompt_id.map({"greatest": "positive", "best": "positive", "worst": "negative"})
-    elif Path(name_or_path).is_file():
+    elif _is_file(name_or_path):
         frame = _read_prompt_file(Path(name_or_path))
     elif isinstance(name_or_path, str) and all(k in paper_prompts().prompt_id.values for k in name_or_path.split(",")):
         keys = name_or_path.split(",")
@@ -64,6 +64,13 @@ def load_prompts(name_or_path: str | Path = "paper54") -> pd.DataFrame:
     if frame.empty:
         raise RmnbError(f"the prompt set {name_or_path!r} is empty. Fix: give at least one prompt.")
     return frame.reset_index(drop=True)
+
+
+def _is_file(value) -> bool:
+    try:
+        return Path(value).is_file()
+    except (OSError, ValueError):  # e.g. a long comma-separated list of ids: "File name too long"
+        return False
 
 
 def _read_prompt_file(path: Path) -> pd.DataFrame:

@@ -14,6 +14,11 @@ The key is a sha256 of everything that changes the numbers (model id, revision, 
 prompt ids and texts, responses, conversation policy, options, rmnb version); batch size, shard size and device
 are recorded in the sidecar but are not part of the key. A shard is written to a temporary file and renamed, so
 an interrupted run leaves only complete shards; running the same job again skips them.
+
+A run is complete only once verified: as many rows as planned (prompts x responses), every score finite, the
+inputs' content hash recorded. Reading a stored run verifies it again (:meth:`RunStore.problem`), so a damaged or
+truncated run is reported ("incomplete or damaged: rerun with --refresh"), never returned as finished. One writer
+at a time: :meth:`RunStore.lock` takes an exclusive lock (``filelock``) on the run folder.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -44,8 +50,8 @@ SCHEMA = pa.schema([
 COLUMNS = [f.name for f in SCHEMA]
 SCORES_FILE = "scores.parquet"
 META_FILE = "meta.json"
-
-
+LOCK_FILE = ".lock"
+REFRESH_HINT = "rerun with --refresh (Python: refresh=True) to score it again"
 
 def content_key(params: dict) -> str:
     """sha256 (hex) of the canonical JSON of ``params`` (which should include the rmnb version)."""
@@ -75,18 +81,38 @@ def write_parquet_atomic(path: Path, frame: pd.DataFrame) -> None:
     _atomic_write_bytes(path, lambda fh: pq.write_table(table, fh))
 
 
+def parquet_rows(path: Path) -> int:
+    """Row count from a parquet file's footer (raises :class:`RmnbError` when the file is unreadable)."""
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except Exception as exc:  # noqa: BLE001 - any failure means the file is unusable
+        raise RmnbError(f"{path} is unreadable ({type(exc).__name__}: {exc})") from exc
+
+
+def check_scores(frame: pd.DataFrame, expected_rows: int, what: str) -> None:
+    """Raise unless ``frame`` has ``expected_rows`` rows and every score is finite."""
+    if len(frame) != expected_rows:
+        raise RmnbError(f"{what} has {len(frame)} rows where the plan has {expected_rows}; it is not stored as a "
+                        "result. Fix: report it (a scoring fault), or " + REFRESH_HINT + ".")
+    bad = ~np.isfinite(frame["score"].to_numpy(dtype=float))
+    if bad.any():
+        raise RmnbError(f"{what} has {int(bad.sum())} scores that are not finite (NaN or infinite), first for "
+                        f"{frame.loc[bad, 'response'].iloc[0]!r}; it is not stored as a result. Fix: try "
+                        "--dtype float32 (a half-precision overflow), or report it.")
+
+
 def read_parquet_checked(path: Path) -> pd.DataFrame:
     try:
         return pq.read_table(path).to_pandas()
     except Exception as exc:  # noqa: BLE001 - any failure means the file is unusable
-        raise RmnbError(f"The score file {path} is corrupt or unreadable ({type(exc).__name__}: {exc}). "
-                        "Fix: delete it and run the same `rmnb score` command again; the run resumes and "
-                        "recomputes only what is missing.") from exc
+        raise RmnbError(f"The score file {path} is corrupt or unreadable ({type(exc).__name__}: {exc}): the run "
+                        f"is incomplete or damaged. Fix: {REFRESH_HINT}; or delete the file and run the same "
+                        "`rmnb score` command again (the run resumes and recomputes only what is missing).") from exc
 
 
 
 class RunStore:
-    """One run folder: shards, sidecar, resume, consolidation.
+    """One run folder: shards, sidecar, resume, verification, consolidation, one writer at a time.
 
     ``params`` must hold everything that changes the numbers; ``labels`` names the folder
     (model id, revision, kind, responses name, prompts name).
@@ -102,6 +128,7 @@ class RunStore:
         self.shards = self.folder / "shards"
         self.meta_path = self.folder / META_FILE
         self.scores_path = self.folder / SCORES_FILE
+        self._lock = None
 
     # -- state ------------------------------------------------------------------------------------------------
     def meta(self) -> dict:
@@ -110,12 +137,19 @@ class RunStore:
         try:
             return json.loads(self.meta_path.read_text())
         except json.JSONDecodeError as exc:
-            raise RmnbError(f"The sidecar {self.meta_path} is corrupt. Fix: delete the folder {self.folder} "
-                            "and run again.") from exc
+            raise RmnbError(f"The sidecar {self.meta_path} is corrupt: the run is incomplete or damaged; "
+                            f"{REFRESH_HINT}.") from exc
+
+    def problem(self, meta: dict | None = None) -> str | None:
+        """Why a run marked complete cannot be trusted (``None``: verified). Checks the row count against the
+        plan and the sidecar, that scores.parquet reads, that every score is finite, and the recorded sizes."""
+        meta = self.meta() if meta is None else meta
+        return run_problem(self.folder, meta)
 
     @property
     def complete(self) -> bool:
-        return self.scores_path.exists() and self.meta().get("status") == "complete"
+        meta = self.meta()
+        return meta.get("status") == "complete" and self.problem(meta) is None
 
     def shard_path(self, prompt_index: int, chunk_index: int) -> Path:
         return self.shards / f"p{prompt_index:04d}-c{chunk_index:04d}.parquet"
@@ -123,41 +157,120 @@ class RunStore:
     def has_shard(self, prompt_index: int, chunk_index: int) -> bool:
         return self.shard_path(prompt_index, chunk_index).exists()
 
+    # -- one writer at a time ----------------------------------------------------------------------------------
+    def lock(self, wait: bool = False):
+        """An exclusive lock on the run folder (a context manager). A second writer fails at once with a message
+        that says what to do, or, with ``wait``, waits until the first is done."""
+        import filelock
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        store = self
+
+        class _Held:
+            def __enter__(self):
+                store._lock = filelock.FileLock(store.folder / LOCK_FILE, timeout=-1 if wait else 0)
+                try:
+                    store._lock.acquire()
+                except filelock.Timeout:
+                    store._lock = None
+                    raise RmnbError(f"another rmnb process is writing this run ({store.folder}): two writers on "
+                                    "one run would duplicate and mix their work. Fix: wait for it to finish and "
+                                    "run the same command again (it then returns the finished run, or resumes it), "
+                                    "or pass --wait (Python: wait=True) to wait for it.") from None
+                return store
+
+            def __exit__(self, *exc):
+                if store._lock is not None:
+                    store._lock.release()
+                    store._lock = None
+                return False
+
+        return _Held()
+
+    def _require_lock(self) -> None:
+        if self._lock is None or not self._lock.is_locked:
+            raise RuntimeError("RunStore: take the lock (with store.lock(): ...) before writing")
+
     # -- writing ----------------------------------------------------------------------------------------------
-    def open(self, *, shard_size: int, n_units: int, session: dict) -> int:
-        """Create or resume the run; returns the shard size in force (a resumed run keeps its own)."""
+    def reset(self) -> None:
+        """Remove the stored run (sidecar, scores, shards), keeping the lock: ``--refresh``."""
+        self._require_lock()
+        shutil.rmtree(self.shards, ignore_errors=True)
+        for path in (self.scores_path, self.meta_path):
+            path.unlink(missing_ok=True)
+
+    def open(self, *, shard_size: int, n_units: int, session: dict, expected_rows: int | None = None,
+             inputs_sha256: str | None = None, warnings: list[str] | None = None) -> int:
+        """Create or resume the run; returns the shard size in force (a resumed run keeps its own). Existing
+        shards are verified (readable, as many rows as planned); a damaged one stops the run with the fix."""
+        self._require_lock()
+        if shard_size < 1 or n_units < 0:
+            raise RmnbError(f"shard size must be 1 or more (got {shard_size}). Fix: pass a positive --shard-size.")
         self.shards.mkdir(parents=True, exist_ok=True)
-        for stale in self.shards.glob(".*.tmp"):  # temporary files of an interrupted writer
+        for stale in self.shards.glob(".*.tmp"):  # we hold the lock: these are of a writer that was killed
             stale.unlink(missing_ok=True)
         meta = self.meta()
         if meta and meta.get("key") != self.key:
-            raise RmnbError(f"{self.meta_path} belongs to another run (key {meta.get('key')}). Fix: delete "
-                            f"{self.folder} and run again.")
+            raise RmnbError(f"{self.meta_path} belongs to another run (key {meta.get('key')}): the run is "
+                            f"incomplete or damaged; {REFRESH_HINT}.")
         if not meta:
             meta = {"key": self.key, "params": self.params, "status": "running", "shard_size": shard_size,
-                    "n_units": n_units, "created": _now(), "wall_time_s": 0.0, "sessions": [],
-                    "git_sha": git_sha()}
-        meta["status"] = "running" if not self.complete else "complete"
-        meta.setdefault("sessions", []).append({**session, "started": _now(), "versions": package_versions(python=True)})
+                    "n_units": n_units, "expected_rows": expected_rows, "inputs_sha256": inputs_sha256,
+                    "created": _now(), "wall_time_s": 0.0, "sessions": [], "git_sha": git_sha()}
+        if int(meta.get("shard_size") or 0) < 1:
+            raise RmnbError(f"{self.meta_path} records shard size {meta.get('shard_size')}: the run is incomplete "
+                            f"or damaged; {REFRESH_HINT}.")
+        if warnings:
+            meta["warnings"] = sorted(set(meta.get("warnings", [])) | set(warnings))
+        meta["status"] = "running"
+        meta.setdefault("sessions", []).append({**session, "started": _now(),
+                                                "versions": package_versions(python=True)})
         write_json_atomic(self.meta_path, meta)
         self._t0 = time.perf_counter()
         return int(meta["shard_size"])
 
-    def write_shard(self, prompt_index: int, chunk_index: int, frame: pd.DataFrame) -> Path:
+    def check_shards(self, expected: dict) -> None:
+        """``expected``: {(prompt index, chunk index): rows}. Raise if a stored shard is unreadable or short."""
+        for (p, c), rows in expected.items():
+            path = self.shard_path(p, c)
+            if not path.exists():
+                continue
+            try:
+                n = parquet_rows(path)
+            except RmnbError as exc:
+                raise RmnbError(f"The stored shard {path} is unreadable: the run is incomplete or damaged; "
+                                f"{REFRESH_HINT}. ({exc})") from None
+            if n != rows:
+                raise RmnbError(f"The stored shard {path} has {n} rows where the plan has {rows}: the run is "
+                                f"incomplete or damaged; {REFRESH_HINT}.")
+
+    def write_shard(self, prompt_index: int, chunk_index: int, frame: pd.DataFrame,
+                    expected_rows: int | None = None) -> Path:
+        self._require_lock()
         path = self.shard_path(prompt_index, chunk_index)
+        if expected_rows is not None:
+            check_scores(frame, expected_rows, f"shard {path.name} of {self.folder}")
         write_parquet_atomic(path, frame)
         return path
 
     def close(self, *, shards_written: int, finished: bool) -> None:
-        """Record this session's wall time; when ``finished``, consolidate the shards into scores.parquet."""
+        """Record this session's wall time; when ``finished``, verify the shards (row count, finite scores),
+        consolidate them into scores.parquet and mark the run complete."""
+        self._require_lock()
         meta = self.meta()
         elapsed = time.perf_counter() - getattr(self, "_t0", time.perf_counter())
         meta["wall_time_s"] = round(meta.get("wall_time_s", 0.0) + elapsed, 3)
         if meta.get("sessions"):
             meta["sessions"][-1].update({"finished": _now(), "wall_time_s": round(elapsed, 3),
                                          "shards_written": shards_written})
-        if finished and not self.complete:
+        if finished:
             frame = self.read_shards()
+            expected = meta.get("expected_rows")
+            try:
+                check_scores(frame, len(frame) if expected is None else int(expected), f"the run {self.folder}")
+            except RmnbError:
+                write_json_atomic(self.meta_path, meta)
+                raise
             write_parquet_atomic(self.scores_path, frame)
             meta.update(status="complete", n_rows=len(frame), completed=_now())
             write_json_atomic(self.meta_path, meta)
@@ -174,6 +287,29 @@ class RunStore:
 
     def read(self) -> pd.DataFrame:
         return read_parquet_checked(self.scores_path) if self.complete else self.read_shards()
+
+
+def run_problem(folder: Path, meta: dict) -> str | None:
+    """Why the run in ``folder`` (sidecar ``meta``) marked complete cannot be trusted; ``None`` when verified."""
+    scores = folder / SCORES_FILE
+    if not scores.exists():
+        return f"{SCORES_FILE} is missing"
+    try:
+        n = parquet_rows(scores)
+    except RmnbError as exc:
+        return str(exc)
+    planned = meta.get("expected_rows", meta.get("n_rows"))
+    if planned is not None and n != int(planned):
+        return f"{SCORES_FILE} has {n} rows where the plan has {planned}"
+    if int(meta.get("shard_size") or 1) < 1 or any(int(s.get("batch_size") or 1) < 1 for s in meta.get("sessions", [])):
+        return "it was written with a batch or shard size below 1"
+    try:
+        values = pq.read_table(scores, columns=["score"]).column("score").to_numpy(zero_copy_only=False)
+    except Exception as exc:  # noqa: BLE001
+        return f"{SCORES_FILE} is unreadable ({type(exc).__name__}: {exc})"
+    if not np.isfinite(values.astype(float)).all():
+        return f"{SCORES_FILE} holds scores that are not finite"
+    return None
 
 
 def _now() -> str:
@@ -202,8 +338,11 @@ def read_results(path: str | Path, *, include_incomplete: bool = False) -> pd.Da
         raise RmnbError(f"No rmnb score runs (folders with {META_FILE}) found at or below {path}.")
     frames = []
     for folder in folders:
-        meta = json.loads((folder / META_FILE).read_text())
-        complete = meta.get("status") == "complete" and (folder / SCORES_FILE).exists()
+        meta = read_meta(folder)
+        complete = meta.get("status") == "complete"
+        if complete and (why := run_problem(folder, meta)):
+            raise RmnbError(f"The stored run {folder} is incomplete or damaged ({why}): {REFRESH_HINT} (the same "
+                            "`rmnb score` command with --refresh).")
         if not complete and not include_incomplete:
             continue
         if complete:
@@ -224,8 +363,13 @@ def read_results(path: str | Path, *, include_incomplete: bool = False) -> pd.Da
 
 def read_meta(path: str | Path) -> dict:
     """The sidecar of one run folder."""
-    return json.loads((Path(path).expanduser() / META_FILE).read_text())
+    path = Path(path).expanduser() / META_FILE
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise RmnbError(f"The sidecar {path} is unreadable ({type(exc).__name__}): the run is incomplete or "
+                        f"damaged; {REFRESH_HINT}.") from None
 
 
-__all__ = ["RunStore", "read_results", "read_meta", "run_folders", "content_key", "slug", "SCHEMA", "COLUMNS",
+__all__ = ["RunStore", "run_problem", "check_scores", "REFRESH_HINT", "read_results", "read_meta", "run_folders", "content_key", "slug", "SCHEMA", "COLUMNS",
            "package_versions"]

@@ -18,16 +18,14 @@ from rmnb.base.device import describe_device
 from rmnb.base.errors import RmnbError
 from rmnb.inference.logprobs import sequence_logprobs_cached, token_logprobs, with_end_of_turn
 from rmnb.models.loading import LoadedModel, load_model, resolve_spec
-from rmnb.base.paths import cache_dir
 from rmnb.inference.responses import Conversation, Responses, load_responses, strings
 from rmnb.inference.reward import reward_scores_cached
-from rmnb.data.store import RunStore
 from rmnb.data.prompts import load_prompts
-from rmnb.data.store import read_results
+from rmnb.data.store import RunStore, content_key, read_results
+from rmnb.inference.validate import KINDS, check_score_inputs, random_head_refusal
 
 SCORING_CODE = "prefix-kv-1"   # bump when a change to the scoring code changes numbers
 DEFAULT_SHARD = 4096           # candidates per shard: a crash loses at most one shard's work
-KINDS = ("reward", "logprob")
 
 
 def default_kind(model_id: str) -> str:
@@ -91,15 +89,22 @@ def score(model: str | LoadedModel, prompts="paper54", responses: str | Response
           dtype: str | None = None, device: str = "auto", batch_size: int | None = None,
           shard_size: int | None = None, trust_remote_code: bool = False, chat_template: str | None = None,
           prompt_format: str | None = None, system_prompt: str | None = None, end_of_turn: bool = False,
-          progress: bool = True) -> Path:
+          random_head: bool = False, refresh: bool = False, wait: bool = False, progress: bool = True) -> Path:
     """Score ``responses`` to ``prompts`` with ``model`` into the results store; returns the run folder.
 
-    ``kind``: ``reward`` (a sequence classifier's score; a language model gets a seeded fresh score head) or
-    ``logprob`` (log p(response | prompt)); default by the registry entry. ``end_of_turn`` (log-probs): add the
-    log-prob of the template's end-of-turn token after the response.
+    ``kind``: ``reward`` (a sequence classifier's score) or ``logprob`` (log p(response | prompt)); default by the
+    registry entry. A language model scored as ``reward`` would get a seeded random score head: refused unless
+    ``random_head=True`` (then a warning is printed and recorded in the run's sidecar). ``end_of_turn``
+    (log-probs): add the log-prob of the template's end-of-turn token after the response.
+
+    Every input is checked before any work (:mod:`rmnb.inference.validate`). ``batch_size`` and ``shard_size``
+    change only speed, so they are not part of the run key. A stored run is verified before it is returned;
+    a damaged one is an error unless ``refresh`` (score it again). One writer per run: a second one fails at once,
+    or with ``wait`` waits for the first.
     """
-    if kind is not None and kind not in KINDS:
-        raise RmnbError(f"--kind must be one of {KINDS}, not {kind!r}")
+    root = check_score_inputs(model, prompts=prompts, responses=responses, kind=kind, out=out, revision=revision,
+                              batch_size=batch_size, shard_size=shard_size, chat_template=chat_template,
+                              random_head=random_head)
     prompt_frame, prompts_name = prompt_table(prompts)
     if isinstance(model, LoadedModel):
         lm = model
@@ -110,12 +115,21 @@ def score(model: str | LoadedModel, prompts="paper54", responses: str | Response
         kind = kind or default_kind(model)
         lm = load_model(model, "reward" if kind == "reward" else "lm", revision=revision, dtype=dtype, device=device,
                         trust_remote_code=trust_remote_code, chat_template=chat_template)
+    warnings = []
+    if kind == "reward" and lm.head != "trained":
+        if not random_head:
+            raise random_head_refusal(lm.id)
+        warnings.append(f"{lm.id} has no trained reward head: scored with a randomly initialised one ({lm.head}); "
+                        "its scores carry no preference information.")
+        print(f"rmnb: warning: {warnings[-1]}", file=sys.stderr)  # also with --quiet: it is not progress
     if isinstance(responses, Responses):
         resp = responses
     elif isinstance(responses, str):
         resp = load_responses(responses, lm.tokenizer)
     else:
         resp = strings(responses)
+    if len(resp) == 0:
+        raise RmnbError("The response list is empty: give at least one response (vocab, big-two, mfd2, a file).")
     conv = conversation_for(lm, kind, prompt_format=prompt_format, system_prompt=system_prompt,
                             end_of_turn=end_of_turn)
     batch_size = int(batch_size or lm.spec.batch_size or 64)
@@ -125,24 +139,47 @@ def score(model: str | LoadedModel, prompts="paper54", responses: str | Response
     params = {
         "model_id": lm.id, "revision": lm.revision, "dtype": lm.dtype_name, "head": lm.head, "kind": kind,
         "score_output": lm.spec.score_output if kind == "reward" else None,
-        "template_source": lm.template_source, "conversation": conv.describe(), "end_of_turn": bool(end_of_turn) if kind == "logprob" else None,
+        "template_source": lm.template_source, "conversation": conv.describe(),
+        "end_of_turn": bool(end_of_turn) if kind == "logprob" else None,
         "prompts": prompt_frame.values.tolist(),
         "responses": {"kind": resp.kind, "n": len(resp), "sha256": resp.fingerprint()},
         "scoring_code": SCORING_CODE,
     }
-    store = RunStore(out or cache_dir("scores"), params, model_id=lm.id, revision=lm.revision, kind=kind,
-                     responses_name=resp.name, prompts_name=prompts_name)
-    if store.complete:
-        if progress:
-            print(f"rmnb: already scored, nothing to do: {store.folder}", file=sys.stderr)
-        return store.folder
+    inputs = content_key({"prompts": params["prompts"], "responses": params["responses"],
+                          "conversation": params["conversation"]})
+    store = RunStore(root, params, model_id=lm.id, revision=lm.revision, kind=kind, responses_name=resp.name,
+                     prompts_name=prompts_name)
+    with store.lock(wait=wait):
+        meta = store.meta()
+        if refresh and meta:
+            store.reset()
+        elif meta.get("status") == "complete":
+            why = store.problem(meta)
+            if why:
+                raise RmnbError(f"The stored run {store.folder} is incomplete or damaged ({why}): rerun with "
+                                "--refresh (Python: refresh=True) to score it again.")
+            if progress:
+                print(f"rmnb: already scored (verified), nothing to do: {store.folder}", file=sys.stderr)
+            return store.folder
+        return _run(store, lm, conv, kind, prompt_frame, resp, batch_size=batch_size, shard_size=shard_size,
+                    end_of_turn=end_of_turn, progress=progress, inputs=inputs, warnings=warnings,
+                    prompts_name=prompts_name)
+
+
+def _run(store: RunStore, lm: LoadedModel, conv: Conversation, kind: str, prompt_frame: pd.DataFrame,
+         resp: Responses, *, batch_size: int, shard_size: int, end_of_turn: bool, progress: bool, inputs: str,
+         warnings: list[str], prompts_name: str) -> Path:
+    """Score the missing shards of a locked run, then verify and consolidate it."""
     n_chunks = -(-len(resp) // shard_size)
     session = {"device": describe_device(lm.device), "batch_size": batch_size, "argv": sys.argv,
                "responses_name": resp.name, "prompts_name": prompts_name}
-    shard_size = store.open(shard_size=shard_size, n_units=len(prompt_frame) * n_chunks, session=session)
+    shard_size = store.open(shard_size=shard_size, n_units=len(prompt_frame) * n_chunks, session=session,
+                            expected_rows=len(prompt_frame) * len(resp), inputs_sha256=inputs, warnings=warnings)
     n_chunks = -(-len(resp) // shard_size)
     units = [(p, c) for p in range(len(prompt_frame)) for c in range(n_chunks)]
-    done = sum(min(shard_size, len(resp) - c * shard_size) for p, c in units if store.has_shard(p, c))
+    rows_of = {u: min(shard_size, len(resp) - u[1] * shard_size) for u in units}
+    store.check_shards(rows_of)
+    done = sum(rows_of[u] for u in units if store.has_shard(*u))
 
     from tqdm.auto import tqdm
 
@@ -168,7 +205,7 @@ def score(model: str | LoadedModel, prompts="paper54", responses: str | Response
             shard.insert(0, "model_id", lm.id)
             shard["n_tokens"] = np.asarray(n_tokens, dtype=np.int32)
             shard["score"] = scores
-            store.write_shard(p, c, shard)
+            store.write_shard(p, c, shard, expected_rows=rows_of[(p, c)])
             written += 1
         finished = True
     finally:

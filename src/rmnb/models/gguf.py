@@ -20,6 +20,7 @@ import torch
 from rmnb.base.errors import RmnbError
 from rmnb.base.paths import cache_dir
 from rmnb.base.quiet import quiet_transformers
+from rmnb.base.tempfiles import remove_stale_temps
 from rmnb.models import registry
 from rmnb.models.registry import ModelSpec
 
@@ -77,6 +78,7 @@ def embedded_folder(model_id: str, rebuild: bool = False) -> Path:
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.hf_quantizer = None
+    remove_stale_temps(folder)  # of writers killed mid-way
     tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     with quiet_transformers():

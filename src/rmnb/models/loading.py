@@ -142,9 +142,30 @@ def static_revision(model_id: str) -> str:
 
 
 def _read_template(chat_template: str | None) -> str | None:
-    if chat_template and "{" not in chat_template and Path(chat_template).expanduser().is_file():
-        return Path(chat_template).expanduser().read_text()
-    return chat_template
+    """A Jinja template (it holds ``{``) as given, or the text of the file it names; anything else is an error
+    (a missing file is never read as template text)."""
+    if not chat_template or "{" in chat_template:
+        return chat_template
+    path = Path(chat_template).expanduser()
+    try:
+        if path.is_file():
+            return path.read_text()
+    except (OSError, ValueError):
+        pass
+    raise RmnbError(f"chat_template (--chat-template) is {chat_template[:120]!r}: no such file, and it is not a "
+                    "Jinja template (no '{'). Fix: give the path of an existing template file, or the template "
+                    "text itself.")
+
+
+def check_revision_applies(spec: ModelSpec, revision: str | None, source: str) -> None:
+    """``revision`` selects a Hub commit; for a model that is not loaded from the Hub it would be ignored."""
+    if revision is None or source == spec.id and not Path(source).expanduser().is_dir():
+        return
+    what = ("an embedded model (its weights are fixed by its package)" if spec.gguf_package else
+            "a reward model rmnb trains (its weights are fixed by its recipe)" if registry.trained_recipe(spec.id)
+            else "a local folder (its weights are the files in it)")
+    raise RmnbError(f"revision (--revision) {revision!r} cannot apply to {spec.id!r}, {what}. Fix: leave "
+                    "--revision out (it applies only to models loaded from the Hugging Face Hub).")
 
 
 def _apply_template_policy(tokenizer, spec: ModelSpec, chat_template: str | None) -> str | None:
@@ -232,6 +253,7 @@ def load_model(model_id: str, kind: str | None = None, *, revision: str | None =
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
     source, hub_revision = model_source(spec, revision)
+    check_revision_applies(spec, revision, source)
     remote = remote_code_allowed(spec, hub_revision, trust_remote_code)
     auto = AutoModelForSequenceClassification if kind == "reward" else AutoModelForCausalLM
     extra = {"num_labels": 1} if kind == "reward" and spec.kind != "reward" else {}

@@ -48,6 +48,7 @@ from rmnb.inference.responses import Conversation
 from rmnb.models import loading as models
 from rmnb.inference.reward import reward_scores_full
 from rmnb.base.device import describe_device, resolve_device
+from rmnb.base.tempfiles import remove_stale_temps
 from rmnb.inference.reward import reward_scores_cached
 
 SCORING_VERSION = 1    # bump when checkpoint scoring changes (invalidates cached checkpoint scores)
@@ -144,6 +145,7 @@ def train(base, data: PreferenceData, settings: TrainSettings, out_dir: str | Pa
 
     t0 = time.time()
     out_dir = Path(out_dir)
+    remove_stale_temps(out_dir)  # of writers killed mid-way
     tmp = out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "checkpoints").mkdir(parents=True)

@@ -29,6 +29,7 @@ import pandas as pd
 from rmnb.base.errors import RmnbError
 from rmnb.base.provenance import TRAINING_PACKAGES, package_versions, slug
 from rmnb.base.paths import cache_dir, project_data_dir
+from rmnb.base.tempfiles import remove_stale_temps
 
 TEMPLATE = "Instruction:\n{instruction}\n\nResponse:\n{response}"
 LORA_TARGETS = ("q_proj", "o_proj", "k_proj", "v_proj", "gate_proj", "up_proj", "down_proj")
@@ -118,6 +119,7 @@ def boost(loaded, settings: BoostSettings, refresh: bool = False) -> Boosted:
         history = json.loads((folder / "rmnb_sft.json").read_text()).get("log_history", [])
         return Boosted(model, settings, folder, True, time.perf_counter() - start, history)
     model, history = _train(loaded, settings)
+    remove_stale_temps(folder)  # of writers killed mid-way
     tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(str(tmp))
