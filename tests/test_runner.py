@@ -116,6 +116,9 @@ def test_rules_name_real_chapters_and_parameters():
     ("05_rm_training", {"bases": "gemma3-270m"}, "bases='gemma3-270m' .*exactly two different base models"),
     ("05_rm_training", {"bases": "a, a"}, "exactly two different"),
     ("05_rm_training", {"bases": "a,b,c"}, "exactly two different"),
+    ("01_big_two", {"seed": -1}, r"seed=-1 of chapter 01_big_two: a random seed must be a non-negative integer; "
+     r"use at least 0\. Fix: .*-p seed=42"),
+    ("05_rm_training", {"seed": -3}, "seed=-3 .*non-negative"),
 ])
 def test_check_values_names_parameter_value_rule_and_fix(stem, values, message):
     with pytest.raises(RmnbError, match=message):
@@ -123,7 +126,8 @@ def test_check_values_names_parameter_value_rule_and_fix(stem, values, message):
 
 
 def test_check_values_accepts_valid_values_and_skips_the_rest():
-    parameters.check_values("01_big_two", {"n_permutations": 99, "seed": -1, "unrelated": object()})
+    parameters.check_values("01_big_two", {"n_permutations": 99, "seed": 0, "unrelated": object()})
+    parameters.check_values("05_rm_training", {"seed": None})
     parameters.check_values("04_implicit_reward", {"prompt_format": "raw", "recovery_k": 1})
     parameters.check_values("05_rm_training", {"bases": " a , b "})
     parameters.check_values("03_base_model_logprobs", {"anything": None})  # a chapter without rules

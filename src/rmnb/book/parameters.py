@@ -57,9 +57,12 @@ class Rule:
     why: str = ""
     noun: str = "items"
     example: object = None
+    optional: bool = False   # None is valid (= the chapter's default behaviour)
 
     def problem(self, value) -> str | None:
         """What is wrong with ``value``, or None when it is valid."""
+        if self.optional and value is None:
+            return None
         if self.at_least is not None and (value is None or value < self.at_least):
             return f"{self.why}; use at least {self.at_least}" if self.why else f"it must be at least {self.at_least}"
         if self.choices and value not in self.choices:
@@ -78,15 +81,18 @@ class Rule:
 
 _PERMUTATIONS = Rule(at_least=99, why="too few for a permutation p-value", example=9999)
 _AT_LEAST_ONE = Rule(at_least=1)
+_SEED = Rule(at_least=0, why="a random seed must be a non-negative integer", example=42)
 
 # Per chapter stem: parameter -> the values it accepts (types are checked by validate_parameters).
 RULES: dict[str, dict[str, Rule]] = {
-    "01_big_two": {"n_permutations": _PERMUTATIONS},
-    "02_moral_foundations": {"n_permutations": _PERMUTATIONS},
+    "01_big_two": {"n_permutations": _PERMUTATIONS, "seed": _SEED},
+    "02_moral_foundations": {"n_permutations": _PERMUTATIONS, "seed": _SEED},
     "04_implicit_reward": {"n_show": _AT_LEAST_ONE, "sft_steps": _AT_LEAST_ONE, "sft_batch": _AT_LEAST_ONE,
                            "sft_lora_r": _AT_LEAST_ONE, "recovery_k": _AT_LEAST_ONE,
                            "prompt_format": Rule(choices=("chat", "raw"))},
-    "05_rm_training": {"bases": Rule(pair=True, noun="base models", example="smollm2-135m-instruct,gemma3-270m")},
+    "05_rm_training": {"bases": Rule(pair=True, noun="base models", example="smollm2-135m-instruct,gemma3-270m"),
+                       "seed": Rule(at_least=0, why="a random seed must be a non-negative integer", example=1,
+                                    optional=True)},
 }
 
 
