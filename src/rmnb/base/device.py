@@ -68,16 +68,19 @@ def describe_device(device: str | torch.device) -> str:
         return f"cuda: {torch.cuda.get_device_name(dev)}"
     if dev.type == "mps":
         return f"mps: {platform.machine()}"
-    cpu = platform.processor() or platform.machine()
-    try:  # Linux: the model name is in /proc/cpuinfo
+    return f"cpu: {cpu_name()}, {torch.get_num_threads()} threads ({os.cpu_count()} cores visible)"
+
+
+def cpu_name() -> str:
+    """The processor's model name (Linux: from /proc/cpuinfo), else what ``platform`` knows."""
+    try:
         with open("/proc/cpuinfo") as fh:
             for line in fh:
                 if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return f"cpu: {cpu}, {torch.get_num_threads()} threads ({os.cpu_count()} cores visible)"
+    return platform.processor() or platform.machine()
 
 
 def synchronize(device: str | torch.device) -> None:

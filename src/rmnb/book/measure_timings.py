@@ -19,22 +19,13 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from rmnb.base.device import cpu_name
 from rmnb.base.paths import repo_root
 from rmnb.book.runner import execution_order, run_chapter, toc_chapters
 from rmnb.book.timings import MEASURED_FILE
 from rmnb.models import registry
 from rmnb.models.gguf import embedded_folder
 
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def measure(root: Path | None = None, profile: str = "default", chapters: list[str] | None = None,
@@ -48,7 +39,7 @@ def measure(root: Path | None = None, profile: str = "default", chapters: list[s
     paths = [p for p in execution_order(toc_chapters(root)) if not chapters or p.stem in chapters]
     saved = os.environ.get("RMNB_CACHE_DIR")
     result: dict = {"profile": profile, "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                 "machine": {"cpu": _cpu_name(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+                 "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                              "python": platform.python_version(), "platform": platform.platform()},
                  "command": f"python -m rmnb.book.measure_timings --profile {profile}",
                  "conversion": {}, "fresh": {}, "cached": {}, "complete": False}
