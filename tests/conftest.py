@@ -24,6 +24,20 @@ def data_dir() -> Path:
     return Path(path)
 
 
+# The jupytext front matter of a chapter source (MyST notebook), for tests that write small chapters of their own.
+MYST_HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+
+
 BOOK_FILES = ("_config.yml", "_toc.yml", "CITATION.cff", "book", "notebooks")
 
 

@@ -24,6 +24,8 @@ def test_checksum_mismatch_names_file_expected_hash_and_fix(tmp_path, monkeypatc
         data.fetch(*PROMPTS)
     msg = str(err.value)
     assert "checksum mismatch" in msg and "config/prompts.yaml" in msg
+    # under RMNB_DATA_DIR nothing is re-downloaded: the fix says to replace the copy or unset the variable
+    assert "re-downloaded" not in msg and "replace" in msg and "unset RMNB_DATA_DIR" in msg
     assert data.registry()[PROMPTS] in msg and "Fix" in msg
 
 

@@ -8,23 +8,10 @@ import pytest
 
 from _tiny import chatml_tokenizer, llama_config, reward_model
 from rmnb import cli
-from rmnb.data import fetch as data
 from rmnb.base.errors import RmnbError
 from rmnb.base.tempfiles import remove_stale_temps
 from rmnb.models import loading
 
-PROMPTS = ("iclr2026", "config/prompts.yaml")
-
-
-def test_checksum_fix_under_rmnb_data_dir_does_not_promise_a_download(tmp_path, monkeypatch, data_dir):
-    copy = tmp_path / "iclr2026" / "config"
-    copy.mkdir(parents=True)
-    (copy / "prompts.yaml").write_text((data_dir / "iclr2026/config/prompts.yaml").read_text() + "\n# edited\n")
-    monkeypatch.setenv("RMNB_DATA_DIR", str(tmp_path))
-    with pytest.raises(RmnbError) as err:
-        data.fetch(*PROMPTS)
-    msg = str(err.value)
-    assert "re-downloaded" not in msg and "replace" in msg and "unset RMNB_DATA_DIR" in msg
 
 
 def test_missing_chat_template_file_is_not_read_as_template_text(tmp_path):

@@ -7,23 +7,13 @@ import zipfile
 import jupytext
 import nbformat
 import pytest
-from tests.conftest import ROOT
+from tests.conftest import MYST_HEADER, ROOT
 
 from rmnb.book import handout
 from rmnb.book.parameters import default_parameters
 from rmnb.book.runner import chapters
 
-CHAPTER = '''---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+CHAPTER = MYST_HEADER + '''
 # 9 · A test chapter
 
 ```{code-cell} ipython3

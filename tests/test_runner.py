@@ -7,7 +7,7 @@ import yaml
 from rmnb import cli
 from rmnb.book import parameters, runner
 from rmnb.base.errors import RmnbError
-from conftest import ROOT
+from conftest import MYST_HEADER, ROOT
 
 CHAPTERS = runner.chapters(ROOT)
 
@@ -140,17 +140,7 @@ def test_runner_checks_values_before_work():
     assert cli.main(["run", "04", "-p", "prompt_format=html"]) == 2
 
 
-FAILING_CHAPTER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-
+FAILING_CHAPTER = MYST_HEADER + """
 # A chapter that fails on request
 
 ```{code-cell} ipython3
