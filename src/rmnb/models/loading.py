@@ -184,6 +184,15 @@ def _apply_template_policy(tokenizer, spec: ModelSpec, chat_template: str | None
 # Public loaders
 
 
+def recorded_run(model_id: str) -> Path | None:
+    """The run folder the last build of an rmnb-trained reward model recorded (``<cache>/rms/<id>/built.json``),
+    or ``None`` when no build is recorded. An unreadable record raises ``ValueError``, ``KeyError`` or ``TypeError``."""
+    pointer = cache_dir("rms", model_id) / BUILT_FILE
+    if not pointer.exists():
+        return None
+    return pointer.parent / json.loads(pointer.read_text())["run"]
+
+
 def trained_model_dir(model_id: str) -> Path:
     """The model folder of an rmnb-trained reward model, as its last build recorded it (``built.json``). Loading
     never trains: an id that is not built yet gets an error that names the command that builds it."""
@@ -191,10 +200,11 @@ def trained_model_dir(model_id: str) -> Path:
     pointer = cache_dir("rms", model_id) / BUILT_FILE
     how = (f"Fix: build it once with `rmnb train-embedded {model_id}` (a few minutes on a CPU); `rmnb score`, "
            "`rmnb run --model` and chapter 05 build it for you.")
-    if not pointer.exists():
+    run = recorded_run(model_id)
+    if run is None:
         raise RmnbError(f"{model_id!r} is a reward model rmnb trains (base {rm.base_id}), and it is not built in "
                         f"this cache ({pointer.parent}). {how}")
-    folder = pointer.parent / json.loads(pointer.read_text())["run"] / "model"
+    folder = run / "model"
     if not folder.is_dir():
         raise RmnbError(f"{model_id!r} was built into {folder.parent}, which is gone. {how}")
     return folder
