@@ -109,3 +109,17 @@ def test_chapter_code_cells_parse():
             except SyntaxError as exc:
                 bad.append(f"{path.name} cell {i}: {exc}")
     assert not bad, bad
+
+
+def test_checkout_paths_survive_the_subpackage_depth(tmp_path, monkeypatch):
+    """Paths derived from a module's own location point at the checkout, whatever subpackage the module is in: a
+    book copied elsewhere (RMNB_ROOT without data/) still finds the project's data, and the git commit is read."""
+    from rmnb.base.paths import checkout_root
+    from rmnb.base.provenance import git_sha
+    from rmnb.training.sft import question_set
+
+    assert checkout_root() == ROOT
+    assert git_sha() is not None
+    monkeypatch.setenv("RMNB_ROOT", str(tmp_path))
+    questions, answers = question_set()
+    assert questions and answers

@@ -8,6 +8,11 @@ from pathlib import Path
 import platformdirs
 
 
+def checkout_root() -> Path:
+    """The source checkout this package runs from (``src/rmnb/base/paths.py`` -> the folder above ``src``)."""
+    return Path(__file__).resolve().parents[3]
+
+
 def repo_root() -> Path:
     """The book's root: ``RMNB_ROOT`` if set, else the nearest folder above the cwd holding ``_toc.yml``,
     else the source checkout this package was installed from."""
@@ -16,7 +21,7 @@ def repo_root() -> Path:
     for folder in (Path.cwd(), *Path.cwd().parents):
         if (folder / "_toc.yml").exists() and (folder / "notebooks").is_dir():
             return folder
-    return Path(__file__).resolve().parents[2]
+    return checkout_root()
 
 
 def cache_dir(*parts: str) -> Path:

@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import rmnb
+from rmnb.base.paths import checkout_root
 
 STORE_PACKAGES = ("rmnb", "torch", "transformers", "tokenizers", "gguf", "accelerate", "pandas", "pyarrow")
 TRAINING_PACKAGES = ("torch", "transformers", "peft", "trl")
@@ -41,7 +42,7 @@ def installed_distributions() -> list[str]:
 
 def git_sha() -> str | None:
     """The commit of the source checkout rmnb runs from (``None`` for an installed wheel)."""
-    head = Path(rmnb.__file__).resolve().parents[2] / ".git" / "HEAD"
+    head = checkout_root() / ".git" / "HEAD"
     try:
         ref = head.read_text().strip()
         if ref.startswith("ref: "):

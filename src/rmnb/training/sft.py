@@ -28,7 +28,7 @@ import pandas as pd
 
 from rmnb.base.errors import RmnbError
 from rmnb.base.provenance import TRAINING_PACKAGES, package_versions, slug
-from rmnb.base.paths import cache_dir, project_data_dir
+from rmnb.base.paths import cache_dir, checkout_root, project_data_dir
 from rmnb.base.tempfiles import remove_stale_temps
 
 TEMPLATE = "Instruction:\n{instruction}\n\nResponse:\n{response}"
@@ -49,7 +49,7 @@ def question_set(folder: str | Path | None = None) -> tuple[tuple[str, ...], tup
     if folder is None:
         # the book's data/ folder; a book copied elsewhere (RMNB_ROOT) without data/ falls back to the checkout
         candidates = [project_data_dir() / "authority_sft",
-                      Path(__file__).resolve().parents[2] / "data" / "authority_sft"]
+                      checkout_root() / "data" / "authority_sft"]
         folder = next((c for c in candidates if (c / "questions.txt").is_file()), candidates[0])
     folder = Path(folder)
     return _lines(folder / "questions.txt"), _lines(folder / "answers.txt")
