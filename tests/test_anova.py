@@ -131,3 +131,55 @@ def test_sequential_table_of_the_papers_model_on_simulated_data():
     last = seq.iloc[-1]
     assert last.F == pytest.approx(wald.loc["family:category:framing", "F"], rel=1e-8)
     assert last.den_df == wald.loc["family:category:framing", "den_df"]
+
+
+def test_term_test_table_puts_wald_beside_sequential():
+    from test_stats import _simulated
+
+    table, result = stats.fit_mixed_model(_simulated(planted=-20.0))
+    both = stats.term_test_table(stats.term_f_tests(table, result), stats.sequential_f_tests(result))
+    assert both.columns.tolist() == ["term", "num_df", "den_df", "F_sequential", "p_sequential", "F_wald", "p_wald",
+                                     "same_hypothesis"]
+    assert both.term.iloc[0] == "(Intercept)" and np.isnan(both.F_wald.iloc[0])
+    assert both.same_hypothesis.tolist() == [False] * 7 + [True]
+    last = both.iloc[-1]
+    assert last.F_sequential == pytest.approx(last.F_wald, rel=1e-8)
+
+
+def test_dictionary_analysis_carries_the_sequential_table():
+    from test_stats import _simulated
+
+    from rmnb.analysis import dictionary as da
+
+    med = _simulated(planted=-20.0)
+    scores = med.rename(columns={"category": "response", "sum_value": "score"})  # one "word" per category
+    lexicon = pd.DataFrame({"term": ["Agency", "Communion"], "category": ["Agency", "Communion"]})
+    analysis = da.analyse(scores, lexicon, n_permutations=9)
+    assert analysis.sequential.term.tolist()[-1] == "family:category:framing"
+    assert {"F_sequential", "F_wald"} <= set(da.term_tests(analysis).columns)
+
+    class Sink:
+        def __init__(self):
+            self.values = {}
+
+        def glue(self, name, value):
+            self.values[name] = value
+
+    sink = Sink()
+    da.glue_sequential(sink, analysis)
+    assert sink.values["seq_family_den_df"] == 8
+    assert {"seq_intercept_F", "seq_family_category_framing_p"} <= set(sink.values)
+
+
+def test_significance_words():
+    assert stats.significance(0.01) == "significant"
+    assert stats.significance(0.05) == "not significant"
+    assert stats.significance(float("nan")) == "not testable"
+
+
+def test_d_by_panel_text():
+    from rmnb.analysis import dictionary as da
+
+    panels = pd.DataFrame({"category": ["Agency", "Communion"], "framing": ["positive", "negative"],
+                           "cohen_d": [-0.412, 0.9]})
+    assert da.d_by_panel(panels) == "Agency/positive 0.41, Communion/negative 0.90"

@@ -59,7 +59,8 @@ MODEL_HOOKS = {
 MODEL_KIND = {"01_big_two": "reward", "02_moral_foundations": "reward", "03_base_model_logprobs": "lm",
               "04_implicit_reward": "lm"}
 
-MODEL_PARAMETERS = ("model_id", "model", "models")  # a chapter with one of these (an id or a list) takes --model
+MODEL_PARAMETERS = ("model_id", "model", "models")
+VARIANT_PARAMETER = "variant_model"  # a chapter parameter naming the model a variant page adds (None: default page)  # a chapter with one of these (an id or a list) takes --model
 
 
 def _direct_parameter(path: Path) -> str | None:
@@ -101,9 +102,13 @@ def model_parameters(path: Path, model_id: str) -> dict:
     """Parameter values that make chapter ``path`` run with ``model_id``."""
     require_model_support([path], model_id)
     if path.stem in MODEL_HOOKS:
-        return MODEL_HOOKS[path.stem](model_id)
-    name = _direct_parameter(path)
-    return {name: [model_id] if isinstance(chapter_parameters(path)[name].default, list) else model_id}
+        out = MODEL_HOOKS[path.stem](model_id)
+    else:
+        name = _direct_parameter(path)
+        out = {name: [model_id] if isinstance(chapter_parameters(path)[name].default, list) else model_id}
+    if VARIANT_PARAMETER in chapter_parameters(path):  # the chapter shows a variant banner (rmnb.book.banner)
+        out[VARIANT_PARAMETER] = model_id
+    return out
 
 
 def variant_dir(root: Path, model_id: str) -> Path:
