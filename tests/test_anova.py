@@ -147,9 +147,8 @@ def test_term_test_table_puts_wald_beside_sequential():
 
 
 def test_dictionary_analysis_carries_the_sequential_table():
-    from test_stats import _simulated
-
     from rmnb.analysis import dictionary as da
+    from test_stats import _simulated
 
     med = _simulated(planted=-20.0)
     scores = med.rename(columns={"category": "response", "sum_value": "score"})  # one "word" per category
@@ -183,3 +182,19 @@ def test_d_by_panel_text():
     panels = pd.DataFrame({"category": ["Agency", "Communion"], "framing": ["positive", "negative"],
                            "cohen_d": [-0.412, 0.9]})
     assert da.d_by_panel(panels) == "Agency/positive 0.41, Communion/negative 0.90"
+
+
+def test_median_shift_between_two_lexicons():
+    from rmnb.analysis import dictionary as da
+
+    scores = pd.DataFrame({"model": "m", "family": "Gemma", "prompt_id": "p", "framing": "positive",
+                           "response": ["a", "b", "c", "d"], "score": [4.0, 3.0, 2.0, 1.0]})
+    one = pd.DataFrame({"term": ["a", "b", "c", "d"], "foundation": ["X", "X", "Y", "Y"]})
+    both = pd.concat([one, pd.DataFrame({"term": ["c"], "foundation": ["X"]})])  # "c" also in X
+    shift = da.median_shift(scores, one, both, "foundation").set_index("foundation")
+    assert shift.loc["X", "sum_value_a"] == 1.5 and shift.loc["X", "sum_value_b"] == 2.0
+    # the extra membership is an extra ranked row (join, then rank, as the pipeline does): "c" ties with itself
+    # at 3.5 and "d" moves to rank 5, so Y moves too
+    assert shift.loc["Y", "sum_value_b"] == 4.25 and shift.loc["Y", "shift"] == 0.75
+    summary = da.shift_summary(shift)
+    assert summary == {"max_abs": 0.75, "median_abs": 0.625, "share_moved": 1.0}

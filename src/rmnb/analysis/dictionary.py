@@ -62,6 +62,27 @@ def glue_sequential(results, analysis: DictionaryAnalysis, prefix: str = "") -> 
         results.glue(f"{prefix}seq_{key}_p", float(row.p))
 
 
+def median_shift(scores: pd.DataFrame, lexicon_a: pd.DataFrame, lexicon_b: pd.DataFrame,
+                 category: str = "category") -> pd.DataFrame:
+    """How the median ranks move from ``lexicon_a`` to ``lexicon_b`` (e.g. one foundation per word -> all of a
+    word's foundations): one row per (model, category, prompt) with ``sum_value_a``, ``sum_value_b`` and
+    ``shift = b - a`` (rows missing from either side are dropped)."""
+    keys = ["model", "family", category, "prompt_id", "framing"]
+    a = stats.median_ranks(scores, lexicon_a, category)
+    b = stats.median_ranks(scores, lexicon_b, category)
+    out = a[keys + ["sum_value"]].merge(b[keys + ["sum_value"]], on=keys, suffixes=("_a", "_b"))
+    out["shift"] = out.sum_value_b - out.sum_value_a
+    return out
+
+
+def shift_summary(shift: pd.DataFrame) -> dict:
+    """``max_abs``, ``median_abs`` and ``share_moved`` (share of median ranks that changed) of
+    :func:`median_shift`'s ``shift``."""
+    absolute = shift["shift"].abs()
+    return dict(max_abs=float(absolute.max()), median_abs=float(absolute.median()),
+                share_moved=float((absolute > 0).mean()))
+
+
 def d_by_panel(panels: pd.DataFrame) -> str:
     """Each panel's absolute Cohen's d as text, ``"Agency/positive 0.41, ..."`` (panels in table order)."""
     return ", ".join(f"{r.category}/{r.framing} {abs(r.cohen_d):.2f}" for r in panels.itertuples(index=False))
