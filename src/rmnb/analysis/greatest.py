@@ -176,3 +176,14 @@ def implicit_sentence(summary: pd.DataFrame, h2h: pd.DataFrame, b_label: str) ->
     return (f"“freedom” ranks {row.loc['freedom', 'best_rank']:,.0f} and "
             f"“love” {row.loc['love', 'best_rank']:,.0f} of {int(row.n.iloc[0]):,} shared strings, "
             f"so {imp.winner.iloc[0]} is the more {b_label}-preferred word")
+
+
+def third(rank: float, n: int) -> str:
+    """Where ``rank`` (1 = the highest score) falls among ``n`` candidates, in words: ``"in the top third"``,
+    ``"in the middle third"`` or ``"in the bottom third"`` (``"not ranked"`` when missing)."""
+    if rank is None or np.isnan(rank):
+        return "not ranked"
+    share = rank / n
+    if share <= 1 / 3:
+        return "in the top third"
+    return "in the middle third" if share <= 2 / 3 else "in the bottom third"
