@@ -19,13 +19,18 @@ from rmnb.models import registry
 from rmnb.training import trained
 
 
+# How new §2 scores are made when they sit beside the released ones: the FAccT authors' text path (double BOS),
+# inferred to be how the released scores were made; "single" is the corrected path (rmnb score --bos single).
+VARIANT_BOS = "authors"
+
+
 def _dictionary_scores(responses: str):
     """§2 chapters: score the model on a lexicon for the 54 prompts (cached and resumable in the rmnb cache),
-    then show it next to the paper's 10 RMs."""
+    then show it next to the paper's 10 RMs, made the authors' way (:data:`VARIANT_BOS`)."""
 
     def parameters(model_id: str) -> dict:
         trained.ensure_built(model_id)
-        folder = score(model_id, prompts="paper54", responses=responses, kind="reward")
+        folder = score(model_id, prompts="paper54", responses=responses, kind="reward", bos=VARIANT_BOS)
         return {"scores_dir": str(folder), "include_released": True}
 
     return parameters
