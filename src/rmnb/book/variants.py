@@ -18,7 +18,6 @@ from rmnb.inference.validate import is_language_model
 from rmnb.models import registry
 from rmnb.training import trained
 
-
 # How new §2 scores are made when they sit beside the released ones: the FAccT authors' text path (double BOS),
 # inferred to be how the released scores were made; "single" is the corrected path (rmnb score --bos single).
 VARIANT_BOS = "authors"
