@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import ROOT
 from rmnb.analysis import greatest
 from rmnb.data import reported_facct
-from conftest import ROOT
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 

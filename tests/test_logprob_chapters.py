@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rmnb.analysis import base_logprobs as lps
-from rmnb.data import logprob_tables
-from rmnb.book import runner
-from rmnb.base.errors import RmnbError
 from conftest import ROOT
+from rmnb.analysis import base_logprobs as lps
+from rmnb.base.errors import RmnbError
+from rmnb.book import runner
+from rmnb.data import logprob_tables
 
 
 def _simulated_medians(effect: float, seed: int = 0) -> pd.DataFrame:

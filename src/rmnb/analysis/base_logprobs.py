@@ -25,9 +25,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from rmnb.analysis.stats import rank_within, stars
 from rmnb.base.errors import RmnbError
 from rmnb.data.prompts import framing_of
-from rmnb.analysis.stats import rank_within, stars
 from rmnb.models.registry import PAPER_LMS
 
 CELLS = (("Agency", "positive"), ("Communion", "positive"), ("Agency", "negative"), ("Communion", "negative"))

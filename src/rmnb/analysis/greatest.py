@@ -18,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rmnb.analysis.implicit import shared_table
 from rmnb.base.labels import shown
 from rmnb.data.lexicons import big_two_nouns
 from rmnb.inference.scores import released_scores
-from rmnb.analysis.implicit import shared_table
 
 WORDS = ("love", "freedom")
 SOURCES = {  # source id -> what its candidates are (display text)
