@@ -131,3 +131,70 @@ def test_sequential_table_of_the_papers_model_on_simulated_data():
     last = seq.iloc[-1]
     assert last.F == pytest.approx(wald.loc["family:category:framing", "F"], rel=1e-8)
     assert last.den_df == wald.loc["family:category:framing", "den_df"]
+
+
+def test_term_test_table_puts_wald_beside_sequential():
+    from test_stats import _simulated
+
+    table, result = stats.fit_mixed_model(_simulated(planted=-20.0))
+    both = stats.term_test_table(stats.term_f_tests(table, result), stats.sequential_f_tests(result))
+    assert both.columns.tolist() == ["term", "num_df", "den_df", "F_sequential", "p_sequential", "F_wald", "p_wald",
+                                     "same_hypothesis"]
+    assert both.term.iloc[0] == "(Intercept)" and np.isnan(both.F_wald.iloc[0])
+    assert both.same_hypothesis.tolist() == [False] * 7 + [True]
+    last = both.iloc[-1]
+    assert last.F_sequential == pytest.approx(last.F_wald, rel=1e-8)
+
+
+def test_dictionary_analysis_carries_the_sequential_table():
+    from rmnb.analysis import dictionary as da
+    from test_stats import _simulated
+
+    med = _simulated(planted=-20.0)
+    scores = med.rename(columns={"category": "response", "sum_value": "score"})  # one "word" per category
+    lexicon = pd.DataFrame({"term": ["Agency", "Communion"], "category": ["Agency", "Communion"]})
+    analysis = da.analyse(scores, lexicon, n_permutations=9)
+    assert analysis.sequential.term.tolist()[-1] == "family:category:framing"
+    assert {"F_sequential", "F_wald"} <= set(da.term_tests(analysis).columns)
+
+    class Sink:
+        def __init__(self):
+            self.values = {}
+
+        def glue(self, name, value):
+            self.values[name] = value
+
+    sink = Sink()
+    da.glue_sequential(sink, analysis)
+    assert sink.values["seq_family_den_df"] == 8
+    assert {"seq_intercept_F", "seq_family_category_framing_p"} <= set(sink.values)
+
+
+def test_significance_words():
+    assert stats.significance(0.01) == "significant"
+    assert stats.significance(0.05) == "not significant"
+    assert stats.significance(float("nan")) == "not testable"
+
+
+def test_d_by_panel_text():
+    from rmnb.analysis import dictionary as da
+
+    panels = pd.DataFrame({"category": ["Agency", "Communion"], "framing": ["positive", "negative"],
+                           "cohen_d": [-0.412, 0.9]})
+    assert da.d_by_panel(panels) == "Agency/positive 0.41, Communion/negative 0.90"
+
+
+def test_median_shift_between_two_lexicons():
+    from rmnb.analysis import dictionary as da
+
+    scores = pd.DataFrame({"model": "m", "family": "Gemma", "prompt_id": "p", "framing": "positive",
+                           "response": ["a", "b", "c", "d"], "score": [4.0, 3.0, 2.0, 1.0]})
+    one = pd.DataFrame({"term": ["a", "b", "c", "d"], "foundation": ["X", "X", "Y", "Y"]})
+    both = pd.concat([one, pd.DataFrame({"term": ["c"], "foundation": ["X"]})])  # "c" also in X
+    shift = da.median_shift(scores, one, both, "foundation").set_index("foundation")
+    assert shift.loc["X", "sum_value_a"] == 1.5 and shift.loc["X", "sum_value_b"] == 2.0
+    # the extra membership is an extra ranked row (join, then rank, as the pipeline does): "c" ties with itself
+    # at 3.5 and "d" moves to rank 5, so Y moves too
+    assert shift.loc["Y", "sum_value_b"] == 4.25 and shift.loc["Y", "shift"] == 0.75
+    summary = da.shift_summary(shift)
+    assert summary == {"max_abs": 0.75, "median_abs": 0.625, "share_moved": 1.0}

@@ -98,3 +98,29 @@ def test_score_texts_single_equals_rmnb_scoring_and_authors_differs(gemma):
     assert_close(authors, reward_scores_full(model, [enc2.full(i) for i in range(len(WORDS))], batch_size=4))
     assert not np.allclose(authors, single)
     assert decode_tokens(tok, [tok.bos_token_id]) == [tok.bos_token]
+
+
+def test_score_threads_bos_and_keys_it_only_when_not_the_default(gemma, tmp_path):
+    import rmnb.inference.job as job
+    from rmnb.data.store import read_results
+    from rmnb.models.loading import wrap_model
+
+    tok, model = gemma
+    rm = wrap_model(model, tok, model_id="tiny-org/tiny-gemma-rm", revision="r1")
+    prompts = {"greatest_ever_one": PROMPT}
+    default = job.score(rm, prompts, WORDS, out=tmp_path, progress=False)
+    single = job.score(rm, prompts, WORDS, out=tmp_path, progress=False, bos="single")
+    authors = job.score(rm, prompts, WORDS, out=tmp_path, progress=False, bos="authors")
+    assert default == single  # the default is not part of the key: stored runs keep theirs
+    assert authors != default
+    a, d = read_results(authors), read_results(default)
+    assert not np.allclose(a.score.to_numpy(), d.score.to_numpy())  # the second BOS changes the scores
+    with pytest.raises(RmnbError):
+        job.score(rm, prompts, WORDS, out=tmp_path, progress=False, bos="double")
+
+
+def test_score_cli_has_a_bos_flag():
+    from rmnb import cli
+
+    assert cli.build_parser().parse_args(["score", "--model", "x", "--bos", "authors"]).bos == "authors"
+    assert cli.build_parser().parse_args(["score", "--model", "x"]).bos == "single"

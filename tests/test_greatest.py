@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import ROOT
 from rmnb.analysis import greatest
 from rmnb.data import reported_facct
-from conftest import ROOT
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
@@ -146,3 +146,12 @@ def test_chapter_06_smoke_run(tmp_path, data_dir):
     for r in values["love_freedom_ranks"]:
         if r["best_rank"] is not None:
             assert 1 <= r["best_rank"] <= r["n"]
+
+
+def test_third_names_the_part_of_the_ranking():
+    from rmnb.analysis.greatest import third
+
+    assert third(20.5, 263) == "in the top third"
+    assert third(102.0, 263) == "in the middle third"
+    assert third(250.0, 263) == "in the bottom third"
+    assert third(float("nan"), 263) == "not ranked"

@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rmnb.analysis import base_logprobs as lps
-from rmnb.data import logprob_tables
-from rmnb.book import runner
-from rmnb.base.errors import RmnbError
 from conftest import ROOT
+from rmnb.analysis import base_logprobs as lps
+from rmnb.base.errors import RmnbError
+from rmnb.book import runner
+from rmnb.data import logprob_tables
 
 
 def _simulated_medians(effect: float, seed: int = 0) -> pd.DataFrame:
@@ -161,3 +161,41 @@ def test_released_tables_are_dense_by_token_id(monkeypatch, tmp_path):
     assert table.vocab.token_decoded[0] == "love" and pd.isna(table.vocab.token_decoded[2])
     assert pd.isna(table.vocab.token_decoded[1])  # pandas reads the string "nan" as missing, as the authors' code
     assert table.series("greatest_ever_one")[0] == -1.0
+
+
+def test_cell_by_cell_agreement_with_the_papers_pattern():
+    med = _simulated_medians(effect=3.0)
+    cells = lps.cell_agreement(lps.posthoc(med, "A", "B"), "A", "B")
+    assert cells.agrees.all() and cells.significant.all()
+    assert list(cells.paper_better) == ["B", "A", "A", "B"]
+    swapped = lps.cell_agreement(lps.posthoc(med, "B", "A"), "B", "A")
+    assert not swapped.agrees.any()
+    assert lps.agreement_text(cells).startswith("Agency+ agrees (significant), Communion+ agrees")
+    # one cell flipped by hand: three agree, and the text names the one that does not
+    mixed = cells.assign(agrees=[True, True, False, True], significant=[True, False, False, True])
+    assert "Agency- disagrees (not significant)" in lps.agreement_text(mixed)
+    assert lps.pair_name("gemma3-270m", "smollm2-135m-instruct",
+                         {"gemma3-270m": "Gemma 3", "smollm2-135m-instruct": "SmolLM2"}) == "SmolLM2 vs Gemma 3"
+
+
+def test_glue_posthoc_glues_the_agreement():
+    class Sink:
+        def __init__(self):
+            self.values = {}
+
+        def glue(self, name, value):
+            self.values[name] = value
+
+        record = glue
+
+    sink = Sink()
+    post = lps.posthoc(_simulated_medians(effect=3.0), "A", "B")
+    lps.glue_posthoc(sink, "instruct", post, {"A": "Gemma 3", "B": "SmolLM2"}, pair=("A", "B"))
+    assert sink.values["instruct_pair_name"] == "SmolLM2 vs Gemma 3"
+    assert (sink.values["instruct_n_agree"], sink.values["instruct_n_cells"]) == (4, 4)
+    assert sink.values["instruct_n_agree_sig"] == 4 and sink.values["instruct_n_disagree_sig"] == 0
+
+
+def test_conditions_note_only_when_both_conditions_share_the_models():
+    assert "same weights" in lps.conditions_note(lps.resolve_pairs("embedded"))
+    assert lps.conditions_note(lps.resolve_pairs("paper")) == ""

@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[1]
 
 # Design constants of the paper and the book (not results): each with why it is one.
@@ -184,7 +182,5 @@ def test_scanner_finds_every_section_of_the_real_chapters():
 OFFENDERS = [line for path in scanned_files() for line in offending_lines(path)]
 
 
-@pytest.mark.xfail(strict=False, reason="numbers typed into prose, to be glued or removed in the notebooks (phase 2 "
-                                        "of issue #12): " + " || ".join(OFFENDERS))
 def test_no_typed_numbers_in_summaries_solutions_and_discussion():
     assert not OFFENDERS, "\n".join(OFFENDERS)

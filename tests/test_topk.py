@@ -41,3 +41,25 @@ def test_released_table_a7_reproduces_three_of_the_four_published_means(data_dir
                                         ("Llama", "Communion"): True, ("Llama", "Agency"): False}
     # the Llama RMs' top 10s hold 7 agency tokens (L-Lla-8B 2, R-Lla-3B 4, F-Lla-8B-v0.1 1): 7/6, not 2.33 = 14/6
     assert out.loc[("Llama", "Agency"), "book"] == pytest.approx(7 / 6)
+
+
+def test_mismatches_names_each_unreproduced_mean():
+    table = pd.DataFrame({"N-Gem-27B": ["love"] * 10, "R-Lla-3B": ["freedom"] * 10})
+    text = topk.mismatches(topk.compare_with_paper(table, LEXICON))
+    assert text.startswith("Gemma communion: 10.00 here, 5 in the paper")
+    assert "Llama agency: 10.00 here, 2.33 in the paper" in text
+    ok = topk.compare_with_paper(table, LEXICON).assign(reproduced=True)
+    assert topk.mismatches(ok) == "none"
+
+
+def test_noun_top_k_counts_best_ranked_nouns_per_category():
+    rows = []
+    for model, family, best in (("g", "Gemma", "Communion"), ("l", "Llama", "Agency")):
+        for prompt in ("p1", "p2"):
+            for i in range(4):
+                cat = best if i < 3 else ("Agency" if best == "Communion" else "Communion")
+                rows.append(dict(family=family, model=model, prompt_id=prompt, framing="positive", category=cat,
+                                 rank=i + 1))
+    out = topk.noun_top_k(pd.DataFrame(rows), k=2)
+    assert out.loc["Gemma"].to_dict() == {"Agency": 0, "Communion": 2}
+    assert out.loc["Llama"].to_dict() == {"Agency": 2, "Communion": 0}

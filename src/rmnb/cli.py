@@ -131,6 +131,7 @@ def _cmd_score(args) -> int:
         folder = job.score(args.model, dtype=args.dtype, device=args.device,
                            trust_remote_code=args.trust_remote_code, prompt_format=args.prompt_format,
                            system_prompt=args.system_prompt, end_of_turn=args.end_of_turn, refresh=args.refresh,
+                           bos=args.bos,
                            wait=args.wait, progress=not args.quiet, **options)
     print(folder)
     return 0
@@ -180,6 +181,9 @@ def _add_score_parser(sub) -> None:
     p.add_argument("--system-prompt", metavar="TEXT", help="a system message before the user turn")
     p.add_argument("--end-of-turn", action="store_true",
                    help="log-probs: add log p(end-of-turn token | response)")
+    p.add_argument("--bos", choices=("single", "authors"), default="single",
+                   help="single: one BOS token (default, corrected); authors: the FAccT authors' text path with its "
+                        "double BOS (as the released scores were probably made)")
     p.add_argument("--trust-remote-code", action="store_true",
                    help="allow the repository's own Python code for a model whose revision is not pinned")
     p.add_argument("--random-head", action="store_true",

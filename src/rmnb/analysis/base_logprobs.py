@@ -25,9 +25,9 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from rmnb.analysis.stats import rank_within, stars
 from rmnb.base.errors import RmnbError
 from rmnb.data.prompts import framing_of
-from rmnb.analysis.stats import rank_within, stars
 from rmnb.models.registry import PAPER_LMS
 
 CELLS = (("Agency", "positive"), ("Communion", "positive"), ("Agency", "negative"), ("Communion", "negative"))
@@ -154,6 +154,54 @@ def paper_direction(post: pd.DataFrame) -> float:
         return float("nan")
 
 
+# The paper's pattern, cell by cell: which side ranks the category better (A = the Gemma side, B = the Llama side).
+# Llama ranks agency better under positive prompts and communion better under negative ones; Gemma the reverse.
+PAPER_BETTER = {("Agency", "positive"): "B", ("Communion", "positive"): "A", ("Agency", "negative"): "A",
+                ("Communion", "negative"): "B"}
+
+
+def pair_name(model_a: str, model_b: str, labels: dict | None = None) -> str:
+    """The pair as the chapters name it, B (the Llama side) first: ``"SmolLM2-135M-Instruct vs Gemma-3-270M"``
+    (``labels``: model id -> display label; ids are used where no label is given)."""
+    labels = labels or {}
+    return f"{labels.get(model_b, model_b)} vs {labels.get(model_a, model_a)}"
+
+
+def conditions_note(pairs: dict) -> str:
+    """A sentence for wherever the two conditions are compared: when both conditions use the same two models (the
+    embedded preset), only the prompt format differs, so the comparison is not one of pretrained against
+    instruction-tuned weights. "" when the pairs differ."""
+    if pairs.get("instruct") != pairs.get("pretrained"):
+        return ""
+    return ("Here both conditions use the same two models with the same weights: the \"pretrained\" condition "
+            "differs from the \"instruct\" one only in the prompt format (the raw prompt instead of a chat turn), "
+            "so a difference between the two conditions is an effect of the prompt format, not of instruction "
+            "tuning.")
+
+
+def cell_agreement(post: pd.DataFrame, model_a: str, model_b: str, alpha: float = 0.05) -> pd.DataFrame:
+    """Each cell of :func:`posthoc` against the paper's pattern (:data:`PAPER_BETTER`): ``category, valence,
+    better, paper_better`` (model ids), ``agrees`` (the better model is the paper's side; False where neither is
+    better) and ``significant`` (``p_fdr < alpha``)."""
+    side = {"A": model_a, "B": model_b}
+    out = post[["category", "valence", "better", "p_fdr"]].copy()
+    out["paper_better"] = [side[PAPER_BETTER[(c, v)]] for c, v in zip(out.category, out.valence)]
+    out["agrees"] = out.better == out.paper_better
+    out["significant"] = out.p_fdr < alpha
+    return out.reset_index(drop=True)
+
+
+def agreement_text(cells: pd.DataFrame) -> str:
+    """Cell-by-cell verdict as text: ``"Agency+ agrees (significant), Communion+ disagrees (not significant),
+    ..."`` in the paper's cell order."""
+    parts = []
+    for r in cells.itertuples(index=False):
+        sign = "+" if r.valence == "positive" else "-"
+        verdict = "agrees" if r.agrees else "disagrees"
+        parts.append(f"{r.category}{sign} {verdict} ({'significant' if r.significant else 'not significant'})")
+    return ", ".join(parts) or "no cells"
+
+
 # --- glue ------------------------------------------------------------------------------------------------
 
 TERM_KEYS = {"category": "category", "valence": "valence", "model": "model", "category:valence": "cat_val",
@@ -182,9 +230,12 @@ def _p(table: pd.DataFrame, term: str) -> float:
     return float(hit.iloc[0]) if len(hit) else float("nan")
 
 
-def glue_posthoc(results, prefix: str, post: pd.DataFrame, labels: dict) -> None:
+def glue_posthoc(results, prefix: str, post: pd.DataFrame, labels: dict, pair: tuple[str, str] | None = None) -> None:
     """Glue ``<prefix>_<category>_<valence>_{p,p_fdr,stars,diff,better}`` per cell (``better`` is the display
-    label of the model whose mean median rank is lower), and the paper-direction sentence."""
+    label of the model whose mean median rank is lower), and the paper-direction sentence. With ``pair`` (model A,
+    model B) also the cell-by-cell agreement with the paper's pattern: ``<prefix>_pair_name``,
+    ``<prefix>_n_agree``, ``<prefix>_n_agree_sig``, ``<prefix>_n_cells``, ``<prefix>_agreement`` (text) and the
+    table ``<prefix>_agreement_cells`` in the results JSON."""
     for row in post.itertuples(index=False):
         key = f"{prefix}_{row.category.lower()}_{row.valence}"
         results.glue(f"{key}_p", row.p)
@@ -197,6 +248,15 @@ def glue_posthoc(results, prefix: str, post: pd.DataFrame, labels: dict) -> None
     results.glue(f"{prefix}_direction", "the same direction as" if contrast < 0 else
                  "the opposite direction to" if contrast > 0 else "no clear direction relative to")
     results.record(f"{prefix}_posthoc", post.to_dict(orient="records"))
+    if pair is not None and len(post):
+        cells = cell_agreement(post, *pair)
+        results.glue(f"{prefix}_pair_name", pair_name(*pair, labels))
+        results.glue(f"{prefix}_n_agree", int(cells.agrees.sum()))
+        results.glue(f"{prefix}_n_agree_sig", int((cells.agrees & cells.significant).sum()))
+        results.glue(f"{prefix}_n_disagree_sig", int((~cells.agrees & cells.significant).sum()))
+        results.glue(f"{prefix}_n_cells", len(cells))
+        results.glue(f"{prefix}_agreement", agreement_text(cells))
+        results.record(f"{prefix}_agreement_cells", cells.to_dict(orient="records"))
 
 
 # --- verdicts the chapter states -------------------------------------------------------------------------------

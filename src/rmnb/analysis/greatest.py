@@ -18,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rmnb.analysis.implicit import shared_table
 from rmnb.base.labels import shown
 from rmnb.data.lexicons import big_two_nouns
 from rmnb.inference.scores import released_scores
-from rmnb.analysis.implicit import shared_table
 
 WORDS = ("love", "freedom")
 SOURCES = {  # source id -> what its candidates are (display text)
@@ -176,3 +176,14 @@ def implicit_sentence(summary: pd.DataFrame, h2h: pd.DataFrame, b_label: str) ->
     return (f"“freedom” ranks {row.loc['freedom', 'best_rank']:,.0f} and "
             f"“love” {row.loc['love', 'best_rank']:,.0f} of {int(row.n.iloc[0]):,} shared strings, "
             f"so {imp.winner.iloc[0]} is the more {b_label}-preferred word")
+
+
+def third(rank: float, n: int) -> str:
+    """Where ``rank`` (1 = the highest score) falls among ``n`` candidates, in words: ``"in the top third"``,
+    ``"in the middle third"`` or ``"in the bottom third"`` (``"not ranked"`` when missing)."""
+    if rank is None or np.isnan(rank):
+        return "not ranked"
+    share = rank / n
+    if share <= 1 / 3:
+        return "in the top third"
+    return "in the middle third" if share <= 2 / 3 else "in the bottom third"

@@ -190,6 +190,19 @@ def sequential_f_tests(result) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def term_test_table(wald: pd.DataFrame, sequential: pd.DataFrame) -> pd.DataFrame:
+    """The marginal Wald table (:func:`term_f_tests`) and R's sequential table (:func:`sequential_f_tests`) side
+    by side, one row per term in R's order: ``term, num_df, den_df, F_sequential, p_sequential, F_wald, p_wald,
+    same_hypothesis``. ``same_hypothesis`` is True for the highest-order term only (the one row where both tables
+    test the same thing); the intercept has no Wald row (NaN)."""
+    seq = sequential.rename(columns={"F": "F_sequential", "p": "p_sequential"})
+    wal = wald[["term", "F", "p"]].rename(columns={"F": "F_wald", "p": "p_wald"})
+    out = seq.merge(wal, on="term", how="left")
+    order = out.term.map(lambda t: -1 if t == "(Intercept)" else t.count(":"))
+    out["same_hypothesis"] = order == order.max()
+    return out[["term", "num_df", "den_df", "F_sequential", "p_sequential", "F_wald", "p_wald", "same_hypothesis"]]
+
+
 def r_term_order(formula: str, frame: pd.DataFrame, exog_names) -> dict[str, list[int]]:
     """Term name -> indices into ``exog_names``, terms in R's order: the intercept, then by degree (main effects,
     two-way, three-way), ties in the formula's expansion order (R's ``terms()``; patsy itself groups columns by
@@ -284,6 +297,13 @@ def cohen_d(a: np.ndarray, b: np.ndarray) -> float:
     na, nb = len(a), len(b)
     pooled = np.sqrt(((na - 1) * a.var(ddof=1) + (nb - 1) * b.var(ddof=1)) / (na + nb - 2))
     return (b.mean() - a.mean()) / pooled
+
+
+def significance(p: float, alpha: float = 0.05) -> str:
+    """``"significant"`` when ``p < alpha``, else ``"not significant"`` (NaN: ``"not testable"``), for prose."""
+    if p is None or np.isnan(p):
+        return "not testable"
+    return "significant" if p < alpha else "not significant"
 
 
 def stars(p: float) -> str:

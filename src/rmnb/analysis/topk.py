@@ -70,3 +70,23 @@ def compare_with_paper(table: pd.DataFrame | None = None, lexicon: pd.DataFrame 
     out = paper_means().merge(book, on=["family", "category"], how="left")
     out["reproduced"] = [round(b, d) == round(p, d) for b, p, d in zip(out.book, out.paper, out.decimals)]
     return out[["family", "category", "n_rms", "book", "paper", "reproduced"]]
+
+
+def mismatches(comparison: pd.DataFrame) -> str:
+    """The published means that ``comparison`` (:func:`compare_with_paper`) does not reproduce, as text:
+    ``"Llama agency: 1.17 here, 2.33 in the paper"``, joined with "; " ("none" when all four are reproduced)."""
+    rows = comparison[~comparison.reproduced]
+    return "; ".join(f"{r.family} {r.category.lower()}: {r.book:.2f} here, {r.paper:g} in the paper"
+                     for r in rows.itertuples()) or "none"
+
+
+def noun_top_k(ranks: pd.DataFrame, k: int = 10, framing: str = "positive") -> pd.DataFrame:
+    """A different quantity from the paper's: per RM and ``framing`` prompt, how many of the ``k`` best-ranked of
+    the lexicon's nouns (``ranks``: item ranks with ``family, model, prompt_id, framing, category, rank``) fall in
+    each category, averaged over prompts and then over the RMs of a family. Rows: family; columns: category.
+    Since every one of the top ``k`` is a noun of some category, the counts of a row add up to ``k`` (ties at the
+    cut aside)."""
+    top = ranks[(ranks.framing == framing) & (ranks["rank"] <= k)]
+    per_prompt = top.groupby(["family", "model", "prompt_id", "category"], observed=True).size()
+    per_model = per_prompt.unstack("category", fill_value=0).groupby(["family", "model"]).mean()
+    return per_model.groupby("family").mean()

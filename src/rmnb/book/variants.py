@@ -18,14 +18,18 @@ from rmnb.inference.validate import is_language_model
 from rmnb.models import registry
 from rmnb.training import trained
 
+# How new §2 scores are made when they sit beside the released ones: the FAccT authors' text path (double BOS),
+# inferred to be how the released scores were made; "single" is the corrected path (rmnb score --bos single).
+VARIANT_BOS = "authors"
+
 
 def _dictionary_scores(responses: str):
     """§2 chapters: score the model on a lexicon for the 54 prompts (cached and resumable in the rmnb cache),
-    then show it next to the paper's 10 RMs."""
+    then show it next to the paper's 10 RMs, made the authors' way (:data:`VARIANT_BOS`)."""
 
     def parameters(model_id: str) -> dict:
         trained.ensure_built(model_id)
-        folder = score(model_id, prompts="paper54", responses=responses, kind="reward")
+        folder = score(model_id, prompts="paper54", responses=responses, kind="reward", bos=VARIANT_BOS)
         return {"scores_dir": str(folder), "include_released": True}
 
     return parameters
@@ -59,7 +63,8 @@ MODEL_HOOKS = {
 MODEL_KIND = {"01_big_two": "reward", "02_moral_foundations": "reward", "03_base_model_logprobs": "lm",
               "04_implicit_reward": "lm"}
 
-MODEL_PARAMETERS = ("model_id", "model", "models")  # a chapter with one of these (an id or a list) takes --model
+MODEL_PARAMETERS = ("model_id", "model", "models")
+VARIANT_PARAMETER = "variant_model"  # a chapter parameter naming the model a variant page adds (None: default page)  # a chapter with one of these (an id or a list) takes --model
 
 
 def _direct_parameter(path: Path) -> str | None:
@@ -101,9 +106,13 @@ def model_parameters(path: Path, model_id: str) -> dict:
     """Parameter values that make chapter ``path`` run with ``model_id``."""
     require_model_support([path], model_id)
     if path.stem in MODEL_HOOKS:
-        return MODEL_HOOKS[path.stem](model_id)
-    name = _direct_parameter(path)
-    return {name: [model_id] if isinstance(chapter_parameters(path)[name].default, list) else model_id}
+        out = MODEL_HOOKS[path.stem](model_id)
+    else:
+        name = _direct_parameter(path)
+        out = {name: [model_id] if isinstance(chapter_parameters(path)[name].default, list) else model_id}
+    if VARIANT_PARAMETER in chapter_parameters(path):  # the chapter shows a variant banner (rmnb.book.banner)
+        out[VARIANT_PARAMETER] = model_id
+    return out
 
 
 def variant_dir(root: Path, model_id: str) -> Path:

@@ -58,14 +58,16 @@ def prompt_table(prompts) -> tuple[pd.DataFrame, str]:
 
 
 def conversation_for(lm: LoadedModel, kind: str, *, prompt_format: str | None = None,
-                     system_prompt: str | None = None, end_of_turn: bool = False) -> Conversation:
+                     system_prompt: str | None = None, end_of_turn: bool = False, bos: str = "single") -> Conversation:
     """Reward models: the chat template, closing tokens included. Log-probs: the chat template with generation
-    prompt for instruct models, the raw prompt for pretrained ones (registry ``variant``), as in the paper."""
+    prompt for instruct models, the raw prompt for pretrained ones (registry ``variant``), as in the paper.
+    ``bos``: ``"single"`` (one BOS, the corrected path) or ``"authors"`` (the FAccT authors' text path with its
+    double BOS; :class:`~rmnb.inference.responses.Conversation`)."""
     if kind == "reward":
-        return Conversation(lm.tokenizer, mode="chat", system_prompt=system_prompt, end_of_turn=True)
+        return Conversation(lm.tokenizer, mode="chat", system_prompt=system_prompt, end_of_turn=True, bos=bos)
     mode = prompt_format or ("raw" if lm.spec.variant == "pretrained" else "chat")
     return Conversation(lm.tokenizer, mode=mode, system_prompt=system_prompt, generation_prompt=True,
-                        end_of_turn=end_of_turn)
+                        end_of_turn=end_of_turn, bos=bos)
 
 
 def score_unit(lm: LoadedModel, conv: Conversation, kind: str, prompt: str, chunk: Responses, *,
@@ -89,13 +91,16 @@ def score(model: str | LoadedModel, prompts="paper54", responses: str | Response
           dtype: str | None = None, device: str = "auto", batch_size: int | None = None,
           shard_size: int | None = None, trust_remote_code: bool = False, chat_template: str | None = None,
           prompt_format: str | None = None, system_prompt: str | None = None, end_of_turn: bool = False,
-          random_head: bool = False, refresh: bool = False, wait: bool = False, progress: bool = True) -> Path:
+          random_head: bool = False, refresh: bool = False, wait: bool = False, progress: bool = True,
+          bos: str = "single") -> Path:
     """Score ``responses`` to ``prompts`` with ``model`` into the results store; returns the run folder.
 
     ``kind``: ``reward`` (a sequence classifier's score) or ``logprob`` (log p(response | prompt)); default by the
     registry entry. A language model scored as ``reward`` would get a seeded random score head: refused unless
     ``random_head=True`` (then a warning is printed and recorded in the run's sidecar). ``end_of_turn``
-    (log-probs): add the log-prob of the template's end-of-turn token after the response.
+    (log-probs): add the log-prob of the template's end-of-turn token after the response. ``bos``: ``"single"``
+    (default, one BOS) or ``"authors"`` (the FAccT authors' double-BOS text path); part of the run key only when
+    not the default (it enters through the conversation's description), so stored runs keep their keys.
 
     Every input is checked before any work (:mod:`rmnb.inference.validate`). ``batch_size`` and ``shard_size``
     change only speed, so they are not part of the run key. A stored run is verified before it is returned;
@@ -131,7 +136,7 @@ def score(model: str | LoadedModel, prompts="paper54", responses: str | Response
     if len(resp) == 0:
         raise RmnbError("The response list is empty: give at least one response (vocab, big-two, mfd2, a file).")
     conv = conversation_for(lm, kind, prompt_format=prompt_format, system_prompt=system_prompt,
-                            end_of_turn=end_of_turn)
+                            end_of_turn=end_of_turn, bos=bos)
     batch_size = int(batch_size or lm.spec.batch_size or 64)
     fast_vocab = kind == "logprob" and resp.kind == "tokens" and not end_of_turn
     shard_size = int(shard_size or (len(resp) if fast_vocab else DEFAULT_SHARD))
