@@ -44,3 +44,11 @@ def test_summary_sentence_names_each_model_and_a_flip():
     text = bos.summary_sentence(agreement, medians, {"same": "Same-RM"})
     assert "Same-RM: Spearman's ρ = 1.000" in text and "ranks agency higher under both paths" in text
     assert "flip: Spearman's ρ = -1.000" in text and "agency higher with one BOS but communion with two" in text
+
+
+def test_path_table_is_flat():
+    agreement, medians = bos.compare_paths(_scores([4.0, 3.0, 2.0, 1.0], [1.0, 2.0, 3.0, 4.5]), LEXICON)
+    table = bos.path_table(agreement, medians)
+    assert list(table.columns) == ["model_id", "single Agency", "single Communion", "authors Agency",
+                                   "authors Communion", "rho", "max_abs_diff"]
+    assert table.loc[0, "authors Agency"] == 3.5

@@ -27,13 +27,14 @@ PATHS = ("single", "authors")
 def score_both(models, prompt: pd.DataFrame, responses="big-two", *, device: str = "auto",
                progress: bool = False) -> pd.DataFrame:
     """``model_id, bos, response, score`` for every model under both BOS paths (cached in the results store).
-    ``prompt``: one row with ``prompt_id, text``. rmnb-trained reward models are built first if absent."""
+    ``prompt``: one row with ``prompt_id, text``. rmnb-trained reward models are built first if absent; a language
+    model gets a seeded random score head, as in the token search (:func:`rmnb.analysis.token_search.search`)."""
     frames = []
     for model in models:
         trained.ensure_built(model, device=device, progress=progress)
         for bos in PATHS:
             folder = score(model, prompts=prompt[["prompt_id", "text"]], responses=responses, kind="reward",
-                           device=device, bos=bos, progress=progress)
+                           device=device, bos=bos, random_head=True, progress=progress)
             frames.append(read_results(folder)[["model_id", "response", "score"]].assign(bos=bos))
     return pd.concat(frames, ignore_index=True)
 
@@ -73,3 +74,11 @@ def summary_sentence(agreement: pd.DataFrame, medians: pd.DataFrame, labels: dic
         parts.append(f"{(labels or {}).get(row.model_id, row.model_id)}: Spearman's ρ = {row.rho:.3f} between the "
                      f"paths (largest score difference {row.max_abs_diff:.3g}), and it {pref}")
     return "; ".join(parts)
+
+
+def path_table(agreement: pd.DataFrame, medians: pd.DataFrame) -> pd.DataFrame:
+    """One row per model: the median rank of each category under each path (``<path> <category>`` columns), then
+    ``rho`` and ``max_abs_diff``."""
+    wide = medians.pivot_table(index="model_id", columns=["bos", "category"], values="median_rank", sort=False)
+    wide.columns = [f"{path} {category}" for path, category in wide.columns]
+    return wide.join(agreement.set_index("model_id")[["rho", "max_abs_diff"]]).reset_index()
