@@ -41,15 +41,29 @@ def installed_distributions() -> list[str]:
 
 
 def git_sha() -> str | None:
-    """The commit of the source checkout rmnb runs from (``None`` for an installed wheel)."""
-    head = checkout_root() / ".git" / "HEAD"
+    """The commit of the source checkout rmnb runs from (``None`` for an installed wheel). Reads ``.git`` without
+    running git: a folder, or a worktree's ``gitdir:`` file; a loose ref or ``packed-refs``."""
+    git = checkout_root() / ".git"
     try:
-        ref = head.read_text().strip()
-        if ref.startswith("ref: "):
-            return (head.parent / ref[5:]).read_text().strip()
-        return ref
-    except OSError:
-        return None
+        if git.is_file():  # a worktree: "gitdir: <path>"
+            git = Path(git.read_text().split(":", 1)[1].strip())
+        head = (git / "HEAD").read_text().strip()
+        if not head.startswith("ref: "):
+            return head
+        ref = head[5:]
+        common = Path((git / "commondir").read_text().strip()) if (git / "commondir").exists() else Path(".")
+        common = common if common.is_absolute() else (git / common).resolve()
+        for folder in (git, common):
+            if (folder / ref).exists():
+                return (folder / ref).read_text().strip()
+            packed = folder / "packed-refs"
+            if packed.exists():
+                for line in packed.read_text().splitlines():
+                    if line.endswith(" " + ref):
+                        return line.split()[0]
+    except (OSError, IndexError):
+        pass
+    return None
 
 
 def slug(text: str, limit: int = 80) -> str:
