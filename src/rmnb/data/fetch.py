@@ -20,6 +20,8 @@ from rmnb.base.paths import cache_dir
 
 ICLR2026_COMMIT = "5d8d2e9d879bf0060c791b11300f0efda42c9bcf"
 FACCT2025_COMMIT = "42dc162d0f88825d67f22f64ecc45648a9a09a48"  # "Initial public release"
+AFINN_COMMIT = "754ca0fcf811693caf97011329f346095573327d"  # added AFINN-en-165.txt (2015-09-29); unchanged at HEAD
+AFINN_LICENSE_COMMIT = "ddce0f8d5f7d09b133c28e1f8f6460f8fb4f2015"  # afinn/data/LICENSE, the ODbL text
 
 # Where each source's files come from: a URL prefix for the file's path, or an explicit URL per file.
 SOURCES: dict[str, dict] = {
@@ -47,6 +49,13 @@ SOURCES: dict[str, dict] = {
         "urls": {"nvm_PietraszkiewiczEtAl2019a_data.json": "https://raw.githubusercontent.com/cogsys-io/nvm/"
                  "55689869cc218f0dea76987b834cacf54b8dce50/nvm/aux_spacy/data/PietraszkiewiczEtAl2019a/data.json"},
         "what": "Big Two dictionaries (Pietraszkiewicz et al., 2019) as packaged by nvm",
+    },
+    "afinn": {
+        "urls": {"AFINN-en-165.txt": "https://raw.githubusercontent.com/fnielsen/afinn/"
+                 f"{AFINN_COMMIT}/afinn/data/AFINN-en-165.txt",
+                 "LICENSE-ODbL.md": "https://raw.githubusercontent.com/fnielsen/afinn/"
+                 f"{AFINN_LICENSE_COMMIT}/afinn/data/LICENSE"},
+        "what": "AFINN-165 sentiment word list (Nielsen, 2011; Open Database License 1.0) and its licence",
     },
 }
 

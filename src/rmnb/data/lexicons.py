@@ -1,4 +1,5 @@
-"""Lexicons: the authors' Big Two nouns and expanded list, MFD2, and parsers for LIWC ``.dic`` / ``.dicx``.
+"""Lexicons: the authors' Big Two nouns and expanded list, MFD2, AFINN-165 (valence), and parsers for LIWC
+``.dic`` / ``.dicx``.
 
 Every loader returns a tidy DataFrame with a ``term`` column; multi-word terms are kept as they are.
 """
@@ -12,11 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from rmnb.data.fetch import fetch
 from rmnb.base.errors import RmnbError
+from rmnb.data.fetch import fetch
 
 FOUNDATIONS = ("Authority", "Care", "Fairness", "Loyalty", "Sanctity")  # alphabetical: Authority is the reference
 BIG_TWO = ("Agency", "Communion")
+AFINN_SOURCE = ("afinn", "AFINN-en-165.txt")
 
 
 def read_dic(path_or_text: str | Path) -> pd.DataFrame:
@@ -132,3 +134,37 @@ def match_patterns(words, patterns: pd.DataFrame) -> pd.DataFrame:
             rows.append((word, word, exact[word]))
         rows.extend((word, t, c) for p, t, c in prefixes if word.startswith(p))
     return pd.DataFrame(rows, columns=["word", "term", "category"])
+
+
+def read_afinn(path: str | Path) -> pd.DataFrame:
+    """Parse an AFINN word list (one ``term<TAB>integer score`` per line, scores -5..+5) into ``term, score``.
+
+    A line that is not a term, one tab and an integer from -5 to 5 is an error naming the file, the line number
+    and the fix; blank lines are skipped. Terms are kept as written (AFINN is lower case; some are multiword).
+    """
+    path = Path(path)
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        score = fields[-1].strip() if len(fields) == 2 else ""
+        if len(fields) != 2 or not fields[0].strip() or not score.lstrip("+-").isdigit() or abs(int(score)) > 5:
+            raise RmnbError(
+                f"{path} line {number}: {line!r} is not an AFINN entry 'term<TAB>integer score from -5 to 5'. "
+                f"Fix: correct or delete that line, or replace {path.name} with an intact copy of the pinned "
+                "AFINN-en-165.txt (rmnb.data.fetch('afinn', 'AFINN-en-165.txt')).")
+        rows.append((fields[0].strip(), int(score)))
+    if not rows:
+        raise RmnbError(f"{path} has no AFINN entries. Fix: point at a 'term<TAB>score' word list such as "
+                        "AFINN-en-165.txt.")
+    frame = pd.DataFrame(rows, columns=["term", "score"])
+    dup = frame.term[frame.term.duplicated()]
+    if not dup.empty:
+        raise RmnbError(f"{path} lists {list(dup[:5])} more than once. Fix: keep one line per term.")
+    return frame
+
+
+def afinn() -> pd.DataFrame:
+    """AFINN-165 (Nielsen, 2011; ODbL 1.0): ``term, score`` for 3,382 terms, 30 of them multiword."""
+    return read_afinn(fetch(*AFINN_SOURCE))

@@ -269,8 +269,12 @@ def unified_feedback(split: str = "train", step: int | None = None, size: int | 
     return from_rows(rows, f"{UNIFIED_FEEDBACK}/{split}" + (f"/step{step}" if step else ""))
 
 
+NAMED_SOURCES = ("hh-rlhf", "skywork", "unified-feedback")
+
+
 def load(source: str = "hh-rlhf", **kwargs) -> PreferenceData:
-    """``"hh-rlhf"`` (offline default), ``"skywork"``, ``"unified-feedback"`` or any Hub dataset id."""
+    """``"hh-rlhf"`` (offline default), ``"skywork"``, ``"unified-feedback"`` or any Hub dataset id ``owner/name``.
+    (The value-neutral ``"afinn-valence"`` pairs are :func:`rmnb.data.valence.valence_preferences`.)"""
     key = source.lower()
     if key in ("hh-rlhf", "hh_rlhf", "hh"):
         return hh_rlhf(**kwargs)
@@ -278,4 +282,9 @@ def load(source: str = "hh-rlhf", **kwargs) -> PreferenceData:
         return hf_preferences(SKYWORK, **kwargs)
     if key in ("unified-feedback", "uf", UNIFIED_FEEDBACK.lower()):
         return unified_feedback(**kwargs)
+    if "/" not in source:
+        hint = (" 'afinn-valence' is built by rmnb.data.valence.valence_preferences() (or "
+                "rmnb.training.trained.data_for(settings, 'afinn-valence')).") if key == "afinn-valence" else ""
+        raise RmnbError(f"unknown preference data source {source!r}; valid: {', '.join(NAMED_SOURCES)}, "
+                        f"'afinn-valence' or a Hub dataset id 'owner/name'.{hint} Fix: use one of these names.")
     return hf_preferences(source, **kwargs)

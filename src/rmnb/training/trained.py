@@ -26,7 +26,7 @@ from pathlib import Path
 from rmnb.base.errors import RmnbError
 from rmnb.base.paths import cache_dir
 from rmnb.base.provenance import slug
-from rmnb.data import preferences
+from rmnb.data import preferences, valence
 from rmnb.data.store import write_json_atomic
 from rmnb.models import loading, registry
 from rmnb.training import reward_model
@@ -39,15 +39,24 @@ def settings_for(preset: str = "cpu", **overrides) -> train_settings.TrainSettin
     return train_settings.preset(preset, **overrides)
 
 
+SOURCES = ("hh-rlhf", "skywork", "unified-feedback", valence.SOURCE_NAME)
+
+
 def data_for(settings, source="hh-rlhf", step: int | None = None) -> preferences.PreferenceData:
     """The preference pairs a run trains on, limited to ``settings.max_chars`` characters (a length limit on the
     data, not on tokens, so every base gets the same pairs). ``source``: ``"hh-rlhf"`` (offline default),
-    ``"skywork"``, ``"unified-feedback"`` or a Hub dataset id (these need the Hub; ``step`` keeps every k-th row),
-    or the pairs themselves."""
+    ``"afinn-valence"`` (the value-neutral training pairs of :mod:`rmnb.data.valence`, seed 1, offline),
+    ``"skywork"``, ``"unified-feedback"`` or a Hub dataset id ``owner/name`` (these need the Hub; ``step`` keeps
+    every k-th row), or the pairs themselves. Any other name is an error listing the valid ones."""
     if isinstance(source, preferences.PreferenceData):
         return preferences.limit_chars(source, settings.max_chars)
+    if not isinstance(source, str):
+        raise RmnbError(f"data source {source!r} is neither a name nor PreferenceData. Fix: use one of "
+                        f"{', '.join(SOURCES)}, a Hub dataset id 'owner/name', or a PreferenceData.")
     if source in ("hh-rlhf", "hh_rlhf"):
         return preferences.hh_rlhf(max_chars=settings.max_chars)
+    if source == valence.SOURCE_NAME:
+        return preferences.limit_chars(valence.valence_preferences(), settings.max_chars)
     return preferences.limit_chars(preferences.load(source, step=step), settings.max_chars)
 
 
