@@ -162,3 +162,30 @@ def test_compare_matching_and_three_way_text():
     assert got["F_strict"] == pytest.approx(800) and got["F_broad"] == pytest.approx(40) and got["p_broad"] == 0.2
     assert lps.compare_matching(strict, strict)["verdict"] == "survives"
     assert lps.three_way_text(strict["aov"]) == "F(1,20) = 800.0, p = 0.01"
+
+
+def test_authors_checkpoint_scores_read_when_present(tmp_path):
+    """Figures 5/A6: the authors' per-checkpoint files are read when a reader has them, in their figure code's
+    layout; absent files are left out, a wrong layout is an error naming the fix."""
+    import pandas as pd
+
+    from rmnb.analysis import training as checkpoints
+    from rmnb.base.errors import RmnbError
+
+    assert checkpoints.authors_checkpoint_scores(None) == {}
+    assert checkpoints.authors_checkpoint_scores(tmp_path) == {}
+    wide = pd.DataFrame({"token_decoded": [" love", "Love", " freedom"], "step-0": [3.0, 3.0, 1.0],
+                         "step-1000": [0.5, 0.5, 4.0]})
+    wide.to_parquet(tmp_path / checkpoints.AUTHORS_CHECKPOINT_FILES["Gemma"])
+    found = checkpoints.authors_checkpoint_scores(tmp_path)
+    assert list(found) == ["Gemma"]
+    gemma = found["Gemma"]
+    assert sorted(gemma.step.unique()) == [0, 1000] and len(gemma) == 6
+    nouns = pd.DataFrame({"term": ["love", "freedom"], "category": ["Communion", "Agency"]})
+    ranks = checkpoints.noun_ranks(gemma, nouns)
+    changes = checkpoints.rank_changes(ranks, 0, 1000).set_index("word")
+    assert changes.loc["freedom", "rank_change"] == 1 and changes.loc["love", "rank_change"] == -1
+    wide.rename(columns={"step-1000": "final"}).to_parquet(tmp_path / checkpoints.AUTHORS_CHECKPOINT_FILES["Llama"])
+    wide.rename(columns={"step-0": "step-last"}).to_parquet(tmp_path / checkpoints.AUTHORS_CHECKPOINT_FILES["Qwen"])
+    with pytest.raises(RmnbError, match="not in the layout of the authors' figure code"):
+        checkpoints.authors_checkpoint_scores(tmp_path)

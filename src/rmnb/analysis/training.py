@@ -4,9 +4,12 @@ category across checkpoints, Figure 5's rank changes of the Big Two nouns, held-
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from rmnb.analysis.stats import rank_within
+from rmnb.base.errors import RmnbError
 from rmnb.inference.vocabulary import normalise_noun
 
 
@@ -137,3 +140,35 @@ def mover_summary(changes: pd.DataFrame, k: int = 10, n_named: int = 3) -> dict:
     return {"n_nouns": len(changes), "top_up": ", ".join(up.word.head(n_named)) or "none",
             "up_agency": int((up.category == "Agency").sum()), "n_up": len(up),
             "top_down": ", ".join(down.word.tail(n_named)[::-1]) or "none"}
+
+
+# The authors' per-checkpoint full-vocabulary scores behind the paper's Figures 5 and A6. Not released: the figure
+# code reads them, but they are in neither the authors' repository nor rmnb's data registry. A reader who has them
+# points chapter 05's ``authors_checkpoints_dir`` at the folder holding them.
+AUTHORS_CHECKPOINT_FILES = {"Gemma": "greatest_ever_one_across_checkpoints_gemma.parquet",
+                            "Llama": "greatest_ever_one_across_checkpoints_llama.parquet",
+                            "Qwen": "greatest_ever_one_across_checkpoints_qwen.parquet"}
+
+
+def authors_checkpoint_scores(folder) -> dict[str, pd.DataFrame]:
+    """The authors' checkpoint scores found in ``folder`` (``{family: step, response, score}``; families whose file
+    is absent are left out; ``None`` = no folder). Each file has ``token_decoded`` and one ``step-N`` column per
+    checkpoint."""
+    if folder is None:
+        return {}
+    out = {}
+    for family, name in AUTHORS_CHECKPOINT_FILES.items():
+        path = Path(folder).expanduser() / name
+        if not path.exists():
+            continue
+        wide = pd.read_parquet(path)
+        steps = {c: c.removeprefix("step-") for c in wide.columns if str(c).startswith("step-")}
+        bad = [c for c, n in steps.items() if not n.isdigit()]
+        if "token_decoded" not in wide.columns or not steps or bad:
+            raise RmnbError(f"{path} is not in the layout of the authors' figure code (a token_decoded column and "
+                            f"step-N columns; found {list(wide.columns)[:8]}). Fix: point authors_checkpoints_dir at "
+                            "the authors' unmodified files.")
+        long = wide.melt(id_vars="token_decoded", value_vars=list(steps), var_name="step", value_name="score")
+        long["step"] = long.step.map(steps).astype(int)
+        out[family] = long.rename(columns={"token_decoded": "response"})[["step", "response", "score"]]
+    return out
