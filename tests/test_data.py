@@ -4,8 +4,8 @@ import shutil
 
 import pytest
 
-from rmnb.data import fetch as data
 from rmnb.base.errors import RmnbError
+from rmnb.data import fetch as data
 
 PROMPTS = ("iclr2026", "config/prompts.yaml")
 

@@ -11,12 +11,12 @@ import torch
 from _tiny import assert_close, one_thread  # noqa: F401 (one_thread: autouse fixture, robust on busy CPUs)
 from rmnb import cli
 from rmnb.base.errors import RmnbError
-from rmnb.inference.logprobs import next_token_logprobs, sequence_logprobs_cached, sequence_logprobs_full
-from rmnb.models.loading import load_model
-from rmnb.inference.responses import Conversation, strings, vocabulary
-from rmnb.inference.job import conversation_for
-from rmnb.inference.reward import reward_scores_cached, reward_scores_full
 from rmnb.data.store import read_results
+from rmnb.inference.job import conversation_for
+from rmnb.inference.logprobs import next_token_logprobs, sequence_logprobs_cached, sequence_logprobs_full
+from rmnb.inference.responses import Conversation, strings, vocabulary
+from rmnb.inference.reward import reward_scores_cached, reward_scores_full
+from rmnb.models.loading import load_model
 
 pytestmark = pytest.mark.slow
 PROMPT = "What, in one word, is the greatest thing ever?"

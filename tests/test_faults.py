@@ -13,7 +13,6 @@ from rmnb.base.tempfiles import remove_stale_temps
 from rmnb.models import loading
 
 
-
 def test_missing_chat_template_file_is_not_read_as_template_text(tmp_path):
     with pytest.raises(RmnbError, match="no such file, and it is not a Jinja template"):
         loading._read_template(str(tmp_path / "missing.jinja"))

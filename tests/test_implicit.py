@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from rmnb.analysis import implicit
-from rmnb.training import sft
 from rmnb.base.errors import RmnbError
+from rmnb.training import sft
 
 
 def _log_dirichlet(rng, n, alpha=0.1):

@@ -4,10 +4,23 @@ import numpy as np
 import pytest
 import torch
 
-from _tiny import PROMPT, WORDS, assert_close, causal_model, chatml_tokenizer, gemma_config, gemma_tokenizer, \
-    llama_config, one_thread  # noqa: F401 (one_thread: autouse fixture)
-from rmnb.inference.logprobs import (next_token_logprobs, sequence_logprobs_cached, sequence_logprobs_full,
-                           token_logprobs, with_end_of_turn)
+from _tiny import (
+    PROMPT,
+    WORDS,
+    assert_close,
+    causal_model,
+    chatml_tokenizer,
+    gemma_config,
+    gemma_tokenizer,
+    llama_config,  # noqa: F401 (one_thread: autouse fixture)
+    )
+from rmnb.inference.logprobs import (
+    next_token_logprobs,
+    sequence_logprobs_cached,
+    sequence_logprobs_full,
+    token_logprobs,
+    with_end_of_turn,
+)
 from rmnb.inference.responses import Conversation, strings, vocabulary
 
 

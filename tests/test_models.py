@@ -6,15 +6,21 @@ import importlib.util
 import pytest
 import torch
 
-from _tiny import PROMPT, causal_model, chatml_tokenizer, gemma_tokenizer, llama_config, one_thread, \
-    reward_model  # noqa: F401 (one_thread: autouse fixture)
-from rmnb.models import registry
+from _tiny import (
+    PROMPT,
+    causal_model,
+    chatml_tokenizer,
+    gemma_tokenizer,
+    llama_config,
+    reward_model,  # noqa: F401 (one_thread: autouse fixture)
+)
 from rmnb.base.device import describe_device, dtype_name, resolve_device, resolve_dtype
 from rmnb.base.errors import RmnbError
-from rmnb.models.gguf import gguf_path
-from rmnb.models.loading import load_model, load_tokenizer, remote_code_allowed, resolve_spec, wrap_model
 from rmnb.inference.responses import Conversation
 from rmnb.inference.reward import reward_scores_cached
+from rmnb.models import registry
+from rmnb.models.gguf import gguf_path
+from rmnb.models.loading import load_model, load_tokenizer, remote_code_allowed, resolve_spec, wrap_model
 
 
 def test_device_and_dtype_resolution():

@@ -2,8 +2,8 @@
 
 import pytest
 
-from rmnb.data import preferences
 from rmnb.base.errors import RmnbError
+from rmnb.data import preferences
 
 
 def test_split_at_the_last_assistant_turn():

@@ -4,12 +4,29 @@ import numpy as np
 import pytest
 import torch
 
-from _tiny import PROMPT, WORDS, assert_close, causal_model, chatml_tokenizer, gemma_config, gemma_tokenizer, \
-    llama_config, one_thread, reward_model  # noqa: F401 (one_thread: autouse fixture)
+from _tiny import (
+    PROMPT,
+    WORDS,
+    assert_close,
+    causal_model,
+    chatml_tokenizer,
+    gemma_config,
+    gemma_tokenizer,
+    llama_config,  # noqa: F401 (one_thread: autouse fixture)
+    reward_model,
+)
 from rmnb.base.errors import RmnbError
 from rmnb.inference.responses import Conversation, Encoded, strings, vocabulary
-from rmnb.inference.reward import (decode_tokens, facct_texts, read_score, reward_scores_cached, reward_scores_full,
-                          score_texts, split_reward_model, supports_prefix_reuse)
+from rmnb.inference.reward import (
+    decode_tokens,
+    facct_texts,
+    read_score,
+    reward_scores_cached,
+    reward_scores_full,
+    score_texts,
+    split_reward_model,
+    supports_prefix_reuse,
+)
 
 
 @pytest.fixture(scope="module")

@@ -6,16 +6,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import rmnb.inference.job as job
 import rmnb.data.store as store_mod
-from _tiny import PROMPT, WORDS, assert_close, causal_model, chatml_tokenizer, llama_config, one_thread, \
-    reward_model  # noqa: F401 (one_thread: autouse fixture)
+import rmnb.inference.job as job
+from _tiny import (
+    PROMPT,
+    WORDS,
+    assert_close,
+    causal_model,
+    chatml_tokenizer,
+    llama_config,
+    reward_model,  # noqa: F401 (one_thread: autouse fixture)
+)
 from rmnb import cli
 from rmnb.base.errors import RmnbError
-from rmnb.models.loading import wrap_model
+from rmnb.data.store import COLUMNS, read_meta, read_results, run_folders
 from rmnb.inference.responses import Conversation, strings, vocabulary
 from rmnb.inference.reward import reward_scores_full
-from rmnb.data.store import COLUMNS, read_meta, read_results, run_folders
+from rmnb.models.loading import wrap_model
 
 PROMPTS = {"greatest_ever_one": PROMPT, "worst_ever_one": "What, in one word, is the worst thing ever?",
            "best_time_please": "What is the best thing of all time? Please answer in one word only."}

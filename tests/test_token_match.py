@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rmnb.base.errors import RmnbError
 from rmnb.data import lexicons
 from rmnb.inference import lexicon_match as token_match
-from rmnb.base.errors import RmnbError
 
 MODELS = ("gemma3-270m", "smollm2-135m-instruct")
 

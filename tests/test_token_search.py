@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
+from conftest import ROOT
 from rmnb.analysis import token_search as ts
 from rmnb.base.errors import RmnbError
-from conftest import ROOT
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # chapter kernels inherit it: idle threads sleep, not spin
 

@@ -13,14 +13,14 @@ import pytest
 import torch
 
 from rmnb.analysis import training as checkpoints
-from rmnb.training import preparation
-from rmnb.training import reward_model as training
-from rmnb.training import settings as train_settings
-from rmnb.training import trained
-from rmnb.models import loading as models, registry
 from rmnb.base.errors import RmnbError
 from rmnb.data.preferences import PreferenceData
+from rmnb.models import loading as models
+from rmnb.models import registry
 from rmnb.models.registry import ModelSpec
+from rmnb.training import preparation, trained
+from rmnb.training import reward_model as training
+from rmnb.training import settings as train_settings
 
 POSITIVE = ["good", "great", "nice", "fine", "kind", "fair", "calm", "safe"]
 NEGATIVE = ["bad", "awful", "poor", "sad", "mean", "rude", "cruel", "harsh"]

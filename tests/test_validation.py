@@ -10,8 +10,14 @@ import pyarrow.parquet as pq
 import pytest
 
 import rmnb.inference.job as job
-from _tiny import PROMPT, WORDS, causal_model, chatml_tokenizer, llama_config, one_thread, \
-    reward_model  # noqa: F401 (one_thread: autouse fixture)
+from _tiny import (
+    PROMPT,
+    WORDS,
+    causal_model,
+    chatml_tokenizer,
+    llama_config,
+    reward_model,  # noqa: F401 (one_thread: autouse fixture)
+)
 from rmnb import cli
 from rmnb.base.errors import RmnbError
 from rmnb.data.store import read_meta, read_results, run_folders

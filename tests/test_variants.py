@@ -55,8 +55,8 @@ def test_model_flag_on_a_chapter_without_model_parameter_fails_before_work(tmp_p
 
 def test_model_flag_for_every_chapter_with_models():
     """--model works for each chapter that has models (03/04 get a pair with the model in it), or says which do."""
-    from rmnb.book import runner, variants
     from conftest import ROOT
+    from rmnb.book import runner, variants
 
     ch = {p.stem[:2]: p for p in runner.chapters(ROOT)}
     assert variants.model_parameters(ch["00"], "x/rm") == {"models": ["x/rm"]}

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from rmnb.data.fetch import fetch, registry
 from rmnb.base.errors import RmnbError
+from rmnb.data.fetch import fetch, registry
 
 FOLDER = "data/reward_model_training/"
 CATEGORIES = ("Agency", "Communion")

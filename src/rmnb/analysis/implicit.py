@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from rmnb.base.labels import shown
 from rmnb.base.errors import RmnbError
+from rmnb.base.labels import shown
 
 # --- the metrics -----------------------------------------------------------------------------------------
 

@@ -25,17 +25,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from rmnb.base.device import scoring_dtype
+from rmnb.base.device import resolve_device, scoring_dtype
 from rmnb.base.errors import RmnbError
 from rmnb.base.labels import shown
+from rmnb.data.prompts import FACCT_PROMPTS
+from rmnb.data.store import read_results
+from rmnb.inference.job import score
+from rmnb.inference.responses import vocabulary
 from rmnb.inference.vocabulary import SEARCH_FILTERS, decoded_vocabulary
 from rmnb.models import loading, registry
 from rmnb.training import trained
-from rmnb.data.prompts import FACCT_PROMPTS
-from rmnb.base.device import resolve_device
-from rmnb.inference.responses import vocabulary
-from rmnb.inference.job import score
-from rmnb.data.store import read_results
 
 KEEP_WORDS = ("love", "freedom")   # every filter keeps these words' case/space variants (chapter 06 follows them)
 FULL_VOCAB_LIMIT = 60_000          # ``auto`` on a CPU: vocabularies up to this size are searched in full

@@ -27,8 +27,7 @@ from rmnb.base.device import describe_device
 from rmnb.base.paths import cache_dir, repo_root
 from rmnb.book.timings import read_measured
 from rmnb.data import fetch
-from rmnb.models import registry
-from rmnb.models import gguf, loading
+from rmnb.models import gguf, loading, registry
 
 OK, WARN, FAIL, INFO = "ok", "warn", "FAIL", "info"
 MIN_PYTHON = (3, 10)          # pyproject's requires-python

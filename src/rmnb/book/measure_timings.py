@@ -27,7 +27,6 @@ from rmnb.models import registry
 from rmnb.models.gguf import embedded_folder
 
 
-
 def measure(root: Path | None = None, profile: str = "default", chapters: list[str] | None = None,
             out: Path | None = None) -> dict:
     """Convert the embedded models and run the chapters twice in an empty temporary user cache; return the

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from rmnb.data.fetch import fetch
 from rmnb.base.errors import RmnbError
+from rmnb.data.fetch import fetch
 
 ADJECTIVES = ("best", "greatest", "good", "worst", "bad", "terrible")
 POSITIVE_ADJECTIVES = ("best", "greatest", "good")

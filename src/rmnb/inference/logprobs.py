@@ -19,9 +19,8 @@ import gc
 from collections.abc import Sequence
 
 import numpy as np
-import torch
-
 import pandas as pd
+import torch
 
 from rmnb.base.errors import RmnbError
 from rmnb.data.logprob_tables import LogprobTable, released_logprobs

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from rmnb.models import registry
-from rmnb.data.fetch import fetch
 from rmnb.base.errors import RmnbError
+from rmnb.data.fetch import fetch
 from rmnb.data.prompts import framing_of
 from rmnb.data.store import read_results
+from rmnb.models import registry
 
 LEXICON_FOLDERS = {"big_two": "dict_big2_nouns", "mfd2": "dict_MFD_20"}
 COLUMNS = ["model_id", "model", "family", "response", "prompt_id", "framing", "score"]

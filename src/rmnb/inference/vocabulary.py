@@ -15,9 +15,10 @@ optionally restricted to a set of decoded strings (the analogue of the authors' 
 from __future__ import annotations
 
 import pandas as pd
-from rmnb.inference.responses import vocabulary
-from rmnb.data.fetch import fetch
+
 from rmnb.base.errors import RmnbError
+from rmnb.data.fetch import fetch
+from rmnb.inference.responses import vocabulary
 
 # The vocabulary filters, in one place: which decoded tokens a search or a checkpoint analysis scores.
 VOCAB_FILTERS = {

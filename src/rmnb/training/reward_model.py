@@ -38,18 +38,17 @@ import torch
 from scipy.stats import binomtest
 from tqdm import tqdm
 
+from rmnb.base.device import describe_device, resolve_device
 from rmnb.base.errors import RmnbError
 from rmnb.base.provenance import TRAINING_PACKAGES, package_versions
 from rmnb.base.quiet import quiet_transformers
+from rmnb.base.tempfiles import remove_stale_temps
 from rmnb.data.preferences import PreferenceData
+from rmnb.inference.responses import Conversation
+from rmnb.inference.reward import reward_scores_cached, reward_scores_full
+from rmnb.models import loading as models
 from rmnb.training.preparation import encode_pairs, load_base, lora_config
 from rmnb.training.settings import TRAINING_VERSION, TrainSettings, make_plan, split_for
-from rmnb.inference.responses import Conversation
-from rmnb.models import loading as models
-from rmnb.inference.reward import reward_scores_full
-from rmnb.base.device import describe_device, resolve_device
-from rmnb.base.tempfiles import remove_stale_temps
-from rmnb.inference.reward import reward_scores_cached
 
 SCORING_VERSION = 1    # bump when checkpoint scoring changes (invalidates cached checkpoint scores)
 

@@ -27,8 +27,8 @@ from pathlib import Path
 import pandas as pd
 
 from rmnb.base.errors import RmnbError
-from rmnb.base.provenance import TRAINING_PACKAGES, package_versions, slug
 from rmnb.base.paths import cache_dir, checkout_root, project_data_dir
+from rmnb.base.provenance import TRAINING_PACKAGES, package_versions, slug
 from rmnb.base.tempfiles import remove_stale_temps
 
 TEMPLATE = "Instruction:\n{instruction}\n\nResponse:\n{response}"
