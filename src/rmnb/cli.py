@@ -72,9 +72,8 @@ def _cmd_run(args) -> int:
         folder = runner.run_variant(paths, args.model, values, profile=profile, build=not args.no_build)
         print(f"[rmnb] variant for {args.model}: executed notebooks in {folder}")
         return 0
-    for path in paths:
-        out = runner.run_chapter(path, values, profile=profile)
-        print(f"[rmnb] {path.stem} -> {out}")
+    for stem, _, _, out in runner.run_chapters(paths, values, profile=profile):
+        print(f"[rmnb] {stem} -> {out}")
     return 0
 
 
