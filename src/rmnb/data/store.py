@@ -276,7 +276,7 @@ class RunStore:
         write_parquet_atomic(path, frame)
         return path
 
-    def close(self, *, shards_written: int, finished: bool) -> None:
+    def close(self, *, shards_written: int, finished: bool, session: dict | None = None) -> None:
         """Record this session's wall time; when ``finished``, verify the shards (row count, finite scores),
         consolidate them into scores.parquet and mark the run complete."""
         self._require_lock()
@@ -286,7 +286,8 @@ class RunStore:
         mine = [s for s in meta.get("sessions", []) if s.get("id") == getattr(self, "_session", None)]
         if mine:
             mine[-1].update({"finished": _now(), "wall_time_s": round(elapsed, 3),
-                                         "shards_written": shards_written})
+                            "shards_written": shards_written})
+            mine[-1].update(session or {})
         if finished:
             frame = self.read_shards()
             expected = meta.get("expected_rows")

@@ -13,6 +13,8 @@ no file truncated.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -30,7 +32,6 @@ from rmnb.data.store import (
 )
 
 UNIT_FILE = re.compile(r"^p(\d{4})-c(\d{4})\.parquet$")
-KEY_COLUMNS = ["model_id", "prompt_id", "response", "token_id"]
 
 
 def plan_units(n_prompts: int, n_responses: int, shard_size: int) -> dict[tuple[int, int], int]:
@@ -134,7 +135,12 @@ def check_run(folder: Path) -> list[str]:
             if n != rows:
                 problems.append(f"unit {path.name} has {n} rows where the plan has {rows} (truncated)")
                 continue
-            frames.append(read_parquet_checked(path))
+            unit = read_parquet_checked(path)
+            foreign = sorted(set(unit.prompt_id) - {prompt_ids[p]})
+            if foreign:
+                problems.append(f"unit {path.name} holds rows of prompt {foreign[0]!r}, not {prompt_ids[p]!r}: a "
+                                "duplicated or misplaced unit")
+            frames.append(unit)
         missing = [unit_name(*u) for u in plan if not (folder / "shards" / f"{unit_name(*u)}.parquet").exists()]
         unplanned = [name for name in stray if (m := UNIT_FILE.match(name)) and (int(m[1]), int(m[2])) not in plan]
         if missing:
@@ -143,15 +149,31 @@ def check_run(folder: Path) -> list[str]:
             problems.append(f"unit files outside the plan: {unplanned[:3]}")
     if frames:
         frame = pd.concat(frames, ignore_index=True)
-        dup = frame.duplicated(KEY_COLUMNS, keep=False)
-        if dup.any():
-            first = frame.loc[dup].iloc[0]
-            problems.append(f"{int(dup.sum())} rows are duplicates (the same model, prompt and response more than "
-                            f"once), e.g. {first.prompt_id!r} x {first.response!r}")
         unknown = sorted(set(frame.prompt_id) - set(prompt_ids))
         if unknown:
             problems.append(f"rows for prompts outside the plan: {unknown[:3]}")
+        n_chunks = len(plan) // len(prompt_ids)
+        for p, prompt_id in enumerate(prompt_ids):
+            rows = frame[frame.prompt_id == prompt_id]
+            complete_prompt = meta.get("status") == "complete" or all(
+                (folder / "shards" / f"{unit_name(p, c)}.parquet").exists() for c in range(n_chunks))
+            if complete_prompt and not _same_responses(rows, meta["params"]["responses"]):
+                dup = rows.duplicated(["response", "token_id"], keep=False)
+                example = f", e.g. {rows.loc[dup, 'response'].iloc[0]!r} more than once" if dup.any() else ""
+                problems.append(f"prompt {prompt_id!r}: its {len(rows)} rows are not the "
+                                f"{meta['params']['responses']['n']} planned responses each exactly once "
+                                f"(duplicates, missing or foreign rows{example})")
     return problems
+
+
+def _same_responses(rows: pd.DataFrame, planned: dict) -> bool:
+    """Whether ``rows`` (one prompt's, in store order) are the planned responses, in order, each once: their
+    fingerprint (``Responses.fingerprint``: kind, texts, ids) is the one recorded in the sidecar."""
+    ids = rows["token_id"]
+    ids = [] if ids.isna().all() else [int(i) for i in ids]
+    payload = json.dumps([planned.get("kind"), rows["response"].tolist(), ids], ensure_ascii=False)
+    return len(rows) == int(planned.get("n", -1)) and hashlib.sha256(payload.encode()).hexdigest() == planned.get(
+        "sha256")
 
 
 def check_runs(path: str | Path) -> dict[Path, list[str]]:
@@ -163,4 +185,4 @@ def check_runs(path: str | Path) -> dict[Path, list[str]]:
 
 
 __all__ = ["plan_units", "shard_units", "unit_name", "run_status", "format_status", "check_run", "check_runs",
-           "KEY_COLUMNS"]
+]
