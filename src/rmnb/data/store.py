@@ -17,8 +17,9 @@ an interrupted run leaves only complete shards; running the same job again skips
 
 A run is complete only once verified: as many rows as planned (prompts x responses), every score finite, the
 inputs' content hash recorded. Reading a stored run verifies it again (:meth:`RunStore.problem`), so a damaged or
-truncated run is reported ("incomplete or damaged: rerun with --refresh"), never returned as finished. One writer
-at a time: :meth:`RunStore.lock` takes an exclusive lock (``filelock``) on the run folder.
+truncated run is reported ("incomplete or damaged: rerun with --refresh"), never returned as finished. One job
+at a time: :meth:`RunStore.lock` locks the run folder (``filelock``); shards and Ray workers (:mod:`rmnb.data.units`)
+write each shard file (a work unit) under its own :meth:`RunStore.unit_lock`.
 """
 
 from __future__ import annotations
@@ -111,7 +112,6 @@ def read_parquet_checked(path: Path) -> pd.DataFrame:
         raise RmnbError(f"The score file {path} is corrupt or unreadable ({type(exc).__name__}: {exc}): the run "
                         f"is incomplete or damaged. Fix: {REFRESH_HINT}; or delete the file and run the same "
                         "`rmnb score` command again (the run resumes and recomputes only what is missing).") from exc
-
 
 
 class RunStore:
@@ -397,5 +397,5 @@ def read_meta(path: str | Path) -> dict:
                         f"damaged; {REFRESH_HINT}.") from None
 
 
-__all__ = ["RunStore", "run_problem", "check_scores", "REFRESH_HINT", "read_results", "read_meta", "run_folders", "content_key", "slug", "SCHEMA", "COLUMNS",
-           "package_versions"]
+__all__ = ["RunStore", "run_problem", "check_scores", "REFRESH_HINT", "read_results", "read_meta", "run_folders",
+           "content_key", "slug", "SCHEMA", "COLUMNS", "package_versions"]
