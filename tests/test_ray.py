@@ -17,6 +17,8 @@ from rmnb.data.store import read_meta, read_results  # noqa: E402
 from rmnb.data.units import check_runs  # noqa: E402
 
 PROMPTS = "greatest_ever_one,worst_ever_one,best_ever_one"
+KILL_PROMPTS = ("best_ever_one,best_world_please,greatest_ever_single,greatest_time_one,good_ever_please,"
+                "good_time_single,worst_world_one,worst_time_please,bad_world_single,terrible_ever_one")
 COLS = ["prompt_id", "response", "score"]
 
 
@@ -60,9 +62,12 @@ def _worker_processes():
     import psutil
 
     found = []
-    for proc in psutil.process_iter(["pid", "cmdline"]):
-        if any("ScoreWorker" in part for part in proc.info["cmdline"] or []):
-            found.append(proc.info["pid"])
+    for proc in psutil.Process().children(recursive=True):  # this test's own local Ray instance only
+        try:
+            if any("ScoreWorker" in part for part in proc.cmdline()):
+                found.append(proc.pid)
+        except psutil.Error:
+            pass
     return found
 
 
@@ -84,7 +89,7 @@ def test_killed_worker_costs_nothing(cluster, model_dir, tmp_path):
 
     thread = threading.Thread(target=killer, daemon=True)
     thread.start()
-    folder = job.score(str(model_dir / "rm"), "paper54", "big-two", out=out, progress=False, shard_size=20,
+    folder = job.score(str(model_dir / "rm"), KILL_PROMPTS, "big-two", out=out, progress=False, shard_size=20,
                        executor="ray", workers=2)
     thread.join(10)
     assert killed, "no worker process was found to kill"
@@ -94,7 +99,7 @@ def test_killed_worker_costs_nothing(cluster, model_dir, tmp_path):
     assert meta["sessions"][-1]["worker_processes"] > 2  # the restarted worker scored units
     assert check_runs(folder)[folder] == []  # complete, each (model, prompt, response) exactly once
     frame = read_results(folder)
-    assert len(frame) == 54 * 263 and not frame.duplicated(["prompt_id", "response"]).any()
-    one = read_results(job.score(str(model_dir / "rm"), "paper54", "big-two", out=tmp_path / "one",
+    assert len(frame) == 10 * 263 and not frame.duplicated(["prompt_id", "response"]).any()
+    one = read_results(job.score(str(model_dir / "rm"), KILL_PROMPTS, "big-two", out=tmp_path / "one",
                                  progress=False, shard_size=20))
     pd.testing.assert_frame_equal(_sorted(frame), _sorted(one), atol=1e-5, rtol=0)
