@@ -165,3 +165,14 @@ def test_unreachable_address_names_the_fix(address, why):
     with pytest.raises(RmnbError, match=why) as err:
         check_address(address)
     assert "leave --address out to start a local Ray instance" in str(err.value)
+
+
+def test_unreachable_address_fails_before_any_model_loads(monkeypatch, capsys):
+    from rmnb.inference import distributed
+
+    monkeypatch.setattr(distributed, "import_ray", lambda: object())  # as if Ray were installed
+    monkeypatch.setattr(job, "prepare", lambda *a, **k: (_ for _ in ()).throw(AssertionError("model loaded")))
+    assert cli.main(["score", "--model", "smollm2-135m-instruct", "--responses", "big-two", "--executor", "ray",
+                     "--address", "127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert "no Ray cluster answers at 127.0.0.1:9" in err and "ray start --head" in err

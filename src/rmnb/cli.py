@@ -27,7 +27,7 @@ from functools import partialmethod  # noqa: E402
 from rmnb.base.errors import RmnbError  # noqa: E402
 from rmnb.book import doctor, handout, parameters, runner, variants  # noqa: E402
 from rmnb.data import units  # noqa: E402
-from rmnb.inference import job, validate  # noqa: E402
+from rmnb.inference import distributed, job, validate  # noqa: E402
 from rmnb.models import registry  # noqa: E402
 from rmnb.training import trained  # noqa: E402
 
@@ -152,6 +152,9 @@ def _cmd_score(args) -> int:
                    chat_template=args.chat_template, random_head=args.random_head)
     validate.check_score_inputs(args.model, threads=args.threads, **options)
     validate.check_executor(args.executor, address=args.address, workers=args.workers, shard=args.shard)
+    if args.executor == "ray":  # before any model is built or loaded: Ray installed, the cluster reachable
+        distributed.import_ray()
+        distributed.check_address(args.address)
     if args.threads:
         import torch
 

@@ -25,7 +25,6 @@ from rmnb.base.errors import RmnbError
 from rmnb.base.progress import progress_bar
 from rmnb.data.store import RunStore
 from rmnb.data.units import plan_units
-from rmnb.inference import job as job_mod
 from rmnb.inference.validate import check_score_inputs
 
 RAY_HINT = ("--executor ray needs Ray, which is not installed. Fix: pip install 'rmnb[ray]' (or pip install "
@@ -83,12 +82,13 @@ def connect(ray, address: str | None, workers: int | None) -> bool:
 class ScoreWorker:
     """A Ray actor: one loaded model, scoring units of one run into the shared store."""
 
-    def __init__(self, model, prompts, responses, options: dict, threads: int | None):
+    def __init__(self, prepare, run_units, model, prompts, responses, options: dict, threads: int | None):
         if threads:
             import torch
 
             torch.set_num_threads(threads)
-        self.job = job_mod.prepare(model, prompts, responses, verbose=False, **options)
+        self.run_units = run_units
+        self.job = prepare(model, prompts, responses, verbose=False, **options)
         self.store = self.job.store()
         self.store.shared = True  # the driver holds the run's lock; units are written under unit locks
 
@@ -101,14 +101,17 @@ class ScoreWorker:
 
     def run_unit(self, unit: tuple[int, int], shard_size: int) -> dict:
         plan = self.job.plan(shard_size)
-        written = job_mod.run_units(self.job, self.store, plan, [tuple(unit)], progress=False)
+        written = self.run_units(self.job, self.store, plan, [tuple(unit)], progress=False)
         return {"unit": tuple(unit), "written": written, "pid": os.getpid(), "host": platform.node()}
 
 
-def score_ray(model, prompts, responses, *, address: str | None = None, workers: int | None = None,
-              gpus_per_worker: float | None = None, refresh: bool = False, wait: bool = False,
-              progress: bool = True, **options) -> Path:
-    """:func:`rmnb.inference.job.score` on Ray workers; returns the run folder (see the module's docstring)."""
+def score_ray(model, prompts, responses, *, prepare, run_units, finished, address: str | None = None,
+              workers: int | None = None, gpus_per_worker: float | None = None, refresh: bool = False,
+              wait: bool = False, progress: bool = True, **options) -> Path:
+    """:func:`rmnb.inference.job.score` on Ray workers; returns the run folder (see the module's docstring).
+
+    ``prepare``, ``run_units`` and ``finished`` are :mod:`rmnb.inference.job`'s (passed in, so that this module
+    does not import the job that imports it): build a worker's job, score units, report a finished run."""
     if not isinstance(model, (str, Path)):
         raise RmnbError("--executor ray needs a model id or folder (each worker loads the model itself), not a "
                         "loaded model. Fix: pass its id or folder.")
@@ -128,7 +131,8 @@ def score_ray(model, prompts, responses, *, address: str | None = None, workers:
         cpus = min(1.0, float(resources.get("CPU", 1)) / n)  # n workers fit a small local instance
         worker = ray.remote(ScoreWorker).options(num_cpus=cpus, num_gpus=gpus, max_restarts=UNIT_RETRIES,
                                                  max_task_retries=UNIT_RETRIES)
-        actors = [worker.remote(str(model), prompts, responses, options, threads) for _ in range(n)]
+        actors = [worker.remote(prepare, run_units, str(model), prompts, responses, options, threads)
+                  for _ in range(n)]
         try:
             info = ray.get(actors[0].describe.remote())
         except ray.exceptions.RayError as exc:
@@ -146,7 +150,7 @@ def score_ray(model, prompts, responses, *, address: str | None = None, workers:
             if refresh and meta:
                 store.reset()
             elif meta.get("status") == "complete":
-                return job_mod._finished(store, meta, progress)
+                return finished(store, meta, progress)
             session = {**info["session"], "executor": "ray", "workers": n, "gpus_per_worker": gpus,
                        "address": address or "local", "argv": sys.argv}
             plan = plan_units(info["n_prompts"], info["n_responses"], info["shard_size"])

@@ -23,6 +23,7 @@ from rmnb.base.progress import progress_bar
 from rmnb.data.prompts import load_prompts
 from rmnb.data.store import RunStore, content_key, read_results
 from rmnb.data.units import plan_units, shard_units
+from rmnb.inference import distributed
 from rmnb.inference.logprobs import sequence_logprobs_cached, token_logprobs, with_end_of_turn
 from rmnb.inference.responses import Conversation, Responses, load_responses, strings
 from rmnb.inference.reward import reward_scores_cached
@@ -225,9 +226,8 @@ def score(model: str | LoadedModel, prompts="paper54", responses: str | Response
                    prompt_format=prompt_format, system_prompt=system_prompt, end_of_turn=end_of_turn,
                    random_head=random_head)
     if executor == "ray":
-        from rmnb.inference import distributed
-
-        return distributed.score_ray(model, prompts, responses, address=address, workers=workers,
+        return distributed.score_ray(model, prompts, responses, prepare=prepare, run_units=run_units,
+                                     finished=_finished, address=address, workers=workers,
                                      gpus_per_worker=gpus_per_worker, refresh=refresh, wait=wait, progress=progress,
                                      **options)
     job = prepare(model, prompts, responses, **options)
