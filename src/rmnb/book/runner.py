@@ -12,16 +12,16 @@ import platform
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
-
-import yaml
 
 from rmnb.base.device import describe_device
 from rmnb.base.errors import RmnbError
 from rmnb.base.paths import repo_root
+from rmnb.base.progress import bars_enabled, format_duration
 from rmnb.book.parameters import default_parameters, validate_parameters
-from rmnb.book.variants import model_parameters, variant_dir, write_variant_toc
 from rmnb.book.status import write_status_page
+from rmnb.book.variants import model_parameters, variant_dir, write_variant_toc
 
 
 def chapters(root: Path | None = None) -> list[Path]:
@@ -37,6 +37,56 @@ def resolve_chapters(name: str, root: Path | None = None) -> list[Path]:
         valid = ", ".join(p.stem for p in available)
         raise RmnbError(f"no chapter matches {name!r}. Valid chapters: {valid} (a number such as 01 also works).")
     return hits
+
+
+# ipykernel 7 warns on every start that it "is running over TCP without encryption": the kernel runs on this
+# machine for papermill alone, so the warning says nothing a reader can act on. Its errors still show.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+
+
+def cell_progress(stem: str):
+    """papermill's cell progress bar (chapter, cells done, elapsed, ETA) on stderr; ``False`` where no one watches
+    (``rmnb.base.progress.bars_enabled``). ``disable=False`` overrides the ``TQDM_DISABLE`` meant for the kernel."""
+    if not bars_enabled():
+        return False
+    return {"desc": stem, "unit": "cell", "file": sys.stderr, "disable": False, "dynamic_ncols": True}
+
+
+def run_chapters(paths: list[Path], parameters: dict | None = None, *, label: str = "", **kwargs) -> list[tuple]:
+    """:func:`run_chapter` for each of ``paths`` in order, saying which chapter runs and, after it, how long it took;
+    ends with a time table (stderr). Returns ``[(stem, seconds, outcome, path)]``; a failure stops the run (after
+    the table)."""
+    timings = []
+    try:
+        for i, path in enumerate(paths, 1):
+            print(f"[rmnb] running {path.stem} ({i}/{len(paths)}{', ' + label if label else ''})", file=sys.stderr,
+                  flush=True)
+            start = time.perf_counter()
+            try:
+                out = run_chapter(path, parameters, **kwargs)
+            except BaseException:
+                timings.append((path.stem, time.perf_counter() - start, "failed", None))
+                raise
+            timings.append((path.stem, time.perf_counter() - start, "ok", out))
+            print(f"[rmnb] {path.stem} done in {format_duration(timings[-1][1])}", file=sys.stderr, flush=True)
+    finally:
+        if len(paths) > 1 or any(t[2] != "ok" for t in timings):
+            print(format_timings(timings, [p.stem for p in paths]), file=sys.stderr, flush=True)
+    return timings
+
+
+def format_timings(timings: list[tuple], planned: list[str] | None = None) -> str:
+    """A per-chapter time table: chapter, outcome, time; chapters not run are listed as such; a total."""
+    width = max([len(t[0]) for t in timings] + [len(s) for s in planned or []] + [7])
+    lines = [f"{'chapter':<{width}}  {'outcome':<8} time", f"{'-' * width}  {'-' * 8} {'-' * 12}"]
+    ran = {t[0] for t in timings}
+    for stem, seconds, outcome, _ in timings:
+        lines.append(f"{stem:<{width}}  {outcome:<8} {format_duration(seconds)}")
+    for stem in planned or []:
+        if stem not in ran:
+            lines.append(f"{stem:<{width}}  {'not run':<8} -")
+    lines.append(f"{'total':<{width}}  {'':<8} {format_duration(sum(t[1] for t in timings))}")
+    return "\n".join(lines)
 
 
 FAILED_DIR = "failed"     # <out_dir>/failed/<stem>.ipynb: the last failed execution, with its traceback
@@ -74,8 +124,8 @@ def run_chapter(path: Path, parameters: dict | None = None, out_dir: Path | None
             else f"No executed chapter was written to {output}")
     try:
         papermill.execute_notebook(nb, str(running), parameters=values, kernel_name="python3", language="python",
-                                   cwd=str(path.parent), progress_bar=False, execution_timeout=1800,
-                                   log_output=False)
+                                   cwd=str(path.parent), progress_bar=cell_progress(path.stem),
+                                   execution_timeout=1800, log_output=False, extra_arguments=KERNEL_ARGUMENTS)
     except BaseException as exc:
         where = _keep_failed(running, failed)
         if isinstance(exc, papermill.PapermillExecutionError):
@@ -146,9 +196,20 @@ def run_variant(paths: list[Path], model_id: str, values: dict | None = None, pr
     folder = variant_dir(root, model_id)
     for path in paths:
         validate_parameters(path, values or {})
-    for path in paths:
-        params = {**model_parameters(path, model_id), **(values or {})}
-        run_chapter(path, params, out_dir=folder, results_dir=folder / "results", profile=profile)
+    timings = []
+    try:
+        for i, path in enumerate(paths, 1):
+            params = {**model_parameters(path, model_id), **(values or {})}
+            print(f"[rmnb] running {path.stem} with {model_id} ({i}/{len(paths)})", file=sys.stderr, flush=True)
+            start = time.perf_counter()
+            try:
+                run_chapter(path, params, out_dir=folder, results_dir=folder / "results", profile=profile)
+            except BaseException:
+                timings.append((path.stem, time.perf_counter() - start, "failed", None))
+                raise
+            timings.append((path.stem, time.perf_counter() - start, "ok", None))
+    finally:
+        print(format_timings(timings, [p.stem for p in paths]), file=sys.stderr, flush=True)
     toc = write_variant_toc(root, model_id)
     if build:
         out = root / "_build" / "runs" / folder.name
@@ -173,9 +234,7 @@ def build_book(root: Path | None = None, profile: str = "default", output: Path 
     root = Path(root or repo_root())
     chapter_dir = root / "book" / "chapters"
     if execute:
-        for path in execution_order(toc_chapters(root)):
-            print(f"[rmnb] running {path.stem} ({profile})", flush=True)
-            run_chapter(path, out_dir=chapter_dir, profile=profile)
+        run_chapters(execution_order(toc_chapters(root)), out_dir=chapter_dir, profile=profile, label=profile)
     write_status_page(chapter_dir, chapter_dir / "status.md")
     _jupyter_book(root, "-W", "-n", "--keep-going", *(["--path-output", str(output)] if output else []))
     return Path(output or root) / "_build" / "html"

@@ -17,8 +17,9 @@ an interrupted run leaves only complete shards; running the same job again skips
 
 A run is complete only once verified: as many rows as planned (prompts x responses), every score finite, the
 inputs' content hash recorded. Reading a stored run verifies it again (:meth:`RunStore.problem`), so a damaged or
-truncated run is reported ("incomplete or damaged: rerun with --refresh"), never returned as finished. One writer
-at a time: :meth:`RunStore.lock` takes an exclusive lock (``filelock``) on the run folder.
+truncated run is reported ("incomplete or damaged: rerun with --refresh"), never returned as finished. One job
+at a time: :meth:`RunStore.lock` locks the run folder (``filelock``); shards and Ray workers (:mod:`rmnb.data.units`)
+write each shard file (a work unit) under its own :meth:`RunStore.unit_lock`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import hashlib
 import json
 import os
 import platform
-import re
 import shutil
 import time
 from datetime import datetime, timezone
@@ -58,8 +58,12 @@ def content_key(params: dict) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
+STALE_TMP_S = 600  # a temporary file this old belongs to a writer that was killed (a write takes seconds)
+
+
 def _atomic_write_bytes(path: Path, write) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # host, pid and a random part: writers on several machines share one folder (a shared filesystem)
+    tmp = path.with_name(f".{path.name}.{slug(platform.node(), 24)}-{os.getpid()}-{os.urandom(3).hex()}.tmp")
     try:
         with open(tmp, "wb") as fh:
             write(fh)
@@ -110,7 +114,6 @@ def read_parquet_checked(path: Path) -> pd.DataFrame:
                         "`rmnb score` command again (the run resumes and recomputes only what is missing).") from exc
 
 
-
 class RunStore:
     """One run folder: shards, sidecar, resume, verification, consolidation, one writer at a time.
 
@@ -129,6 +132,7 @@ class RunStore:
         self.meta_path = self.folder / META_FILE
         self.scores_path = self.folder / SCORES_FILE
         self._lock = None
+        self.shared = False  # True in a shard's or a Ray worker's process: units are written under unit locks
 
     # -- state ------------------------------------------------------------------------------------------------
     def meta(self) -> dict:
@@ -158,17 +162,19 @@ class RunStore:
         return self.shard_path(prompt_index, chunk_index).exists()
 
     # -- one writer at a time ----------------------------------------------------------------------------------
-    def lock(self, wait: bool = False):
+    def lock(self, wait: bool | float = False):
         """An exclusive lock on the run folder (a context manager). A second writer fails at once with a message
-        that says what to do, or, with ``wait``, waits until the first is done."""
+        that says what to do, or, with ``wait``, waits until the first is done (a number: at most that many
+        seconds)."""
         import filelock
 
         self.folder.mkdir(parents=True, exist_ok=True)
         store = self
+        timeout = (-1 if wait is True else 0) if isinstance(wait, bool) else float(wait)
 
         class _Held:
             def __enter__(self):
-                store._lock = filelock.FileLock(store.folder / LOCK_FILE, timeout=-1 if wait else 0)
+                store._lock = filelock.FileLock(store.folder / LOCK_FILE, timeout=timeout)
                 try:
                     store._lock.acquire()
                 except filelock.Timeout:
@@ -187,7 +193,19 @@ class RunStore:
 
         return _Held()
 
+    def unit_lock(self, prompt_index: int, chunk_index: int):
+        """The lock of one work unit (``filelock.FileLock``, not yet acquired): whoever holds it is scoring that
+        unit, so concurrent writers (shards, Ray workers) never score a unit twice. A killed writer's lock is
+        released by the operating system."""
+        import filelock
+
+        locks = self.folder / ".locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        return filelock.FileLock(locks / f"p{prompt_index:04d}-c{chunk_index:04d}.lock")
+
     def _require_lock(self) -> None:
+        if self.shared:  # a worker of a sharded or Ray job: each unit under its own lock (unit_lock)
+            return
         if self._lock is None or not self._lock.is_locked:
             raise RuntimeError("RunStore: take the lock (with store.lock(): ...) before writing")
 
@@ -207,8 +225,12 @@ class RunStore:
         if shard_size < 1 or n_units < 0:
             raise RmnbError(f"shard size must be 1 or more (got {shard_size}). Fix: pass a positive --shard-size.")
         self.shards.mkdir(parents=True, exist_ok=True)
-        for stale in self.shards.glob(".*.tmp"):  # we hold the lock: these are of a writer that was killed
-            stale.unlink(missing_ok=True)
+        for stale in self.shards.glob(".*.tmp"):  # of a writer that was killed (other writers' are recent)
+            try:
+                if time.time() - stale.stat().st_mtime > STALE_TMP_S:
+                    stale.unlink(missing_ok=True)
+            except OSError:
+                pass
         meta = self.meta()
         if meta and meta.get("key") != self.key:
             raise RmnbError(f"{self.meta_path} belongs to another run (key {meta.get('key')}): the run is "
@@ -223,7 +245,8 @@ class RunStore:
         if warnings:
             meta["warnings"] = sorted(set(meta.get("warnings", [])) | set(warnings))
         meta["status"] = "running"
-        meta.setdefault("sessions", []).append({**session, "started": _now(),
+        self._session = os.urandom(6).hex()
+        meta.setdefault("sessions", []).append({**session, "id": self._session, "started": _now(),
                                                 "versions": package_versions(python=True)})
         write_json_atomic(self.meta_path, meta)
         self._t0 = time.perf_counter()
@@ -253,16 +276,18 @@ class RunStore:
         write_parquet_atomic(path, frame)
         return path
 
-    def close(self, *, shards_written: int, finished: bool) -> None:
+    def close(self, *, shards_written: int, finished: bool, session: dict | None = None) -> None:
         """Record this session's wall time; when ``finished``, verify the shards (row count, finite scores),
         consolidate them into scores.parquet and mark the run complete."""
         self._require_lock()
         meta = self.meta()
         elapsed = time.perf_counter() - getattr(self, "_t0", time.perf_counter())
         meta["wall_time_s"] = round(meta.get("wall_time_s", 0.0) + elapsed, 3)
-        if meta.get("sessions"):
-            meta["sessions"][-1].update({"finished": _now(), "wall_time_s": round(elapsed, 3),
-                                         "shards_written": shards_written})
+        mine = [s for s in meta.get("sessions", []) if s.get("id") == getattr(self, "_session", None)]
+        if mine:
+            mine[-1].update({"finished": _now(), "wall_time_s": round(elapsed, 3),
+                            "shards_written": shards_written})
+            mine[-1].update(session or {})
         if finished:
             frame = self.read_shards()
             expected = meta.get("expected_rows")
@@ -275,6 +300,7 @@ class RunStore:
             meta.update(status="complete", n_rows=len(frame), completed=_now())
             write_json_atomic(self.meta_path, meta)
             shutil.rmtree(self.shards, ignore_errors=True)
+            shutil.rmtree(self.folder / ".locks", ignore_errors=True)
         else:
             write_json_atomic(self.meta_path, meta)
 
@@ -371,5 +397,5 @@ def read_meta(path: str | Path) -> dict:
                         f"damaged; {REFRESH_HINT}.") from None
 
 
-__all__ = ["RunStore", "run_problem", "check_scores", "REFRESH_HINT", "read_results", "read_meta", "run_folders", "content_key", "slug", "SCHEMA", "COLUMNS",
-           "package_versions"]
+__all__ = ["RunStore", "run_problem", "check_scores", "REFRESH_HINT", "read_results", "read_meta", "run_folders",
+           "content_key", "slug", "SCHEMA", "COLUMNS", "package_versions"]

@@ -7,8 +7,11 @@ one at once.
 
 from __future__ import annotations
 
+import os
+import platform
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,13 +19,16 @@ import pandas as pd
 
 from rmnb.base.device import describe_device
 from rmnb.base.errors import RmnbError
-from rmnb.inference.logprobs import sequence_logprobs_cached, token_logprobs, with_end_of_turn
-from rmnb.models.loading import LoadedModel, load_model, resolve_spec
-from rmnb.inference.responses import Conversation, Responses, load_responses, strings
-from rmnb.inference.reward import reward_scores_cached
+from rmnb.base.progress import progress_bar
 from rmnb.data.prompts import load_prompts
 from rmnb.data.store import RunStore, content_key, read_results
-from rmnb.inference.validate import KINDS, check_score_inputs, random_head_refusal
+from rmnb.data.units import plan_units, shard_units
+from rmnb.inference import distributed
+from rmnb.inference.logprobs import sequence_logprobs_cached, token_logprobs, with_end_of_turn
+from rmnb.inference.responses import Conversation, Responses, load_responses, strings
+from rmnb.inference.reward import reward_scores_cached
+from rmnb.inference.validate import KINDS, check_executor, check_score_inputs, parse_shard, random_head_refusal
+from rmnb.models.loading import LoadedModel, load_model, resolve_spec
 
 SCORING_CODE = "prefix-kv-1"   # bump when a change to the scoring code changes numbers
 DEFAULT_SHARD = 4096           # candidates per shard: a crash loses at most one shard's work
@@ -86,27 +92,59 @@ def score_unit(lm: LoadedModel, conv: Conversation, kind: str, prompt: str, chun
     return sequence_logprobs_cached(lm.model, encoded, batch_size=batch_size, progress=progress), n_tokens
 
 
-def score(model: str | LoadedModel, prompts="paper54", responses: str | Responses | Sequence[str] = "vocab", *,
-          kind: str | None = None, out: str | Path | None = None, revision: str | None = None,
-          dtype: str | None = None, device: str = "auto", batch_size: int | None = None,
-          shard_size: int | None = None, trust_remote_code: bool = False, chat_template: str | None = None,
-          prompt_format: str | None = None, system_prompt: str | None = None, end_of_turn: bool = False,
-          random_head: bool = False, refresh: bool = False, wait: bool = False, progress: bool = True,
-          bos: str = "single") -> Path:
-    """Score ``responses`` to ``prompts`` with ``model`` into the results store; returns the run folder.
+@dataclass
+class Job:
+    """Everything a worker needs to score units of one run: model, conversation, prompts, responses, the run's
+    parameters (its key) and sizes. Built by :func:`prepare`, in the process that scores."""
 
-    ``kind``: ``reward`` (a sequence classifier's score) or ``logprob`` (log p(response | prompt)); default by the
-    registry entry. A language model scored as ``reward`` would get a seeded random score head: refused unless
-    ``random_head=True`` (then a warning is printed and recorded in the run's sidecar). ``end_of_turn``
-    (log-probs): add the log-prob of the template's end-of-turn token after the response. ``bos``: ``"single"``
-    (default, one BOS) or ``"authors"`` (the FAccT authors' double-BOS text path); part of the run key only when
-    not the default (it enters through the conversation's description), so stored runs keep their keys.
+    lm: LoadedModel
+    conv: Conversation
+    kind: str
+    prompt_frame: pd.DataFrame
+    resp: Responses
+    batch_size: int
+    shard_size: int
+    end_of_turn: bool
+    params: dict
+    inputs: str
+    warnings: list
+    prompts_name: str
+    root: Path
+    _frame: pd.DataFrame | None = field(default=None, repr=False)
 
-    Every input is checked before any work (:mod:`rmnb.inference.validate`). ``batch_size`` and ``shard_size``
-    change only speed, so they are not part of the run key. A stored run is verified before it is returned;
-    a damaged one is an error unless ``refresh`` (score it again). One writer per run: a second one fails at once,
-    or with ``wait`` waits for the first.
-    """
+    def rows(self) -> pd.DataFrame:
+        """The responses' columns (response, token_id, token), built once."""
+        if self._frame is None:
+            self._frame = self.resp.frame()
+        return self._frame
+
+    def store(self) -> RunStore:
+        return RunStore(self.root, self.params, model_id=self.lm.id, revision=self.lm.revision, kind=self.kind,
+                        responses_name=self.resp.name, prompts_name=self.prompts_name)
+
+    def session(self) -> dict:
+        return {"device": describe_device(self.lm.device), "batch_size": self.batch_size, "argv": sys.argv,
+                "responses_name": self.resp.name, "prompts_name": self.prompts_name, "host": platform.node(),
+                "pid": os.getpid()}
+
+    def plan(self, shard_size: int | None = None) -> dict:
+        return plan_units(len(self.prompt_frame), len(self.resp), shard_size or self.shard_size)
+
+    def open(self, store: RunStore) -> int:
+        """Create or resume the run (the caller holds its lock); returns the shard size in force."""
+        plan = self.plan()
+        return store.open(shard_size=self.shard_size, n_units=len(plan), session=self.session(),
+                          expected_rows=len(self.prompt_frame) * len(self.resp), inputs_sha256=self.inputs,
+                          warnings=self.warnings)
+
+
+def prepare(model: str | LoadedModel, prompts="paper54", responses: str | Responses | Sequence[str] = "vocab", *,
+            kind: str | None = None, out: str | Path | None = None, revision: str | None = None,
+            dtype: str | None = None, device: str = "auto", batch_size: int | None = None,
+            shard_size: int | None = None, trust_remote_code: bool = False, chat_template: str | None = None,
+            prompt_format: str | None = None, system_prompt: str | None = None, end_of_turn: bool = False,
+            random_head: bool = False, bos: str = "single", verbose: bool = True) -> Job:
+    """Check the inputs, load the model, build prompts, responses and the run's parameters (no scoring)."""
     root = check_score_inputs(model, prompts=prompts, responses=responses, kind=kind, out=out, revision=revision,
                               batch_size=batch_size, shard_size=shard_size, chat_template=chat_template,
                               random_head=random_head)
@@ -126,7 +164,8 @@ def score(model: str | LoadedModel, prompts="paper54", responses: str | Response
             raise random_head_refusal(lm.id)
         warnings.append(f"{lm.id} has no trained reward head: scored with a randomly initialised one ({lm.head}); "
                         "its scores carry no preference information.")
-        print(f"rmnb: warning: {warnings[-1]}", file=sys.stderr)  # also with --quiet: it is not progress
+        if verbose:
+            print(f"rmnb: warning: {warnings[-1]}", file=sys.stderr)  # also with --quiet: it is not progress
     if isinstance(responses, Responses):
         resp = responses
     elif isinstance(responses, str):
@@ -152,71 +191,179 @@ def score(model: str | LoadedModel, prompts="paper54", responses: str | Response
     }
     inputs = content_key({"prompts": params["prompts"], "responses": params["responses"],
                           "conversation": params["conversation"]})
-    store = RunStore(root, params, model_id=lm.id, revision=lm.revision, kind=kind, responses_name=resp.name,
-                     prompts_name=prompts_name)
+    return Job(lm=lm, conv=conv, kind=kind, prompt_frame=prompt_frame, resp=resp, batch_size=batch_size,
+               shard_size=shard_size, end_of_turn=end_of_turn, params=params, inputs=inputs, warnings=warnings,
+               prompts_name=prompts_name, root=root)
+
+
+def score(model: str | LoadedModel, prompts="paper54", responses: str | Responses | Sequence[str] = "vocab", *,
+          kind: str | None = None, out: str | Path | None = None, revision: str | None = None,
+          dtype: str | None = None, device: str = "auto", batch_size: int | None = None,
+          shard_size: int | None = None, trust_remote_code: bool = False, chat_template: str | None = None,
+          prompt_format: str | None = None, system_prompt: str | None = None, end_of_turn: bool = False,
+          random_head: bool = False, refresh: bool = False, wait: bool = False, progress: bool = True,
+          shard: str | tuple[int, int] | None = None, executor: str = "local", address: str | None = None,
+          workers: int | None = None, gpus_per_worker: float | None = None, bos: str = "single") -> Path:
+    """Score ``responses`` to ``prompts`` with ``model`` into the results store; returns the run folder.
+
+    ``kind``: ``reward`` (a sequence classifier's score) or ``logprob`` (log p(response | prompt)); default by the
+    registry entry. A language model scored as ``reward`` would get a seeded random score head: refused unless
+    ``random_head=True`` (then a warning is printed and recorded in the run's sidecar). ``end_of_turn``
+    (log-probs): add the log-prob of the template's end-of-turn token after the response. ``bos``: ``"single"``
+    (default, one BOS) or ``"authors"`` (the FAccT authors' double-BOS text path); part of the run key only when
+    not the default (it enters through the conversation's description), so stored runs keep their keys.
+
+    Every input is checked before any work (:mod:`rmnb.inference.validate`). ``batch_size`` and ``shard_size``
+    change only speed, so they are not part of the run key. A stored run is verified before it is returned;
+    a damaged one is an error unless ``refresh`` (score it again). One writer per run: a second one fails at once,
+    or with ``wait`` waits for the first.
+
+    At scale (:mod:`rmnb.data.units`): ``shard="K/N"`` scores only shard K of N of the run's work units (a Slurm
+    array task); the shard that stores the last unit completes the run. ``executor="ray"`` scores the units on Ray
+    workers that each keep the model loaded (``address``: ``auto``, ``HOST:PORT``, or none for a local Ray
+    instance; ``workers``; ``gpus_per_worker``); see :mod:`rmnb.inference.distributed`.
+    """
+    check_executor(executor, address=address, workers=workers, shard=shard)
+    shard = parse_shard(shard)
+    options = dict(kind=kind, out=out, revision=revision, dtype=dtype, device=device, batch_size=batch_size,
+                   shard_size=shard_size, trust_remote_code=trust_remote_code, chat_template=chat_template,
+                   prompt_format=prompt_format, system_prompt=system_prompt, end_of_turn=end_of_turn,
+                   random_head=random_head, bos=bos)
+    if executor == "ray":
+        return distributed.score_ray(model, prompts, responses, prepare=prepare, run_units=run_units,
+                                     finished=_finished, address=address, workers=workers,
+                                     gpus_per_worker=gpus_per_worker, refresh=refresh, wait=wait, progress=progress,
+                                     **options)
+    job = prepare(model, prompts, responses, **options)
+    store = job.store()
+    if shard is not None:
+        return _run_shard(job, store, shard, wait=wait, progress=progress)
     with store.lock(wait=wait):
         meta = store.meta()
         if refresh and meta:
             store.reset()
         elif meta.get("status") == "complete":
-            why = store.problem(meta)
-            if why:
-                raise RmnbError(f"The stored run {store.folder} is incomplete or damaged ({why}): rerun with "
-                                "--refresh (Python: refresh=True) to score it again.")
-            if progress:
-                print(f"rmnb: already scored (verified), nothing to do: {store.folder}", file=sys.stderr)
-            return store.folder
-        return _run(store, lm, conv, kind, prompt_frame, resp, batch_size=batch_size, shard_size=shard_size,
-                    end_of_turn=end_of_turn, progress=progress, inputs=inputs, warnings=warnings,
-                    prompts_name=prompts_name)
+            return _finished(store, meta, progress)
+        shard_size = job.open(store)
+        plan = job.plan(shard_size)
+        store.check_shards(plan)
+        written, finished = 0, False
+        try:
+            written = run_units(job, store, plan, list(plan), progress=progress)
+            finished = True
+        finally:
+            store.close(shards_written=written, finished=finished)
+    return store.folder
 
 
-def _run(store: RunStore, lm: LoadedModel, conv: Conversation, kind: str, prompt_frame: pd.DataFrame,
-         resp: Responses, *, batch_size: int, shard_size: int, end_of_turn: bool, progress: bool, inputs: str,
-         warnings: list[str], prompts_name: str) -> Path:
-    """Score the missing shards of a locked run, then verify and consolidate it."""
-    n_chunks = -(-len(resp) // shard_size)
-    session = {"device": describe_device(lm.device), "batch_size": batch_size, "argv": sys.argv,
-               "responses_name": resp.name, "prompts_name": prompts_name}
-    shard_size = store.open(shard_size=shard_size, n_units=len(prompt_frame) * n_chunks, session=session,
-                            expected_rows=len(prompt_frame) * len(resp), inputs_sha256=inputs, warnings=warnings)
-    n_chunks = -(-len(resp) // shard_size)
-    units = [(p, c) for p in range(len(prompt_frame)) for c in range(n_chunks)]
-    rows_of = {u: min(shard_size, len(resp) - u[1] * shard_size) for u in units}
-    store.check_shards(rows_of)
-    done = sum(rows_of[u] for u in units if store.has_shard(*u))
+def _finished(store: RunStore, meta: dict, progress: bool) -> Path:
+    why = store.problem(meta)
+    if why:
+        raise RmnbError(f"The stored run {store.folder} is incomplete or damaged ({why}): rerun with "
+                        "--refresh (Python: refresh=True) to score it again.")
+    if progress:
+        print(f"rmnb: already scored (verified), nothing to do: {store.folder}", file=sys.stderr)
+    return store.folder
 
-    from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(prompt_frame) * len(resp), initial=done, unit="cand", smoothing=0.1,
-               desc=f"{lm.spec.label} {kind}", disable=not progress, dynamic_ncols=True)
-    written = 0
-    finished = False
-    frame_cols = resp.frame()
+SHARD_LOCK_WAIT_S = 300  # a shard waits this long for the run's lock (held only briefly by other shards)
+
+
+def _run_shard(job: Job, store: RunStore, shard: tuple[int, int], *, wait: bool, progress: bool) -> Path:
+    """Shard K of N: open the run (briefly locked), score its units under unit locks, then record the session and,
+    if every unit of the run is stored, verify and complete the run."""
+    k, n = shard
+    with store.lock(wait=True if wait else SHARD_LOCK_WAIT_S):
+        meta = store.meta()
+        if meta.get("status") == "complete":
+            return _finished(store, meta, progress)
+        shard_size = job.open(store)
+        plan = job.plan(shard_size)
+        mine = shard_units(plan, k, n)
+        store.check_shards({u: plan[u] for u in mine})
+    written, finished = 0, False
+    store.shared = True
     try:
-        for p, c in units:
-            if store.has_shard(p, c):
-                continue
-            rows = slice(c * shard_size, min((c + 1) * shard_size, len(resp)))
-            chunk = resp.subset(rows)
-            prompt_id, text = prompt_frame.iloc[p]["prompt_id"], prompt_frame.iloc[p]["text"]
-            scores, n_tokens = score_unit(lm, conv, kind, text, chunk, batch_size=batch_size,
-                                          end_of_turn=end_of_turn, progress=bar.update)
-            shard = frame_cols.iloc[rows].reset_index(drop=True)
-            shard.insert(0, "prompt_id", prompt_id)
-            shard.insert(0, "kind", kind)
-            shard.insert(0, "dtype", lm.dtype_name)
-            shard.insert(0, "revision", lm.revision)
-            shard.insert(0, "model_id", lm.id)
-            shard["n_tokens"] = np.asarray(n_tokens, dtype=np.int32)
-            shard["score"] = scores
-            store.write_shard(p, c, shard, expected_rows=rows_of[(p, c)])
-            written += 1
-        finished = True
+        written = run_units(job, store, plan, mine, progress=progress, desc=f"shard {k}/{n}")
+    finally:
+        store.shared = False
+        with store.lock(wait=True if wait else SHARD_LOCK_WAIT_S):
+            if store.meta().get("status") != "complete":
+                done = sum(store.has_shard(*u) for u in plan)
+                finished = done == len(plan)
+                if finished:
+                    store.check_shards(plan)
+                store.close(shards_written=written, finished=finished)
+                if progress:
+                    state = "run complete (verified)" if finished else \
+                        f"{done}/{len(plan)} units of the run stored; the run completes when every shard has run"
+                    print(f"rmnb: shard {k}/{n}: {len(mine)} units, {written} scored now; {state}", file=sys.stderr)
+    return store.folder
+
+
+def run_units(job: Job, store: RunStore, plan: dict, units: list, *, progress: bool = True, desc: str | None = None,
+              shard_size: int | None = None) -> int:
+    """Score ``units`` that are not stored yet, each under its unit lock; returns how many were scored here.
+
+    A unit whose lock another process holds is skipped at first, then waited for: when that process dies before
+    storing it, the unit is scored here. Progress: candidates and units done, with an ETA (stderr)."""
+    total_rows = sum(plan[u] for u in units)
+    done_units = [u for u in units if store.has_shard(*u)]
+    bar = progress_bar(total=total_rows, initial=sum(plan[u] for u in done_units), unit="cand",
+                       desc=desc or f"{job.lm.spec.label} {job.kind}", enabled=progress)
+    state = {"units": len(done_units), "written": 0}
+    bar.set_postfix_str(f"units {state['units']}/{len(units)}")
+    try:
+        deferred = [u for u in units if u not in set(done_units) and not _unit(job, store, plan, u, bar, state,
+                                                                               len(units), blocking=False)]
+        for u in deferred:
+            _unit(job, store, plan, u, bar, state, len(units), blocking=True)
     finally:
         bar.close()
-        store.close(shards_written=written, finished=finished)
-    return store.folder
+    return state["written"]
+
+
+def _unit(job: Job, store: RunStore, plan: dict, unit: tuple[int, int], bar, state: dict, n_units: int, *,
+          blocking: bool) -> bool:
+    """Score and store one unit under its lock; False when another process holds it (``blocking``: wait)."""
+    import filelock
+
+    lock = store.unit_lock(*unit)
+    try:
+        lock.acquire(timeout=-1 if blocking else 0)
+    except filelock.Timeout:
+        return False
+    try:
+        if not store.has_shard(*unit):
+            p, c = unit
+            shard_size = max(plan[(p, 0)], 1)
+            rows = slice(c * shard_size, c * shard_size + plan[unit])
+            prompt_id, text = job.prompt_frame.iloc[p]["prompt_id"], job.prompt_frame.iloc[p]["text"]
+            scores, n_tokens = score_unit(job.lm, job.conv, job.kind, text, job.resp.subset(rows),
+                                          batch_size=job.batch_size, end_of_turn=job.end_of_turn,
+                                          progress=bar.update)
+            store.write_shard(p, c, unit_frame(job, p, rows, prompt_id, scores, n_tokens), expected_rows=plan[unit])
+            state["written"] += 1
+        else:
+            bar.update(plan[unit])
+    finally:
+        lock.release()
+    state["units"] += 1
+    bar.set_postfix_str(f"units {state['units']}/{n_units}")
+    return True
+
+
+def unit_frame(job: Job, p: int, rows: slice, prompt_id: str, scores, n_tokens) -> pd.DataFrame:
+    """The tidy rows of one unit."""
+    shard = job.rows().iloc[rows].reset_index(drop=True)
+    shard.insert(0, "prompt_id", prompt_id)
+    shard.insert(0, "kind", job.kind)
+    shard.insert(0, "dtype", job.lm.dtype_name)
+    shard.insert(0, "revision", job.lm.revision)
+    shard.insert(0, "model_id", job.lm.id)
+    shard["n_tokens"] = np.asarray(n_tokens, dtype=np.int32)
+    shard["score"] = scores
+    return shard
 
 
 def score_frame(*args, **kwargs) -> pd.DataFrame:
@@ -224,4 +371,4 @@ def score_frame(*args, **kwargs) -> pd.DataFrame:
     return read_results(score(*args, **kwargs))
 
 
-__all__ = ["score", "score_frame", "score_unit", "conversation_for", "prompt_table", "default_kind", "KINDS"]
+__all__ = ["score", "score_frame", "score_unit", "prepare", "run_units", "Job", "conversation_for", "prompt_table", "default_kind", "KINDS"]

@@ -185,6 +185,48 @@ def check_score_inputs(model, *, prompts="paper54", responses="vocab", kind=None
     return check_out(out)
 
 
-__all__ = ["check_score_inputs", "check_positive", "check_out", "check_prompts", "check_responses",
+SHARD_FIX = ("Fix: write --shard K/N with N >= 1 shards and 0 <= K < N, e.g. --shard 0/4 ... --shard 3/4 (a Slurm "
+             "array: --array=0-3 with --shard $SLURM_ARRAY_TASK_ID/4).")
+EXECUTORS = ("local", "ray")
+
+
+def parse_shard(shard) -> tuple[int, int] | None:
+    """``"K/N"`` (or ``(K, N)``) -> ``(K, N)`` with ``0 <= K < N``; ``None`` stays ``None`` (every unit)."""
+    if shard is None:
+        return None
+    if isinstance(shard, tuple) and len(shard) == 2:
+        k, n = shard
+    else:
+        text = str(shard).strip()
+        parts = text.split("/")
+        if len(parts) != 2 or not all(x.strip().isdigit() for x in parts):
+            raise RmnbError(f"shard (--shard) is {text!r}: it must be two whole numbers K/N. {SHARD_FIX}")
+        k, n = (int(x) for x in parts)
+    if isinstance(k, bool) or isinstance(n, bool) or not isinstance(k, int) or not isinstance(n, int):
+        raise RmnbError(f"shard (--shard) is {shard!r}: it must be two whole numbers K/N. {SHARD_FIX}")
+    if n < 1:
+        raise RmnbError(f"shard (--shard) is {k}/{n}: the number of shards N must be 1 or more. {SHARD_FIX}")
+    if not 0 <= k < n:
+        raise RmnbError(f"shard (--shard) is {k}/{n}: shard numbers run from 0 to N-1 = {n - 1}, so K must be "
+                        f"below {n}. {SHARD_FIX}")
+    return k, n
+
+
+def check_executor(executor, *, address=None, workers=None, shard=None) -> None:
+    """``executor`` is local or ray; ``address`` and ``workers`` only with ray; ``shard`` only locally."""
+    if executor not in EXECUTORS:
+        raise RmnbError(f"executor (--executor) is {executor!r}: it must be local or ray. Fix: leave it out (one "
+                        "process here), or pass --executor ray (Ray workers; pip install 'rmnb[ray]').")
+    check_positive("workers", workers, example=4, default="one worker per CPU or GPU of the Ray cluster")
+    if executor != "ray" and (address is not None or workers is not None):
+        raise RmnbError("address (--address) and workers (--workers) apply to the Ray executor only. Fix: add "
+                        "--executor ray, or leave them out.")
+    if executor == "ray" and shard is not None:
+        raise RmnbError("shard (--shard) and --executor ray do not go together: Ray already spreads the units over "
+                        "its workers. Fix: use one of them (Slurm array: --shard K/N; a Ray cluster: --executor ray).")
+    parse_shard(shard)
+
+
+__all__ = ["parse_shard", "check_executor", "EXECUTORS", "check_score_inputs", "check_positive", "check_out", "check_prompts", "check_responses",
            "check_chat_template", "check_revision", "check_kind", "is_language_model", "random_head_refusal",
            "flag", "is_file"]
