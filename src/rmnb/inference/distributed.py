@@ -105,13 +105,13 @@ class ScoreWorker:
         return {"unit": tuple(unit), "written": written, "pid": os.getpid(), "host": platform.node()}
 
 
-def score_ray(model, prompts, responses, *, prepare, run_units, finished, address: str | None = None,
+def score_ray(model, prompts, responses, *, prepare, run_units, reuse, address: str | None = None,
               workers: int | None = None, gpus_per_worker: float | None = None, refresh: bool = False,
               wait: bool = False, progress: bool = True, **options) -> Path:
     """:func:`rmnb.inference.job.score` on Ray workers; returns the run folder (see the module's docstring).
 
-    ``prepare``, ``run_units`` and ``finished`` are :mod:`rmnb.inference.job`'s (passed in, so that this module
-    does not import the job that imports it): build a worker's job, score units, report a finished run."""
+    ``prepare``, ``run_units`` and ``reuse`` are :mod:`rmnb.inference.job`'s (passed in, so that this module
+    does not import the job that imports it): build a worker's job, score units, reuse or restart a stored run."""
     if not isinstance(model, (str, Path)):
         raise RmnbError("--executor ray needs a model id or folder (each worker loads the model itself), not a "
                         "loaded model. Fix: pass its id or folder.")
@@ -146,11 +146,9 @@ def score_ray(model, prompts, responses, *, prepare, run_units, finished, addres
             raise RmnbError("the Ray workers run another rmnb version than this process (their run key differs). "
                             "Fix: install the same rmnb on every machine of the cluster.")
         with store.lock(wait=wait):
-            meta = store.meta()
-            if refresh and meta:
-                store.reset()
-            elif meta.get("status") == "complete":
-                return finished(store, meta, progress)
+            done = reuse(store, refresh, progress)
+            if done is not None:
+                return done
             session = {**info["session"], "executor": "ray", "workers": n, "gpus_per_worker": gpus,
                        "address": address or "local", "argv": sys.argv}
             plan = plan_units(info["n_prompts"], info["n_responses"], info["shard_size"])

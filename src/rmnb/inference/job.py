@@ -231,7 +231,7 @@ def score(model: str | LoadedModel, prompts="paper54", responses: str | Response
                    random_head=random_head, bos=bos)
     if executor == "ray":
         return distributed.score_ray(model, prompts, responses, prepare=prepare, run_units=run_units,
-                                     finished=_finished, address=address, workers=workers,
+                                     reuse=_reuse, address=address, workers=workers,
                                      gpus_per_worker=gpus_per_worker, refresh=refresh, wait=wait, progress=progress,
                                      **options)
     job = prepare(model, prompts, responses, **options)
@@ -239,11 +239,9 @@ def score(model: str | LoadedModel, prompts="paper54", responses: str | Response
     if shard is not None:
         return _run_shard(job, store, shard, wait=wait, progress=progress)
     with store.lock(wait=wait):
-        meta = store.meta()
-        if refresh and meta:
-            store.reset()
-        elif meta.get("status") == "complete":
-            return _finished(store, meta, progress)
+        done = _reuse(store, refresh, progress)
+        if done is not None:
+            return done
         shard_size = job.open(store)
         plan = job.plan(shard_size)
         store.check_shards(plan)
@@ -254,6 +252,17 @@ def score(model: str | LoadedModel, prompts="paper54", responses: str | Response
         finally:
             store.close(shards_written=written, finished=finished)
     return store.folder
+
+
+def _reuse(store: RunStore, refresh: bool, progress: bool) -> Path | None:
+    """Under the run's lock: with ``refresh``, start the run over; else the verified folder of a complete run.
+    ``None``: there is scoring to do."""
+    meta = store.meta()
+    if refresh and meta:
+        store.reset()
+    elif meta.get("status") == "complete":
+        return _finished(store, meta, progress)
+    return None
 
 
 def _finished(store: RunStore, meta: dict, progress: bool) -> Path:
