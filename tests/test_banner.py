@@ -23,4 +23,22 @@ def test_variant_run_sets_the_banner_parameter(monkeypatch):
     ch = {p.stem[:2]: p for p in runner.chapters(ROOT)}
     monkeypatch.setitem(variants.MODEL_HOOKS, "01_big_two", lambda m: {"scores_dir": "x"})
     assert variants.model_parameters(ch["01"], "org/rm") == {"scores_dir": "x", "variant_model": "org/rm"}
-    assert "variant_model" not in variants.model_parameters(ch["06"], "org/rm")
+    assert variants.model_parameters(ch["06"], "org/rm")["variant_model"] == "org/rm"
+
+
+def test_every_chapter_that_takes_a_model_shows_the_banner():
+    """A variant page of any chapter that takes --model opens with the banner: the chapter declares the parameter
+    and shows it right after the parameters cell."""
+    import jupytext
+
+    from conftest import ROOT
+    from rmnb.book import parameters, runner, variants
+
+    for path in runner.chapters(ROOT):
+        takes_model = path.stem in variants.MODEL_HOOKS or set(parameters.chapter_parameters(path)) & set(
+            variants.MODEL_PARAMETERS)
+        if not takes_model:
+            continue
+        assert variants.VARIANT_PARAMETER in parameters.chapter_parameters(path), path.stem
+        sources = [c.source for c in jupytext.read(path).cells if c.cell_type == "code"]
+        assert any("banner.show(variant_model)" in src for src in sources), path.stem
