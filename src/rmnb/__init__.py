@@ -6,18 +6,21 @@ list, never from one below it (``make test`` checks this with an import-linter l
 - ``rmnb.base``       errors, paths and the user cache, devices and dtypes, display labels and colours, provenance
                       (package versions, git commit, file-system-safe names)
 - ``rmnb.data``       the released-data registry (pinned URL + sha256, ``RMNB_DATA_DIR``), prompts, lexicons,
-                      preference pairs, the resumable results store, released log-prob tables, the paper's and the
-                      FAccT study's reported values
+                      preference pairs (HH-RLHF, the value-neutral AFINN set), the resumable results store and its
+                      work units, released log-prob tables, the paper's and the FAccT study's reported values
 - ``rmnb.models``     the one model registry (the paper's RMs and LMs, the embedded offline models, the RMs rmnb
                       trains, as data) and loading (embedded GGUF conversion, Hub ids, local folders)
 - ``rmnb.inference``  conversations and responses, reward scoring (prefix-KV reuse), log-probs, the scoring job
-                      behind ``rmnb score``, vocabularies and lexicon matching, score tables
+                      behind ``rmnb score`` (input validation, shards, the Ray executor), vocabularies and lexicon
+                      matching, score tables
 - ``rmnb.training``   reward-model training (settings, preparation, the Bradley-Terry trainer), LoRA SFT, building
                       the trained RMs
 - ``rmnb.analysis``   statistics, one module per paper section (``dictionary`` §2, ``base_logprobs`` §3a,
-                      ``implicit`` §3b, ``training`` and ``ablations`` §4), the FAccT token search, chapter 06
+                      ``implicit`` §3b, ``training`` and ``ablations`` §4, ``topk``), the FAccT token search,
+                      the authors' double BOS (``bos``), chapter 06
 - ``rmnb.charts``     altair charts, named like ``rmnb.analysis``; ``style`` holds the settings made once
-- ``rmnb.book``       glued results, chapter parameters, the papermill runner, variant runs, the status page
+- ``rmnb.book``       glued results, chapter parameters, the papermill runner, variant runs and their banner, the
+                      status page, the paper-scale page's table, the seminar kit (``doctor``, ``handout``, timings)
 - ``rmnb.cli``        the ``rmnb`` command line
 """
 
