@@ -91,6 +91,9 @@ def format_timings(timings: list[tuple], planned: list[str] | None = None) -> st
 
 FAILED_DIR = "failed"     # <out_dir>/failed/<stem>.ipynb: the last failed execution, with its traceback
 RUNNING_DIR = ".running"  # <out_dir>/.running/<stem>-<pid>.ipynb: the execution in progress
+# The longest a single cell may run. Chapter 00's whole-vocabulary search is one cell: about 7 minutes on a 2-core
+# CPU with native bfloat16, but over 30 minutes where bfloat16 is emulated (AVX2-only CPUs) or the machine is busy.
+CELL_TIMEOUT_S = 4 * 3600
 
 
 def run_chapter(path: Path, parameters: dict | None = None, out_dir: Path | None = None,
@@ -125,7 +128,7 @@ def run_chapter(path: Path, parameters: dict | None = None, out_dir: Path | None
     try:
         papermill.execute_notebook(nb, str(running), parameters=values, kernel_name="python3", language="python",
                                    cwd=str(path.parent), progress_bar=cell_progress(path.stem),
-                                   execution_timeout=1800, log_output=False, extra_arguments=KERNEL_ARGUMENTS)
+                                   execution_timeout=CELL_TIMEOUT_S, log_output=False, extra_arguments=KERNEL_ARGUMENTS)
     except BaseException as exc:
         where = _keep_failed(running, failed)
         if isinstance(exc, papermill.PapermillExecutionError):
