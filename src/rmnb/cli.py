@@ -20,6 +20,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
+import json  # noqa: E402
 import sys  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from functools import partialmethod  # noqa: E402
@@ -29,7 +30,7 @@ from rmnb.book import doctor, handout, parameters, runner, variants  # noqa: E40
 from rmnb.data import units  # noqa: E402
 from rmnb.inference import distributed, job, validate  # noqa: E402
 from rmnb.models import registry  # noqa: E402
-from rmnb.training import trained  # noqa: E402
+from rmnb.training import committed, trained  # noqa: E402
 
 SCORE_HELP = "score a reward model or language model over prompts x responses (results store: tidy parquet)"
 SCORE_EXAMPLES = """examples:
@@ -175,10 +176,23 @@ def _cmd_score(args) -> int:
 def _cmd_train_embedded(args) -> int:
     ids = args.ids or list(registry.TRAINED_RMS)
     for rm_id in ids:
-        with _no_progress_bars(args.quiet):
-            run = trained.ensure(rm_id, refresh=args.refresh, device=args.device, progress=not args.quiet)
-        acc = run.heldout["final"]["accuracy"]
-        print(f"[rmnb] {rm_id}: {run.folder} (held-out accuracy {acc:.3f})")
+        if registry.trained_recipe(rm_id) is None:
+            raise RmnbError(f"{rm_id!r} is not a reward model rmnb trains. Fix: use one of "
+                            f"{', '.join(registry.TRAINED_RMS)}.")
+    seeds = args.seeds or [None]
+    for rm_id in ids:
+        for seed in seeds:
+            if args.dry_run:
+                print(json.dumps(trained.plan(rm_id, seed), indent=1))
+                continue
+            with _no_progress_bars(args.quiet):
+                run = trained.ensure(rm_id, seed=seed, refresh=args.refresh, device=args.device,
+                                     progress=not args.quiet)
+            acc = run.heldout["final"]["accuracy"]
+            print(f"[rmnb] {rm_id} seed {run.settings.seed}: {run.folder} (held-out accuracy {acc:.3f})")
+            if args.export:
+                out = committed.export(run, rm_id, trained.plan(rm_id, seed)["run_key"])
+                print(f"[rmnb] exported to {out} (commit it)")
     return 0
 
 
@@ -282,6 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--refresh", action="store_true", help="train again even if the cache holds the run")
     build.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
+    build.add_argument("--seeds", type=int, nargs="+", metavar="N",
+                       help="train these seeds of each recipe (default: the recipe's own seed, 1)")
+    build.add_argument("--export", action="store_true",
+                       help="write each run's adapter and manifest to data/rms/<id>/seed-<n>/ (to commit)")
+    build.add_argument("--dry-run", action="store_true",
+                       help="print each run's plan (run key, settings, data fingerprints) and train nothing")
     build.set_defaults(func=_cmd_train_embedded)
 
     sub.add_parser("doctor", help="check Python, packages, models, data, disk, memory and GPU; print the fixes "

@@ -28,6 +28,7 @@ from scipy import stats as sps
 from rmnb.base.device import resolve_device, scoring_dtype
 from rmnb.base.errors import RmnbError
 from rmnb.base.labels import shown
+from rmnb.data.lexicons import english_words
 from rmnb.data.prompts import FACCT_PROMPTS
 from rmnb.data.store import read_results
 from rmnb.inference.job import score
@@ -238,6 +239,47 @@ def extremes(scores: pd.DataFrame, n: int = 20) -> tuple[pd.DataFrame, pd.DataFr
                                   kind="stable").assign(shown=lambda f: f.response.map(shown))
     groups = ordered.groupby(["_m", "_p"], sort=False)
     return groups.head(n)[cols].reset_index(drop=True), groups.tail(n)[cols].reset_index(drop=True)
+
+
+ENGLISH_WORD_RULE = ("its decoded text, without one leading space, is ASCII letters only, at least two of them "
+                     "(or 'a' or 'I'), and, lower-cased, in the English word list (Webster's Second and GCIDE, "
+                     "the english-words package)")
+_ONE_LETTER_WORDS = {"a", "i"}
+
+
+def is_english_word(texts) -> np.ndarray:
+    """Whether each decoded token is an English word (:data:`ENGLISH_WORD_RULE`)."""
+    words = english_words()
+    out = []
+    for text in texts:
+        t = str(text)
+        t = t[1:] if t.startswith(" ") else t
+        ok = t.isascii() and t.isalpha() and (len(t) >= 2 or t.lower() in _ONE_LETTER_WORDS)
+        out.append(ok and t.lower() in words)
+    return np.array(out, dtype=bool)
+
+
+def best_worst_rho(scores: pd.DataFrame, english_only: bool = True) -> pd.DataFrame:
+    """Per reward model, Spearman's rho between each token's "best" and "worst" scores (FAccT Figure 4), over the
+    tokens scored for both prompts (``english_only``: those that are English words): ``model_id, model, rho,
+    n``. A negative rho means the RM reads the question; near +1, it judges the token alone."""
+    pair = scores[scores.prompt_id.isin(["best", "worst"])]
+    if english_only:
+        pair = pair[is_english_word(pair.response)]
+    wide = pair.pivot_table(index=["model_id", "model", "token_id"], columns="prompt_id", values="score").dropna()
+    rows = [dict(model_id=m, model=label, rho=float(sps.spearmanr(g["best"], g["worst"]).statistic), n=len(g))
+            for (m, label), g in wide.groupby(level=["model_id", "model"], sort=False)]
+    return pd.DataFrame(rows, columns=["model_id", "model", "rho", "n"])
+
+
+def english_in_top(scores: pd.DataFrame, prompt_id: str = "greatest", n: int = 20) -> pd.DataFrame:
+    """How many of each model's top ``n`` tokens for ``prompt_id`` are English words: ``model_id, model,
+    english, n``."""
+    top, _ = extremes(scores[scores.prompt_id == prompt_id], n)
+    ids = scores.drop_duplicates("model").set_index("model").model_id
+    return (top.assign(english=is_english_word(top.response)).groupby("model", sort=False)
+            .agg(english=("english", "sum"), n=("english", "size")).reset_index()
+            .assign(model_id=lambda f: f.model.map(ids))[["model_id", "model", "english", "n"]])
 
 
 def moments(scores: pd.DataFrame, by=("model", "prompt_id")) -> pd.DataFrame:

@@ -168,3 +168,21 @@ def read_afinn(path: str | Path) -> pd.DataFrame:
 def afinn() -> pd.DataFrame:
     """AFINN-165 (Nielsen, 2011; ODbL 1.0): ``term, score`` for 3,382 terms, 30 of them multiword."""
     return read_afinn(fetch(*AFINN_SOURCE))
+
+
+ENGLISH_WORD_SOURCES = ("web2", "gcide")
+
+
+def english_words() -> frozenset[str]:
+    """Lower-case English words: the union of Webster's Second International (``web2``, 234k headwords) and
+    GCIDE (114k, with inflected forms such as "greatest"), as packaged by ``english-words`` 2.0.1 (PyPI, MIT).
+    Letters only. The list chapter 00 uses to tell which tokens are English words."""
+    global _ENGLISH
+    if _ENGLISH is None:
+        from english_words import get_english_words_set
+
+        _ENGLISH = frozenset(get_english_words_set(list(ENGLISH_WORD_SOURCES), lower=True, alpha=True))
+    return _ENGLISH
+
+
+_ENGLISH: frozenset[str] | None = None

@@ -127,14 +127,31 @@ class TrainedRM:
 
 
 TRAINED_RMS: dict[str, TrainedRM] = {
+    "smollm2-135m-valence-rm": TrainedRM("smollm2-135m-valence-rm", "smollm2-135m-instruct", data="afinn-valence",
+                                         preset="valence"),
+    "gemma3-270m-valence-rm": TrainedRM("gemma3-270m-valence-rm", "gemma3-270m", data="afinn-valence",
+                                        preset="valence"),
     "smollm2-135m-hh-rm": TrainedRM("smollm2-135m-hh-rm", "smollm2-135m-instruct"),
     "gemma3-270m-hh-rm": TrainedRM("gemma3-270m-hh-rm", "gemma3-270m"),
 }
+# The embedded default reward models of chapters 00 and 06 and of `rmnb run --model` variants.
+EMBEDDED_RMS = ("smollm2-135m-valence-rm", "gemma3-270m-valence-rm")
+
+_VALENCE_NOTE = ("Trained by rmnb (chapter 05) on value-neutral pairs: one-word questions and AFINN-165 words with "
+                 "no Big Two or MFD2 term (Bradley-Terry loss, LoRA r8 on every attention layer plus the score "
+                 "head, the 'valence' preset); committed adapter under data/rms/, verified at install.")
 
 _TRAINED_NOTE = ("Trained by rmnb (chapter 05): the CPU preset of rmnb.training (Bradley-Terry loss, LoRA on the top "
                  "attention layers plus the score head) on Anthropic HH-RLHF harmless-base pairs; built on first use.")
 
 TRAINED: tuple[ModelSpec, ...] = (
+    ModelSpec(id="smollm2-135m-valence-rm", kind="reward", family="SmolLM", nickname="SmolLM2-135M-Valence-RM",
+              size="135M", variant="reward", dtype="float32", stand_in=True, batch_size=128,
+              notes=_VALENCE_NOTE + " Base: SmolLM2-135M-Instruct (ChatML template)."),
+    ModelSpec(id="gemma3-270m-valence-rm", kind="reward", family="Gemma", nickname="Gemma-3-270M-Valence-RM",
+              size="270M", variant="reward", dtype="float32", stand_in=True, chat_template=GEMMA_TURN_TEMPLATE,
+              batch_size=128, notes=_VALENCE_NOTE + " Base: Gemma 3 270M pretrained; rmnb supplies Gemma's turn "
+              "template."),
     ModelSpec(id="smollm2-135m-hh-rm", kind="reward", family="SmolLM", nickname="SmolLM2-135M-HH-RM", size="135M",
               variant="reward", dtype="float32", stand_in=True, batch_size=128,
               notes=_TRAINED_NOTE + " Base: SmolLM2-135M-Instruct (ChatML template)."),

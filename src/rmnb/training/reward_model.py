@@ -132,11 +132,15 @@ class TrainedRun:
 
 
 def train(base, data: PreferenceData, settings: TrainSettings, out_dir: str | Path, *, device: str = "auto",
-          progress: bool = True, base_id: str | None = None) -> TrainedRun:
+          progress: bool = True, base_id: str | None = None, heldout: PreferenceData | None = None,
+          curve_pairs: int = 0) -> TrainedRun:
     """Train one reward model and write the run folder ``out_dir`` (atomically: a temp folder, then renamed).
 
     ``base``: registry id, Hugging Face id or local folder, or a ``LoadedModel`` already in memory (then pass
-    ``base_id`` to name it in the manifest).
+    ``base_id`` to name it in the manifest). ``heldout``: a separate held-out set (see
+    :func:`~rmnb.training.settings.split_for`); default: a split of ``data``. ``curve_pairs``: at every checkpoint,
+    held-out accuracy on the first this many held-out pairs (the learning curve, in the manifest; 0: none).
+    Pairs with a ``framing`` column also get accuracy per framing.
     """
     from datasets import Dataset
     from trl import RewardConfig, RewardTrainer
@@ -150,7 +154,7 @@ def train(base, data: PreferenceData, settings: TrainSettings, out_dir: str | Pa
     (tmp / "checkpoints").mkdir(parents=True)
     base_name = base if isinstance(base, str) else (base_id or base.id)
 
-    train_pairs, held_pairs = split_for(data, settings)
+    train_pairs, held_pairs = split_for(data, settings, heldout)
     plan = make_plan(train_pairs, settings)
     loaded = load_base(base, settings, device=device)
     model, tok = loaded.model, loaded.tokenizer
@@ -176,7 +180,23 @@ def train(base, data: PreferenceData, settings: TrainSettings, out_dir: str | Pa
         remove_unused_columns=False, disable_tqdm=True, dataloader_num_workers=0, use_cpu=dev.type == "cpu",
         train_sampling_strategy="sequential", optim="adamw_torch")
     collator = _recording_collator(tok.pad_token_id)
-    saver = _checkpoints(set(plan.checkpoint_steps), tmp / "checkpoints", plan.steps, progress)
+    curve_enc = enc_held.head(curve_pairs) if curve_pairs else None
+    framing = _framings(held_pairs)
+    words_seen = _words_seen(train_pairs, plan)
+
+    def evaluate(model, step):
+        scored = pair_scores(model, curve_enc)
+        row = {"step": step, "pairs_seen": step * plan.effective_batch, "accuracy": float(scored.correct.mean()),
+               "n": len(scored)}
+        if words_seen is not None:
+            row["training_words_seen"] = words_seen[step]
+        if framing is not None:
+            for name, acc in scored.groupby(scored.pair_id.map(framing)).correct.mean().items():
+                row[f"accuracy_{name}"] = float(acc)
+        return row
+
+    saver = _checkpoints(set(plan.checkpoint_steps), tmp / "checkpoints", plan.steps, progress,
+                         evaluate if curve_enc is not None else None)
     trainer = RewardTrainer(model=model, args=args, train_dataset=dataset, processing_class=tok,
                             data_collator=collator, peft_config=lora_config(model, settings), callbacks=[saver])
     from transformers.trainer_callback import PrinterCallback
@@ -216,7 +236,12 @@ def train(base, data: PreferenceData, settings: TrainSettings, out_dir: str | Pa
         "tokens": {"train_truncated": int(enc_train.truncated.sum()), "heldout_truncated": int(enc_held.truncated.sum()),
                    "train_mean": float(enc_train.n_tokens.mean()), "train_max": int(enc_train.n_tokens.max()),
                    "train_total": int(sum(len(c) + len(r) for c, r in zip(rows.chosen_ids, rows.rejected_ids)))},
-        "heldout": {"step0": accuracy_summary(held0), "final": accuracy_summary(held1)},
+        "heldout": {"step0": accuracy_summary(held0), "final": accuracy_summary(held1),
+                    **({"by_framing": {part: {name: accuracy_summary(g) for name, g in
+                                              frame.groupby(frame.pair_id.map(framing))}
+                                       for part, frame in (("step0", held0), ("final", held1))}}
+                       if framing is not None else {})},
+        "curve": saver.curve,
         "log_history": trainer.state.log_history,
         "timings_s": {"setup": t_setup - t0, "eval_step0": t_eval0 - t_setup, "train": t_train - t_eval0,
                       "eval_final": t_eval1 - t_train, "total": time.time() - t0},
@@ -243,6 +268,26 @@ def _optimizer(model, settings: TrainSettings) -> torch.optim.Optimizer:
     return torch.optim.AdamW(groups, lr=settings.learning_rate, weight_decay=settings.weight_decay)
 
 
+def _framings(pairs: PreferenceData) -> dict | None:
+    """pair id -> framing, when the pairs have one (the valence pairs)."""
+    if "framing" not in pairs.frame:
+        return None
+    return dict(zip(pairs.frame.pair_id.astype(int), pairs.frame.framing))
+
+
+def _words_seen(train: PreferenceData, plan) -> dict | None:
+    """Optimizer step -> distinct training words (chosen or rejected answers) consumed by the end of that step."""
+    if "chosen_word" not in train.frame:
+        return None
+    words = train.frame.set_index("pair_id")[["chosen_word", "rejected_word"]]
+    seen, out = set(), {0: 0}
+    for step in range(1, plan.steps + 1):
+        for pid in plan.batch(step):
+            seen.update(words.loc[pid])
+        out[step] = len(seen)
+    return out
+
+
 def _json_default(value):
     """numpy scalars as numbers; anything else JSON cannot write (paths, dtypes, ...) as text."""
     return value.item() if isinstance(value, np.generic) else str(value)
@@ -265,7 +310,7 @@ def _recording_collator(pad_token_id: int):
     return _RecordingCollator(pad_token_id=pad_token_id)
 
 
-def _checkpoints(steps: set[int], folder: Path, total: int, progress: bool):
+def _checkpoints(steps: set[int], folder: Path, total: int, progress: bool, evaluate=None):
     """A trainer callback that saves the adapter at the plan's steps (made on first use, like the collator: a
     module-level subclass would import transformers' trainer and peft for every ``rmnb`` command)."""
     from transformers import TrainerCallback
@@ -273,14 +318,17 @@ def _checkpoints(steps: set[int], folder: Path, total: int, progress: bool):
     class _Checkpoints(TrainerCallback):
         """Save the adapter (LoRA + score head) at step 0 and at the plan's checkpoint steps; drive a progress bar."""
 
-        def __init__(self, steps: set[int], folder: Path, total: int, progress: bool):
-            self.steps, self.folder = steps, folder
+        def __init__(self, steps: set[int], folder: Path, total: int, progress: bool, evaluate):
+            self.steps, self.folder, self.evaluate = steps, folder, evaluate
+            self.curve: list[dict] = []
             self.bar = None
             if progress:
                 self.bar = tqdm(total=total, desc="training", unit="step", leave=False)
 
         def _save(self, model, step: int):
             model.save_pretrained(self.folder / f"step-{step:06d}")
+            if self.evaluate is not None:
+                self.curve.append(self.evaluate(model, step))
 
         def on_train_begin(self, args, state, control, model=None, **kwargs):
             if 0 in self.steps:
@@ -296,7 +344,7 @@ def _checkpoints(steps: set[int], folder: Path, total: int, progress: bool):
             if self.bar is not None:
                 self.bar.close()
 
-    return _Checkpoints(steps, folder, total, progress)
+    return _Checkpoints(steps, folder, total, progress, evaluate)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -91,6 +91,15 @@ PRESETS: dict[str, TrainSettings] = {
         lr_scheduler="cosine", warmup_ratio=0.1,
         max_grad_norm=5.0, lora_r=8, lora_alpha=16, lora_dropout=0.0, lora_top_layers=4,
         checkpoint_every=12, seed=1, dtype="float32", gradient_checkpointing=False, add_pad_token=False),
+    # The value-neutral AFINN pairs of rmnb.data.valence (one-word answers, a few dozen tokens): LoRA on every
+    # attention layer, constant learning rates (5e-4 LoRA, 1e-3 head), 800 pairs (balanced framings) x 2 epochs.
+    # ``heldout`` counts pairs of the separate held-out part (new prompts x new words), not a split of the data.
+    "valence": TrainSettings(
+        preset="valence", max_chars=None, n_train=800, heldout=400, max_length=96, epochs=2,
+        per_device_batch=16, grad_accum=1, learning_rate=5e-4, head_lr=1e-3, head_init_std=None,
+        lr_scheduler="constant", warmup_ratio=0.0, max_grad_norm=5.0, lora_r=8, lora_alpha=16, lora_dropout=0.0,
+        lora_top_layers=None, checkpoint_every=20, seed=1, dtype="float32", gradient_checkpointing=False,
+        add_pad_token=False),
 }
 
 
@@ -105,10 +114,42 @@ def preset(name: str = "cpu", **overrides) -> TrainSettings:
 # Data: split and plan (no tokenizer involved)
 
 
-def split_for(data: PreferenceData, settings: TrainSettings) -> tuple[PreferenceData, PreferenceData]:
-    """(train, held-out) pairs for these settings: a seeded split of the pairs, independent of any base model."""
+def split_for(data: PreferenceData, settings: TrainSettings,
+              heldout: PreferenceData | None = None) -> tuple[PreferenceData, PreferenceData]:
+    """(train, held-out) pairs for these settings, independent of any base model. Without ``heldout``: a seeded
+    split of ``data``. With a separate held-out set (the valence pairs: new prompts x new words): its first
+    ``settings.heldout`` pairs (or that fraction), and a seeded sample of ``settings.n_train`` training pairs,
+    half from each framing when the pairs have one."""
+    if heldout is not None:
+        return sample_pairs(data, settings.n_train, settings.seed), _first(heldout, settings.heldout)
     n_heldout = int(settings.heldout) if settings.heldout >= 1 else max(1, math.ceil(settings.heldout * len(data)))
     return split_pairs(data, n_heldout=n_heldout, n_train=settings.n_train, seed=settings.seed)
+
+
+def _first(data: PreferenceData, count: float) -> PreferenceData:
+    n = int(count) if count >= 1 else max(1, math.ceil(count * len(data)))
+    if n > len(data):
+        raise RmnbError(f"heldout={count} asks for {n} held-out pairs; {data.name} has {len(data)}. Fix: lower it.")
+    return data.subset(data.pair_ids[:n], f"{data.name}/first{n}")
+
+
+def sample_pairs(data: PreferenceData, n: int | None, seed: int) -> PreferenceData:
+    """A seeded sample of ``n`` pairs (``None``: all), in id order; with a ``framing`` column, ``n / 2`` from each
+    framing (balanced)."""
+    if n is None or n == len(data):
+        return data
+    if n < 1 or n > len(data):
+        raise RmnbError(f"n_train={n} must be between 1 and {len(data)} (the pairs available). Fix: change n_train.")
+    rng = np.random.default_rng([seed, 7])
+    frame = data.frame
+    groups = [frame] if "framing" not in frame else [g for _, g in sorted(frame.groupby("framing"))]
+    shares = [n // len(groups) + (i < n % len(groups)) for i in range(len(groups))]
+    picked = []
+    for group, k in zip(groups, shares):
+        if k > len(group):
+            raise RmnbError(f"n_train={n} needs {k} pairs of one framing; {data.name} has {len(group)}.")
+        picked += [int(i) for i in group.pair_id.to_numpy()[rng.permutation(len(group))[:k]]]
+    return data.subset(sorted(picked), f"{data.name}/sample{n}-seed{seed}")
 
 
 @dataclass(frozen=True)

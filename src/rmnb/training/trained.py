@@ -29,8 +29,10 @@ from rmnb.base.provenance import slug
 from rmnb.data import preferences, valence
 from rmnb.data.store import write_json_atomic
 from rmnb.models import loading, registry
-from rmnb.training import reward_model
+from rmnb.training import committed, reward_model
 from rmnb.training import settings as train_settings
+
+CURVE_PAIRS = 128   # held-out pairs scored at every checkpoint for the learning curve (valence runs)
 
 
 def settings_for(preset: str = "cpu", **overrides) -> train_settings.TrainSettings:
@@ -60,6 +62,12 @@ def data_for(settings, source="hh-rlhf", step: int | None = None) -> preferences
     return preferences.limit_chars(preferences.load(source, step=step), settings.max_chars)
 
 
+def heldout_for(source) -> preferences.PreferenceData | None:
+    """The separate held-out pairs of a data source that has them (the valence pairs: new prompts x new words);
+    ``None`` for the others, whose held-out pairs are a split of the data (:func:`~rmnb.training.settings.split_for`)."""
+    return valence.valence_preferences(part="heldout") if source == valence.SOURCE_NAME else None
+
+
 def run_key(base_id: str, settings, data) -> str:
     """The content key of a run: base and its revision, settings (incl. training-code version), data."""
     payload = json.dumps({"base": base_id, "revision": loading.static_revision(base_id),
@@ -79,22 +87,29 @@ def run_dir(base_id: str, settings, data, name: str | None = None) -> Path:
     return cache_dir("rms", name or _name(base_id)) / run_key(base_id, settings, data)
 
 
-def train_or_load(base_id: str, settings=None, *, data=None, refresh: bool = False, progress: bool = True,
-                  device: str = "auto", name: str | None = None) -> reward_model.TrainedRun:
-    """The finished run for (base, settings, data): read from the cache, or trained now and cached.
+def train_or_load(base_id: str, settings=None, *, data=None, heldout=None, refresh: bool = False,
+                  progress: bool = True, device: str = "auto", name: str | None = None,
+                  curve_pairs: int = CURVE_PAIRS) -> reward_model.TrainedRun:
+    """The finished run for (base, settings, data): read from the cache, installed from a committed adapter
+    (:mod:`rmnb.training.committed`, when one matches the run key), or trained now and cached.
 
     Same settings and data for two bases give the same split, pair order and seeds (see
-    :mod:`rmnb.training.reward_model`).
+    :mod:`rmnb.training.reward_model`). ``heldout``: a separate held-out set (:func:`heldout_for`).
     """
     settings = settings or settings_for("cpu")
     data = data if data is not None else data_for(settings)
     folder = run_dir(base_id, settings, data, name)
     if (folder / "manifest.json").exists() and not refresh:
         return reward_model.TrainedRun.load(folder)
+    key = run_key(base_id, settings, data)
+    if name and not refresh and committed.find(name, key) is not None:
+        return committed.install(committed.find(name, key), base_id, settings, data, heldout, folder,
+                                 device=device, progress=progress)
     if progress:
         print(f"[rmnb] training a reward model on {base_id} ({settings.preset} preset, {len(data)} pairs "
               f"available) into {folder}", flush=True)
-    return reward_model.train(base_id, data, settings, folder, device=device, progress=progress)
+    return reward_model.train(base_id, data, settings, folder, device=device, progress=progress, heldout=heldout,
+                              curve_pairs=curve_pairs if heldout is not None else 0)
 
 
 def _recipe(rm_id: str) -> registry.TrainedRM:
@@ -104,13 +119,39 @@ def _recipe(rm_id: str) -> registry.TrainedRM:
     return rm
 
 
-def ensure(rm_id: str, *, refresh: bool = False, progress: bool = True, device: str = "auto"):
-    """The training run behind an rmnb-trained reward model, built on first use, and recorded as the run that
-    loading ``rm_id`` reads."""
+def recipe_settings(rm_id: str, seed: int | None = None):
+    """The training settings of an rmnb-trained reward model (``seed``: another seed of the same recipe)."""
     rm = _recipe(rm_id)
-    settings = settings_for(rm.preset, **rm.overrides)
-    run = train_or_load(rm.base_id, settings, data=data_for(settings, rm.data), refresh=refresh,
-                        progress=progress, device=device, name=rm.id)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 1):
+        raise RmnbError(f"seed={seed!r} is not valid: seeds are integers >= 1. Fix: pass 1, 2, 3, ...")
+    return settings_for(rm.preset, **{**rm.overrides, "seed": seed})
+
+
+def plan(rm_id: str, seed: int | None = None) -> dict:
+    """What a run of ``rm_id`` (with ``seed``) is, without training: base, run key, settings and data
+    fingerprints (what a committed manifest records; ``rmnb train-embedded --dry-run`` prints it)."""
+    rm = _recipe(rm_id)
+    settings = recipe_settings(rm_id, seed)
+    data, heldout = data_for(settings, rm.data), heldout_for(rm.data)
+    train_pairs, held_pairs = train_settings.split_for(data, settings, heldout)
+    return {"id": rm.id, "base_id": rm.base_id, "base_revision": loading.static_revision(rm.base_id),
+            "seed": settings.seed, "run_key": run_key(rm.base_id, settings, data), "settings": settings.as_dict(),
+            "settings_key": settings.key(), "training_version": train_settings.TRAINING_VERSION,
+            "data_fingerprint": data.fingerprint(), "train_fingerprint": train_pairs.fingerprint(),
+            "heldout_fingerprint": held_pairs.fingerprint()}
+
+
+def ensure(rm_id: str, *, seed: int | None = None, refresh: bool = False, progress: bool = True,
+           device: str = "auto"):
+    """The training run behind an rmnb-trained reward model, built on first use (from its committed adapter when
+    there is one, else trained), and recorded as the run that loading ``rm_id`` reads. ``seed``: another seed
+    of the same recipe (built, not recorded: loading ``rm_id`` stays the recipe's own seed)."""
+    rm = _recipe(rm_id)
+    settings = recipe_settings(rm_id, seed)
+    run = train_or_load(rm.base_id, settings, data=data_for(settings, rm.data), heldout=heldout_for(rm.data),
+                        refresh=refresh, progress=progress, device=device, name=rm.id)
+    if seed is not None and seed != settings_for(rm.preset, **rm.overrides).seed:
+        return run
     pointer = cache_dir("rms", rm.id) / loading.BUILT_FILE
     record = {"run": run.folder.name, "base_id": rm.base_id}
     if not pointer.exists() or json.loads(pointer.read_text()) != record:
@@ -129,10 +170,10 @@ def folder(rm_id: str, **kwargs) -> Path:
     return ensure(rm_id, **kwargs).model_dir
 
 
-def is_built(rm_id: str) -> bool:
+def is_built(rm_id: str, seed: int | None = None) -> bool:
     """Whether the reward model is already in the cache (no training needed)."""
     rm = _recipe(rm_id)
-    settings = settings_for(rm.preset, **rm.overrides)
+    settings = recipe_settings(rm_id, seed)
     return (run_dir(rm.base_id, settings, data_for(settings, rm.data), rm.id) / "manifest.json").exists()
 
 

@@ -1,0 +1,118 @@
+"""Reward models trained once and committed: their adapters (LoRA + score head) under ``data/rms/<id>/seed-<n>/``,
+each with a ``manifest.json`` (base and revision, run key, data fingerprints, settings, seed, code version,
+held-out accuracy, learning curve).
+
+A good recipe for the value-neutral RMs needs more minutes than the book's budget, so they are trained once with
+``rmnb train-embedded --seeds 1 2 3 --export`` and committed. A build then *installs* them (:func:`install`):
+the base with the run's seeded score head, the committed adapter merged in, saved as the run folder the cache
+would hold after training, and **verified**: held-out accuracy is recomputed (seconds) and must match the
+manifest's within :data:`VERIFY_TOLERANCE` (float rounding differs between CPUs; a wrong adapter, base or data
+would not come close). A committed run is used only when its run key equals the key of the run the code would
+train now (same base revision, settings, data and training-code version); otherwise the run is trained.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from rmnb.base.errors import RmnbError
+from rmnb.base.paths import project_data_dir
+from rmnb.base.quiet import quiet_transformers
+from rmnb.base.tempfiles import remove_stale_temps
+from rmnb.training.preparation import encode_pairs, load_base, lora_config
+from rmnb.training.reward_model import TrainedRun, accuracy_summary, checkpoint_model, pair_scores
+from rmnb.training.settings import split_for
+
+VERIFY_TOLERANCE = 0.01   # |recomputed - committed| held-out accuracy allowed when installing a committed adapter
+ADAPTER = "adapter"       # the adapter's folder inside a committed seed folder
+
+
+def root() -> Path:
+    return project_data_dir() / "rms"
+
+
+def seed_dir(rm_id: str, seed: int, base: Path | None = None) -> Path:
+    return (base or root()) / rm_id / f"seed-{seed}"
+
+
+def manifests(rm_id: str, base: Path | None = None) -> list[dict]:
+    """The committed manifests of ``rm_id``, by seed."""
+    folder = (base or root()) / rm_id
+    found = sorted(folder.glob("seed-*/manifest.json"), key=lambda p: int(p.parent.name.split("-")[1]))
+    return [json.loads(p.read_text()) for p in found]
+
+
+def find(rm_id: str, key: str) -> Path | None:
+    """The committed seed folder of ``rm_id`` whose run key is ``key`` (``None``: none)."""
+    for path in (root() / rm_id).glob("seed-*/manifest.json"):
+        if json.loads(path.read_text()).get("run_key") == key and (path.parent / ADAPTER).is_dir():
+            return path.parent
+    return None
+
+
+def export(run: TrainedRun, rm_id: str, key: str, dest: Path | None = None) -> Path:
+    """Write a finished run's final adapter and a compact manifest to ``data/rms/<id>/seed-<n>/``."""
+    seed = int(run.manifest["settings"]["seed"])
+    out = seed_dir(rm_id, seed, dest)
+    final_step, final_dir = run.checkpoints[-1]
+    manifest = {k: v for k, v in run.manifest.items() if k not in ("plan", "consumed_order")}
+    manifest.update(id=rm_id, run_key=key, seed=seed, final_step=final_step,
+                    plan={k: v for k, v in run.manifest["plan"].items() if k != "order"},
+                    order_matches_plan=run.manifest["consumed_order"] == run.manifest["plan"]["order"])
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(final_dir, tmp / ADAPTER)
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+    return out
+
+
+def install(source: Path, base_id: str, settings, data, heldout, out_dir: Path, *, device: str = "auto",
+            progress: bool = True) -> TrainedRun:
+    """Build the run folder ``out_dir`` from a committed adapter and verify its held-out accuracy."""
+    from peft import get_peft_model
+
+    t0 = time.time()
+    committed = json.loads((source / "manifest.json").read_text())
+    if progress:
+        print(f"[rmnb] installing the committed reward model {source} (verifying held-out accuracy)", flush=True)
+    remove_stale_temps(out_dir)
+    tmp = out_dir.with_name(f"{out_dir.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    final = int(committed["final_step"])
+    loaded = load_base(base_id, settings, device=device)
+    step0 = get_peft_model(loaded.model, lora_config(loaded.model, settings))  # LoRA B = 0: the seeded head only
+    step0.save_pretrained(tmp / "checkpoints" / "step-000000")
+    shutil.copytree(source / ADAPTER, tmp / "checkpoints" / f"step-{final:06d}")
+    loaded = load_base(base_id, settings, device=device)
+    merged = checkpoint_model(loaded, tmp / "checkpoints" / f"step-{final:06d}")
+    _, held_pairs = split_for(data, settings, heldout)
+    if held_pairs.fingerprint() != committed["data"]["heldout"]["fingerprint"]:
+        raise RmnbError(f"the held-out pairs differ from those {source} was verified on. Fix: retrain with "
+                        "`rmnb train-embedded --refresh`.")
+    scored = pair_scores(merged, encode_pairs(held_pairs, loaded.tokenizer, settings.max_length))
+    check = accuracy_summary(scored)
+    expected = committed["heldout"]["final"]["accuracy"]
+    if abs(check["accuracy"] - expected) > VERIFY_TOLERANCE:
+        raise RmnbError(f"the committed reward model {source} scores held-out accuracy {check['accuracy']:.3f}, "
+                        f"its manifest says {expected:.3f}. The adapter or the base differs from the one trained. "
+                        "Fix: restore data/rms from git, or retrain with `rmnb train-embedded --refresh --export`.")
+    with quiet_transformers():
+        merged.save_pretrained(tmp / "model")
+        loaded.tokenizer.save_pretrained(tmp / "model")
+    manifest = dict(committed)
+    manifest["plan"] = dict(committed["plan"], checkpoint_steps=[0, final])
+    manifest["installed"] = {"from": str(source), "verified_accuracy": check["accuracy"],
+                             "committed_accuracy": expected, "tolerance": VERIFY_TOLERANCE,
+                             "seconds": time.time() - t0}
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)
+    return TrainedRun.load(out_dir)
