@@ -272,6 +272,22 @@ def best_worst_rho(scores: pd.DataFrame, english_only: bool = True) -> pd.DataFr
     return pd.DataFrame(rows, columns=["model_id", "model", "rho", "n"])
 
 
+def rho_verdict(rho: pd.DataFrame, strong: float = -0.3) -> str:
+    """The sentence on :func:`best_worst_rho`: whether every RM's rho is below zero (it reads the question), and
+    how many reach ``strong`` or lower."""
+    if rho.empty:
+        return "no reward model to judge."
+    below = rho[rho.rho < 0]
+    if len(below) == len(rho):
+        head = ("below zero for every RM: a word they rate highly as the best thing they tend to rate low as the "
+                "worst, so they read the question")
+    elif below.empty:
+        head = "not below zero for any RM: their opinion of a word barely depends on the question"
+    else:
+        head = f"below zero only for {', '.join(below.model)}"
+    return f"{head} (ρ ≤ {strong} for {int((rho.rho <= strong).sum())} of {len(rho)})."
+
+
 def english_in_top(scores: pd.DataFrame, prompt_id: str = "greatest", n: int = 20) -> pd.DataFrame:
     """How many of each model's top ``n`` tokens for ``prompt_id`` are English words: ``model_id, model,
     english, n``."""

@@ -91,3 +91,62 @@ def loss_curves(log: pd.DataFrame, width: int = 300, height: int = 160) -> alt.C
         x=alt.X("step:Q", title="Training step"), y=alt.Y("loss:Q", title="Bradley-Terry loss (train batch)"),
         color=family_color("family", log.family), detail="base_label:N",
         tooltip=["base_label:N", "step:Q", alt.Tooltip("loss:Q", format=".3f")]).properties(width=width, height=height)
+
+
+# --- the value-neutral experiment (chapter 05, part a) ------------------------------------------------------------
+
+def framing_accuracy(rows: pd.DataFrame, floor: dict, width: int = 200, height: int = 110) -> alt.HConcatChart:
+    """Held-out accuracy per seed (points) at step 0 and at the end, one panel per framing (all, positive,
+    negative), one colour per base family; dashed rules: chance and the floor.
+    ``rows``: :func:`rmnb.analysis.value_neutral.accuracy_rows` with a ``family`` column."""
+    order = ["step 0 (random head)", "final"]
+    data = rows.assign(checkpoint=rows.when.map({"step0": order[0], "final": order[1]}))
+    panels = []
+    for framing in [f for f in ("all", "positive", "negative") if f in set(data.framing)]:
+        part = data[data.framing == framing]
+        points = alt.Chart(part).mark_point(filled=True, size=60).encode(
+            x=alt.X("accuracy:Q", title=f"Held-out accuracy ({framing})", scale=alt.Scale(domain=[0, 1])),
+            y=alt.Y("checkpoint:N", title=None, sort=order), color=family_color("family", data.family),
+            shape=alt.Shape("base_label:N", title="Base"),
+            tooltip=["base_label:N", "seed:Q", "checkpoint:N", alt.Tooltip("accuracy:Q", format=".3f")])
+        level = floor["overall"] if framing == "all" else floor["framing"]
+        rules = pd.DataFrame({"x": [0.5, level], "what": ["chance", "floor"]})
+        lines = alt.Chart(rules).mark_rule(strokeDash=[4, 3], color="#6B7280").encode(x="x:Q", tooltip=["what:N"])
+        panels.append((points + lines).properties(width=width, height=height))
+    return alt.hconcat(*panels)
+
+
+def learning_curves(curve: pd.DataFrame, x: str = "step", x_title: str = "Training step", width: int = 230,
+                    height: int = 160) -> alt.FacetChart:
+    """Held-out accuracy at each checkpoint, one line per (base, seed), one panel per framing.
+    ``curve``: :func:`rmnb.analysis.value_neutral.curves` with a ``family`` column."""
+    return alt.Chart(curve).mark_line(point=True).encode(
+        x=alt.X(f"{x}:Q", title=x_title), y=alt.Y("accuracy:Q", title="Held-out accuracy",
+                                                 scale=alt.Scale(domain=[0.3, 1])),
+        color=family_color("family", curve.family), detail="seed:N",
+        tooltip=["base_label:N", "seed:Q", f"{x}:Q", alt.Tooltip("accuracy:Q", format=".3f")],
+    ).properties(width=width, height=height).facet(
+        column=alt.Column("framing:N", title=None, sort=["all", "positive", "negative"]))
+
+
+def seed_gap_points(gaps: pd.DataFrame, summary: pd.DataFrame, x_title: str, width: int = 260,
+                    height: int = 110) -> alt.HConcatChart:
+    """The between-base gap per seed (points) and its seed mean (red tick) with interval (grey bar), at step 0 and
+    at the end, one panel per category; dashed: no gap."""
+    when = {"step0": "step 0 (random head)", "final": "final"}
+    order = list(when.values())
+    pts = gaps.assign(checkpoint=gaps.when.map(when), category=gaps.category.astype(str))
+    summ = summary.assign(checkpoint=summary.when.map(when))
+    panels = []
+    for cat in sorted(set(pts.category)):
+        y = alt.Y("checkpoint:N", sort=order, title=None)
+        dots = alt.Chart(pts[pts.category == cat]).mark_point(color="#111827").encode(
+            x=alt.X("gap:Q", title=f"{cat}: {x_title}"), y=y,
+            tooltip=["seed:Q", alt.Tooltip("gap:Q", format="+.1f")])
+        part = summ[summ.category == cat]
+        bars = alt.Chart(part).mark_rule(strokeWidth=3, color="#9CA3AF").encode(x="low:Q", x2="high:Q", y=y)
+        means = alt.Chart(part).mark_tick(color="#DC2626", thickness=2, size=18).encode(
+            x="mean_gap:Q", y=y, tooltip=[alt.Tooltip("mean_gap:Q", format="+.1f"), "verdict:N"])
+        zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(strokeDash=[4, 3], color="#6B7280").encode(x="x:Q")
+        panels.append(alt.layer(bars, dots, means, zero).properties(width=width, height=height))
+    return alt.hconcat(*panels)

@@ -1,0 +1,181 @@
+"""Chapter 05's controlled experiment: reward models trained on value-neutral pairs (:mod:`rmnb.data.valence`),
+several seeds per base. Held-out accuracy per framing against a floor, learning curves, and the between-base
+Big Two gap per category with a seed-level interval, beside the same statistic for the random head at step 0.
+
+**The gap.** For a seed and a checkpoint, each base's RM ranks the matched Big Two tokens (median rank per category,
+:func:`rmnb.analysis.training.checkpoint_median_ranks`); the gap of a category is the median rank under the first
+base minus the median rank under the second, so a positive gap means the *second* base's RM ranks the category
+better (rank 1 = best). Over seeds: the mean and a two-sided t interval (:func:`seed_interval`).
+
+**The paper's direction.** The paper's Gemma RMs rank communion better and its Llama RMs agency
+(:data:`PAPER_FAVOURS`). With one base of the Gemma family, the paper's direction for a category is the sign of the
+gap that puts the Gemma base on communion's side and the other on agency's (:func:`paper_sign`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from rmnb.base.errors import RmnbError
+
+# The floor and goal of a trained value-neutral RM (design constants: below the floor the book does not call an RM
+# trained). Held-out pairs = new prompts x new words.
+FLOOR = {"overall": 0.80, "framing": 0.70, "p": 1e-6}
+GOAL = {"overall": 0.85, "rho": -0.3}
+PAPER_FAVOURS = {"Gemma": "Communion", "Llama": "Agency"}
+CATEGORIES = ("Agency", "Communion")
+LEVEL = 0.95
+
+
+def accuracy_rows(runs: dict, labels: dict) -> pd.DataFrame:
+    """Held-out accuracy of every run, overall and per framing, at step 0 and at the end: ``base, base_label,
+    seed, when, framing, accuracy, ci_low, ci_high, p_vs_chance, n``. ``runs``: ``{(base, seed): TrainedRun}``."""
+    rows = []
+    for (base, seed), run in runs.items():
+        held = run.heldout
+        for when in ("step0", "final"):
+            parts = {"all": held[when], **{f: v for f, v in held.get("by_framing", {}).get(when, {}).items()}}
+            for framing, s in parts.items():
+                rows.append(dict(base=base, base_label=labels.get(base, base), seed=seed, when=when,
+                                 framing=framing, accuracy=s["accuracy"], ci_low=s["ci_low"], ci_high=s["ci_high"],
+                                 p_vs_chance=s["p_vs_chance"], n=s["n"]))
+    return pd.DataFrame(rows)
+
+
+def floor_check(rows: pd.DataFrame, floor: dict = FLOOR) -> dict:
+    """Whether one run's final held-out accuracy (``rows`` of :func:`accuracy_rows` for one base and seed) meets
+    the floor: overall >= floor, each framing >= its floor, binomial p < floor p. Returns the values, ``passed``
+    and a sentence."""
+    final = rows[rows.when == "final"].set_index("framing")
+    overall = final.loc["all"]
+    framings = {f: float(final.loc[f, "accuracy"]) for f in final.index if f != "all"}
+    checks = {"overall": overall.accuracy >= floor["overall"], "p": overall.p_vs_chance < floor["p"],
+              **{f: a >= floor["framing"] for f, a in framings.items()}}
+    passed = bool(all(checks.values())) and bool(framings)
+    shown = ", ".join(f"{f} {a:.2f}" for f, a in framings.items())
+    sentence = (f"{'trained' if passed else 'NOT trained (below the floor)'}: held-out accuracy "
+                f"{overall.accuracy:.2f} overall ({shown}; binomial p = {overall.p_vs_chance:.1g}); the floor is "
+                f"{floor['overall']:.2f} overall, {floor['framing']:.2f} per framing, p < {floor['p']:.0e}")
+    return dict(passed=passed, overall=float(overall.accuracy), p=float(overall.p_vs_chance), **framings,
+                checks={k: bool(v) for k, v in checks.items()}, sentence=sentence)
+
+
+def curves(runs: dict, labels: dict) -> pd.DataFrame:
+    """The learning curves recorded during training, long: ``base, base_label, seed, step, pairs_seen,
+    training_words_seen, framing, accuracy`` (framing ``all``, ``positive``, ``negative``)."""
+    frames = []
+    for (base, seed), run in runs.items():
+        curve = pd.DataFrame(run.manifest.get("curve") or [])
+        if curve.empty:
+            continue
+        cols = {c: c.removeprefix("accuracy_") or "all" for c in curve if c.startswith("accuracy")}
+        cols["accuracy"] = "all"
+        ids = [c for c in ("step", "pairs_seen", "training_words_seen") if c in curve]
+        long = curve.rename(columns=cols).melt(id_vars=ids, value_vars=list(dict.fromkeys(cols.values())),
+                                               var_name="framing", value_name="accuracy")
+        frames.append(long.assign(base=base, base_label=labels.get(base, base), seed=seed))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def seed_interval(values, level: float = LEVEL) -> dict:
+    """Mean over seeds with a two-sided t interval (``n - 1`` degrees of freedom): ``mean, low, high, n, sd``.
+    One seed gives no interval (``low`` and ``high`` are NaN)."""
+    x = np.asarray(list(values), dtype=float)
+    if x.size == 0 or not np.isfinite(x).all():
+        raise RmnbError(f"seed_interval needs finite values from at least one seed; got {list(x)}.")
+    n, mean = x.size, float(x.mean())
+    if n == 1:
+        return dict(mean=mean, low=math.nan, high=math.nan, n=1, sd=math.nan)
+    sd = float(x.std(ddof=1))
+    half = float(sps.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
+    return dict(mean=mean, low=mean - half, high=mean + half, n=n, sd=sd)
+
+
+def seed_gaps(med: pd.DataFrame, base_ids) -> pd.DataFrame:
+    """Per seed, checkpoint (``when``) and category: the median rank under each base and the gap (first minus
+    second). ``med``: median ranks with ``base, seed, when, category, median_rank``."""
+    b1, b2 = base_ids
+    wide = med.pivot_table(index=["seed", "when", "category"], columns="base", values="median_rank",
+                           observed=True).reset_index()
+    wide["gap"] = wide[b1] - wide[b2]
+    return wide.rename(columns={b1: "rank_first", b2: "rank_second"})
+
+
+def paper_sign(category: str, families: tuple[str, str]) -> int | None:
+    """The sign the paper's finding predicts for the gap (first minus second base) of ``category``: +1 when the
+    second base's RM should rank it better. ``None`` unless exactly one of the two bases is of the Gemma family."""
+    gemma = [f == "Gemma" for f in families]
+    if sum(gemma) != 1:
+        return None
+    second_is_gemma = gemma[1]
+    favours_gemma = PAPER_FAVOURS["Gemma"] == category
+    return 1 if favours_gemma == second_is_gemma else -1
+
+
+def gap_verdict(low: float, high: float, sign: int | None) -> str:
+    """"same direction as the paper" / "opposite to the paper" when the seed interval excludes zero,
+    "within seed noise" when it contains zero, "one seed: no interval" without one, "no paper direction" when
+    :func:`paper_sign` gives none."""
+    if sign is None:
+        return "no paper direction (the pair is not one Gemma base and one other)"
+    if math.isnan(low) or math.isnan(high):
+        return "one seed: no interval"
+    if low <= 0 <= high:
+        return "within seed noise"
+    return "same direction as the paper" if (low > 0) == (sign > 0) else "opposite to the paper"
+
+
+def gap_summary(gaps: pd.DataFrame, families: tuple[str, str], level: float = LEVEL) -> pd.DataFrame:
+    """Per ``when`` (step0, final) and category: the seed mean of the gap, its interval, the seeds' gaps and the
+    verdict against the paper's direction."""
+    rows = []
+    for (when, cat), g in gaps.groupby(["when", "category"], observed=True, sort=True):
+        iv = seed_interval(g.gap, level)
+        sign = paper_sign(str(cat), families)
+        rows.append(dict(when=when, category=str(cat), mean_gap=iv["mean"], low=iv["low"], high=iv["high"],
+                         n_seeds=iv["n"], seed_gaps=", ".join(f"{v:+.0f}" for v in g.sort_values("seed").gap),
+                         paper_sign=sign, verdict=gap_verdict(iv["low"], iv["high"], sign)))
+    return pd.DataFrame(rows)
+
+
+def trained_pair(rms: str) -> list[tuple[str, str]]:
+    """``[(rm id, base id), ...]`` for a comma-separated pair of rmnb-trained reward models; an error naming the
+    fix for anything else."""
+    from rmnb.models import registry
+
+    ids = [r.strip() for r in str(rms).split(",") if r.strip()]
+    if len(ids) != 2 or ids[0] == ids[1]:
+        raise RmnbError(f"rms={rms!r}: give exactly two different reward models rmnb trains, comma-separated. Fix: "
+                        "`-p rms=smollm2-135m-valence-rm,gemma3-270m-valence-rm`.")
+    unknown = [r for r in ids if registry.trained_recipe(r) is None]
+    if unknown:
+        raise RmnbError(f"{unknown} are not reward models rmnb trains (known: {', '.join(registry.TRAINED_RMS)}). "
+                        "Fix: pick two of those, or register your own with rmnb.models.registry.register_trained.")
+    return [(r, registry.trained_recipe(r).base_id) for r in ids]
+
+
+def identical_checks(first: dict, second: dict) -> dict[str, bool]:
+    """Whether two runs' manifests record the same settings, data (fingerprints of all, training and held-out
+    pairs) and training plan (steps, batch, seed, the training data's fingerprint), and whether each consumed the
+    pairs in the planned order."""
+    def plan(m):
+        return {k: v for k, v in m["plan"].items() if k not in ("order", "checkpoint_steps")}
+
+    def in_order(m):
+        return m.get("order_matches_plan", m.get("consumed_order") == m["plan"].get("order"))
+
+    return {"settings": first["settings"] == second["settings"], "data": first["data"] == second["data"],
+            "plan": plan(first) == plan(second), "consumed in the planned order": in_order(first) and in_order(second)}
+
+
+def run_source(run) -> str:
+    """How a run got into the cache: installed from a committed adapter (verified) or trained."""
+    installed = run.manifest.get("installed")
+    if installed:
+        return (f"committed adapter, verified: {installed['verified_accuracy']:.3f} vs "
+                f"{installed['committed_accuracy']:.3f}")
+    return "trained on this machine"

@@ -1,0 +1,227 @@
+"""The value-neutral training experiment (issue #11): the valence preset's split, identical data across bases,
+committed adapters that the documented command reproduces, seed intervals and verdicts, chapter 00's English-word
+filter, and a short real training run that beats its step-0 held-out accuracy."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from rmnb import cli
+from rmnb.analysis import token_search
+from rmnb.analysis import value_neutral as vn
+from rmnb.base import device as devices
+from rmnb.base.errors import RmnbError
+from rmnb.data import valence
+from rmnb.models import registry
+from rmnb.training import committed, trained
+from rmnb.training import settings as train_settings
+
+VALENCE_RMS = registry.EMBEDDED_RMS
+
+
+# --- data and plan ------------------------------------------------------------------------------------------------
+
+def test_valence_split_is_balanced_disjoint_and_seeded(data_dir):
+    s = trained.recipe_settings(VALENCE_RMS[0])
+    data, held = trained.data_for(s, valence.SOURCE_NAME), trained.heldout_for(valence.SOURCE_NAME)
+    train, test = train_settings.split_for(data, s, held)
+    assert len(train) == s.n_train and len(test) == s.heldout
+    assert train.frame.framing.value_counts().to_dict() == {"positive": s.n_train // 2, "negative": s.n_train // 2}
+    assert test.frame.framing.value_counts().nunique() == 1   # balanced too
+    train_words = set(train.frame.chosen_word) | set(train.frame.rejected_word)
+    test_words = set(test.frame.chosen_word) | set(test.frame.rejected_word)
+    assert not train_words & test_words
+    assert not set(train.frame.prompt_id) & set(test.frame.prompt_id)
+    other = train_settings.split_for(data, s.with_overrides(seed=2), held)[0]
+    assert other.fingerprint() != train.fingerprint()          # another seed samples other training pairs
+    assert train_settings.split_for(data, s, held)[0].fingerprint() == train.fingerprint()
+
+
+def test_both_bases_get_identical_pairs_but_distinct_runs(data_dir):
+    first, second = (trained.plan(rm) for rm in VALENCE_RMS)
+    for key in ("data_fingerprint", "train_fingerprint", "heldout_fingerprint", "settings_key", "settings"):
+        assert first[key] == second[key], key
+    assert first["base_id"] != second["base_id"] and first["run_key"] != second["run_key"]
+    assert trained.plan(VALENCE_RMS[0], seed=2)["train_fingerprint"] != first["train_fingerprint"]
+
+
+@pytest.mark.parametrize("seed", [0, -1, 1.5, True])
+def test_bad_seed_for_a_recipe_names_the_fix(seed):
+    with pytest.raises(RmnbError, match="seeds are integers >= 1"):
+        trained.recipe_settings(VALENCE_RMS[0], seed=seed)
+
+
+def test_heldout_count_beyond_the_data_names_the_fix(data_dir):
+    s = trained.recipe_settings(VALENCE_RMS[0]).with_overrides(heldout=10**7)
+    with pytest.raises(RmnbError, match="Fix: lower it"):
+        train_settings.split_for(trained.data_for(s, valence.SOURCE_NAME), s,
+                                 trained.heldout_for(valence.SOURCE_NAME))
+
+
+def test_unknown_rm_for_the_command_names_the_fix(capsys):
+    assert cli.main(["train-embedded", "no-such-rm", "--dry-run"]) != 0
+    assert "not a reward model rmnb trains" in capsys.readouterr().err
+
+
+# --- committed adapters -------------------------------------------------------------------------------------------
+
+def _committed():
+    found = [(rm, m) for rm in VALENCE_RMS for m in committed.manifests(rm)]
+    if not found:
+        pytest.fail("no committed adapters under data/rms/: run `rmnb train-embedded --seeds 1 2 3 --export`")
+    return found
+
+
+def test_every_embedded_rm_has_three_committed_seeds():
+    for rm in VALENCE_RMS:
+        seeds = [m["seed"] for m in committed.manifests(rm)]
+        assert seeds[:3] == [1, 2, 3], (rm, seeds)
+        for seed in seeds:
+            folder = committed.seed_dir(rm, seed)
+            assert (folder / committed.ADAPTER / "adapter_config.json").exists()
+            assert (folder / committed.ADAPTER / "adapter_model.safetensors").exists()
+
+
+def test_the_command_reproduces_each_committed_manifest(data_dir, capsys):
+    """`rmnb train-embedded ID --seeds N --dry-run` plans exactly the run each committed manifest records."""
+    for rm, manifest in _committed():
+        assert cli.main(["train-embedded", rm, "--seeds", str(manifest["seed"]), "--dry-run"]) == 0
+        plan = json.loads(capsys.readouterr().out)
+        assert plan["run_key"] == manifest["run_key"]
+        assert plan["settings"] == manifest["settings"]
+        assert plan["data_fingerprint"] == manifest["data"]["fingerprint"]
+        assert plan["train_fingerprint"] == manifest["data"]["train"]["fingerprint"]
+        assert plan["heldout_fingerprint"] == manifest["data"]["heldout"]["fingerprint"]
+        assert plan["base_revision"] == manifest["base_revision"]
+        assert manifest["order_matches_plan"] is True
+
+
+def test_committed_runs_meet_the_floor():
+    for rm, manifest in _committed():
+        held = manifest["heldout"]
+        assert held["final"]["accuracy"] >= vn.FLOOR["overall"], (rm, manifest["seed"])
+        assert held["final"]["p_vs_chance"] < vn.FLOOR["p"]
+        for framing in valence.FRAMINGS:
+            assert held["by_framing"]["final"][framing]["accuracy"] >= vn.FLOOR["framing"], (rm, framing)
+        assert held["final"]["accuracy"] > held["step0"]["accuracy"]
+
+
+def test_a_tampered_committed_adapter_is_refused(data_dir, tmp_path):
+    """Installing verifies held-out accuracy against the manifest; a manifest that claims another accuracy fails."""
+    rm = VALENCE_RMS[1]
+    source = tmp_path / "seed-1"
+    shutil.copytree(committed.seed_dir(rm, 1), source)
+    manifest = json.loads((source / "manifest.json").read_text())
+    manifest["heldout"]["final"]["accuracy"] = 0.25
+    (source / "manifest.json").write_text(json.dumps(manifest))
+    recipe = registry.trained_recipe(rm)
+    s = trained.recipe_settings(rm)
+    with pytest.raises(RmnbError, match="its manifest says 0.250"):
+        committed.install(source, recipe.base_id, s, trained.data_for(s, recipe.data), trained.heldout_for(recipe.data),
+                          tmp_path / "run", progress=False, device="cpu")
+    assert not (tmp_path / "run").exists()
+
+
+# --- statistics and verdicts --------------------------------------------------------------------------------------
+
+def test_seed_interval_is_the_t_interval():
+    x = [3.0, -1.0, 5.5]
+    got = vn.seed_interval(x)
+    lo, hi = sps.t.interval(0.95, len(x) - 1, loc=np.mean(x), scale=sps.sem(x))
+    assert got["mean"] == pytest.approx(np.mean(x)) and got["n"] == 3
+    assert (got["low"], got["high"]) == (pytest.approx(lo), pytest.approx(hi))
+    one = vn.seed_interval([2.0])
+    assert one["mean"] == 2.0 and math.isnan(one["low"]) and math.isnan(one["high"])
+    with pytest.raises(RmnbError, match="at least one seed"):
+        vn.seed_interval([])
+    with pytest.raises(RmnbError):
+        vn.seed_interval([1.0, float("nan")])
+
+
+def test_paper_sign_and_gap_verdicts():
+    # gap = rank under first base - rank under second; Gemma second: communion positive, agency negative
+    assert vn.paper_sign("Communion", ("SmolLM", "Gemma")) == 1
+    assert vn.paper_sign("Agency", ("SmolLM", "Gemma")) == -1
+    assert vn.paper_sign("Agency", ("Gemma", "Llama")) == 1
+    assert vn.paper_sign("Agency", ("SmolLM", "Qwen")) is None
+    assert vn.gap_verdict(2, 9, 1) == "same direction as the paper"
+    assert vn.gap_verdict(2, 9, -1) == "opposite to the paper"
+    assert vn.gap_verdict(-2, 9, 1) == "within seed noise"
+    assert vn.gap_verdict(math.nan, math.nan, 1) == "one seed: no interval"
+    assert vn.gap_verdict(1, 2, None).startswith("no paper direction")
+
+
+def test_seed_gaps_and_summary():
+    rows = []
+    for seed, (a1, a2) in enumerate([(100, 90), (110, 95), (105, 92)], start=1):
+        for when in ("step0", "final"):
+            rows += [dict(base="x", seed=seed, when=when, category="Agency", median_rank=a1),
+                     dict(base="y", seed=seed, when=when, category="Agency", median_rank=a2),
+                     dict(base="x", seed=seed, when=when, category="Communion", median_rank=60 + seed),
+                     dict(base="y", seed=seed, when=when, category="Communion", median_rank=50)]
+    gaps = vn.seed_gaps(pd.DataFrame(rows), ["x", "y"])
+    assert sorted(gaps[(gaps.when == "final") & (gaps.category == "Agency")].gap) == [10, 13, 15]
+    summary = vn.gap_summary(gaps, ("SmolLM", "Gemma")).set_index(["when", "category"])
+    assert summary.loc[("final", "Agency"), "mean_gap"] == pytest.approx(38 / 3)
+    assert summary.loc[("final", "Agency"), "verdict"] == "opposite to the paper"   # second base ranks agency better
+    assert summary.loc[("final", "Communion"), "verdict"] == "same direction as the paper"
+    assert summary.loc[("final", "Agency"), "seed_gaps"] == "+10, +15, +13"
+
+
+def test_floor_check_passes_and_fails():
+    def rows(overall, pos, neg, p=1e-9):
+        return pd.DataFrame([dict(when="final", framing=f, accuracy=a, p_vs_chance=p)
+                             for f, a in (("all", overall), ("positive", pos), ("negative", neg))])
+    assert vn.floor_check(rows(0.86, 0.84, 0.88))["passed"]
+    low = vn.floor_check(rows(0.86, 0.66, 0.99))
+    assert not low["passed"] and not low["checks"]["positive"] and low["sentence"].startswith("NOT trained")
+    assert not vn.floor_check(rows(0.79, 0.80, 0.78))["passed"]
+    assert not vn.floor_check(rows(0.9, 0.9, 0.9, p=1e-3))["passed"]
+
+
+# --- chapter 00's English-word filter and the bfloat16 rule ------------------------------------------------------
+
+def test_english_word_filter():
+    texts = [" love", "Love", "greatest", "iator", "?](", "ORM", " a", "x", "naïve", " the", "3d"]
+    got = token_search.is_english_word(texts)
+    assert list(got) == [True, True, True, False, False, False, True, False, False, True, False]
+
+
+def test_best_worst_rho_over_english_words():
+    words = [" love", " war", " peace", " hate", " joy"]
+    junk = ["?](", "iator", "##"]
+    best = dict(zip(words + junk, [5, 1, 4, 2, 3, 9, 9, 9]))
+    worst = dict(zip(words + junk, [1, 5, 2, 4, 3, 9, 9, 9]))
+    frame = pd.DataFrame([dict(model_id="m", model="M", prompt_id=p, token_id=i, response=t, score=v[t])
+                          for p, v in (("best", best), ("worst", worst)) for i, t in enumerate(words + junk)])
+    rho = token_search.best_worst_rho(frame)
+    assert rho.rho.iloc[0] == pytest.approx(-1.0) and rho.n.iloc[0] == len(words)
+    assert token_search.best_worst_rho(frame, english_only=False).n.iloc[0] == len(words) + len(junk)
+    assert token_search.rho_verdict(rho).startswith("below zero for every RM")
+    assert "not below zero" in token_search.rho_verdict(rho.assign(rho=0.4))
+
+
+def test_english_words_among_the_top():
+    frame = pd.DataFrame(dict(model_id="m", model="M", prompt_id="greatest", token_id=range(4),
+                              response=[" love", "?](", " peace", "iator"], score=[4.0, 3.0, 2.0, 1.0]))
+    frame["rank"] = token_search.rank_scores(frame)
+    got = token_search.english_in_top(frame, "greatest", n=3)
+    assert got.english.iloc[0] == 2 and got.n.iloc[0] == 3
+
+
+def test_bfloat16_only_where_the_cpu_has_it(monkeypatch):
+    assert devices.native_bf16_cpu("flags\t: fpu avx2 avx512f avx512_bf16\n")
+    assert devices.native_bf16_cpu("Features\t: fp asimd bf16\n")
+    assert not devices.native_bf16_cpu("flags\t: fpu sse4_2 avx2 fma\n")
+    monkeypatch.setattr(devices, "native_bf16_cpu", lambda cpuinfo=None: False)
+    assert devices.scoring_dtype("auto", "cpu") == "float32"
+    monkeypatch.setattr(devices, "native_bf16_cpu", lambda cpuinfo=None: True)
+    assert devices.scoring_dtype("auto", "cpu") == "bfloat16"
+    assert devices.scoring_dtype("float16", "cpu") == "float16"
