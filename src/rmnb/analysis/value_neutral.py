@@ -179,3 +179,26 @@ def run_source(run) -> str:
         return (f"committed adapter, verified: {installed['verified_accuracy']:.3f} vs "
                 f"{installed['committed_accuracy']:.3f}")
     return "trained on this machine"
+
+
+def trained_status(model_ids, labels: dict | None = None) -> str:
+    """One sentence on the rmnb-trained reward models among ``model_ids``: for each value-neutral RM whether it
+    meets the floor on its held-out pairs (from its run's manifest), for other trained RMs their held-out accuracy;
+    models rmnb does not train are skipped. Builds nothing new (the search has already built them)."""
+    from rmnb.models import registry
+    from rmnb.training import trained
+
+    parts = []
+    for model_id in model_ids:
+        if registry.trained_recipe(model_id) is None:
+            continue
+        run = trained.ensure(model_id, progress=False)
+        name = (labels or {}).get(model_id, model_id)
+        rows = accuracy_rows({(model_id, run.settings.seed): run}, {})
+        if set(rows.framing) >= {"positive", "negative"}:
+            parts.append(f"{name} is {floor_check(rows[rows.base == model_id])['sentence']}")
+        else:
+            final = run.heldout["final"]
+            parts.append(f"{name} reaches held-out accuracy {final['accuracy']:.2f} (95% CI {final['ci_low']:.2f} to "
+                         f"{final['ci_high']:.2f}) on its own data")
+    return "; ".join(parts) + "." if parts else "No searched model is a reward model rmnb trains."

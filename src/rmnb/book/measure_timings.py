@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -28,10 +29,12 @@ from rmnb.models.gguf import embedded_folder
 
 
 def measure(root: Path | None = None, profile: str = "default", chapters: list[str] | None = None,
-            out: Path | None = None) -> dict:
+            out: Path | None = None, keep: Path | None = None) -> dict:
     """Convert the embedded models and run the chapters twice in an empty temporary user cache; return the
     measurement (seconds of wall-clock time per chapter, fresh and cached). With ``out``, the measurement is written
-    there after every step (``"complete": false`` until the end), so an interrupted run keeps what it measured."""
+    there after every step (``"complete": false`` until the end), so an interrupted run keeps what it measured.
+    With ``keep``, the fresh run's executed notebooks and results are copied there (``keep/chapters/*.ipynb``,
+    ``keep/results/*.json``) before the temporary cache is removed, so the measurement is also a book run."""
     import torch
 
     root = Path(root or repo_root())
@@ -64,6 +67,10 @@ def measure(root: Path | None = None, profile: str = "default", chapters: list[s
                     result[run][path.stem] = round(time.perf_counter() - t0, 1)
                     save()
                     print(f"[timings] {run} {path.stem}: {result[run][path.stem]} s", flush=True)
+                if run == "fresh" and keep is not None:
+                    shutil.copytree(Path(tmp) / run, Path(keep) / "chapters", dirs_exist_ok=True,
+                                    ignore=shutil.ignore_patterns("results"))
+                    shutil.copytree(Path(tmp) / run / "results", Path(keep) / "results", dirs_exist_ok=True)
         finally:
             if saved is None:
                 os.environ.pop("RMNB_CACHE_DIR", None)
@@ -81,9 +88,10 @@ def main(argv=None) -> int:
     m.add_argument("--profile", default="default", help="default (what students run) or smoke")
     m.add_argument("--chapter", action="append", metavar="STEM", help="only these chapters (repeatable)")
     m.add_argument("--out", help=f"default: {MEASURED_FILE} in the book's root")
+    m.add_argument("--keep", metavar="DIR", help="also keep the fresh run's executed notebooks and results in DIR")
     args = parser.parse_args(argv)
     out = Path(args.out) if args.out else repo_root() / MEASURED_FILE
-    measure(profile=args.profile, chapters=args.chapter, out=out)
+    measure(profile=args.profile, chapters=args.chapter, out=out, keep=Path(args.keep) if args.keep else None)
     print(f"[timings] wrote {out}")
     return 0
 
