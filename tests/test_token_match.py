@@ -71,6 +71,15 @@ def test_word_logprobs_average_variants():
     assert out.loc[("p2", "duty"), "logprob"] == pytest.approx(np.log(0.8))
     with pytest.raises(RmnbError):
         token_match.strict_match(pd.DataFrame({"term": [], "category": []}), {})
+    # the log of the summed probability (chapter 03's exercise 3), stable where every variant is very unlikely
+    summed = token_match.word_logprobs(matches, {"m": values}, ["p1", "p2"], agg="logsumexp")
+    summed = summed.set_index(["prompt_id", "term"])
+    assert summed.loc[("p1", "love"), "logprob"] == pytest.approx(np.log(0.75))
+    assert summed.loc[("p2", "duty"), "logprob"] == pytest.approx(np.log(0.8))
+    tiny = token_match.word_logprobs(matches, {"m": np.array([[-900.0, -900.0, -1.0]])}, ["p1"], agg="logsumexp")
+    assert tiny.logprob.iloc[0] == pytest.approx(-900 + np.log(2))
+    with pytest.raises(RmnbError, match="logsumexp"):
+        token_match.word_logprobs(matches, {"m": values}, ["p1", "p2"], agg="max")
 
 
 def test_duplicate_decodings_map_to_the_lowest_id():

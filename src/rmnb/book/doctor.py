@@ -28,6 +28,7 @@ from rmnb.base.paths import cache_dir, repo_root
 from rmnb.book.timings import read_measured
 from rmnb.data import fetch
 from rmnb.models import gguf, loading, registry
+from rmnb.training import committed
 
 OK, WARN, FAIL, INFO = "ok", "warn", "FAIL", "info"
 MIN_PYTHON = (3, 10)          # pyproject's requires-python
@@ -160,12 +161,15 @@ def check_embedded(spec) -> Check:
 
 
 def check_trained(rm_id: str) -> Check:
+    """One of the embedded reward models (:data:`rmnb.models.registry.EMBEDDED_RMS`): installed from its committed
+    adapter (``data/rms/``, verified on install) or trained, on first use; built and intact in the cache?"""
     name = f"model {rm_id}"
     build = f".venv/bin/rmnb train-embedded {rm_id}"
-    measured = (read_measured() or {}).get("fresh", {}).get("05_rm_training")
-    when = (f"chapter 05 trains it on first run ({measured:.0f} s for the whole chapter fresh, "
-            f"{(read_measured() or {}).get('profile', '?')} settings, book/timings.json)"
-            if measured is not None else "chapter 05 trains it on first run")
+    committed_dir = committed.root() / rm_id
+    when = (f"the first chapter that scores with it installs it from its committed adapter in {committed_dir} "
+            "and verifies it (no training)" if any(committed_dir.glob("seed-*/manifest.json"))
+            else "the first chapter that scores with it trains it (no committed adapter in "
+                 f"{committed_dir})")
     try:
         run = loading.recorded_run(rm_id)
     except (ValueError, KeyError, TypeError):
@@ -283,7 +287,7 @@ def check_book() -> Check:
 def run_checks() -> list[Check]:
     checks = [check_python(), check_venv(), check_packages(), check_book()]
     checks += [check_embedded(spec) for spec in registry.EMBEDDED]
-    checks += [check_trained(rm_id) for rm_id in registry.TRAINED_RMS]
+    checks += [check_trained(rm_id) for rm_id in registry.EMBEDDED_RMS]
     checks += [check_data(), check_disk(), check_memory(), check_gpu()]
     return checks
 

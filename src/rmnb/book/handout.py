@@ -13,11 +13,18 @@ The exercise conventions (chapter sources, ``notebooks/NN_*.md``), defined here 
   ``# --- solution ---`` stay (a comment saying what to compute, and ``answer = None``); the marker and the lines
   below it (the reference solution the book runs) are removed from the student edition.
 - A code cell tagged ``check`` runs after an ``exercise`` cell and compares the student's ``answer`` with the
-  value the chapter computes (:mod:`rmnb.book.exercises`); it stays in both editions.
+  value the chapter computes (:mod:`rmnb.book.exercises`); it stays in both editions. A cell that computes the
+  values the checks compare with is tagged ``check`` as well (with ``remove-cell`` to hide it in the book): it is
+  never removed, even when every value it glues is one only solution text uses.
 
 Solution text is removed by content, not only by tag: any fenced directive whose title starts with "Solution"
 (``{admonition} Solution``, ``{dropdown} Solution ...``), with any number of backticks or colons. The parameters
 cell is rewritten with the laptop defaults (the chapter's defaults with ``notebooks/params/default.yaml``).
+
+The student edition's markdown is plain Jupyter markdown (:mod:`rmnb.book.student_markdown`): glued values become
+named placeholders, admonitions block quotes, glued figures a cell that shows the chart; a note under the title
+says how to see the values. Cells the book hides (``remove-cell``, ``remove-input``, ``hide-input``,
+``hide-cell``) open with their input collapsed. The teacher edition keeps the MyST source as it is.
 """
 
 from __future__ import annotations
@@ -34,11 +41,14 @@ from rmnb.base.errors import RmnbError
 from rmnb.base.paths import repo_root
 from rmnb.book.parameters import chapter_parameters, default_parameters
 from rmnb.book.runner import chapters
+from rmnb.book.student_markdown import VALUES_NOTE, to_jupyter
 
 SOLUTION_TAG = "solution"
 EXERCISE_TAG = "exercise"
 CHECK_TAG = "check"
 SOLUTION_MARKER = "# --- solution ---"
+HIDDEN_TAGS = ("remove-cell", "remove-input", "hide-input", "hide-cell")  # collapsed in the student edition
+FIGURE_TAG = "figure"  # the cells the student edition adds to show a glued figure
 
 # A fenced directive block titled "Solution...": ```{admonition} Solution ... ``` (3+ backticks or colons).
 _SOLUTION_BLOCK = re.compile(
@@ -77,8 +87,11 @@ def _glued_names(source: str) -> set[str]:
 def _is_solution_code(cell, names: set[str]) -> bool:
     """Tagged ``solution``, or every value the cell glues is one only solution text uses (a templated name such as
     ``f"ex_floor{i}"`` matches by its prefix)."""
-    if SOLUTION_TAG in cell.metadata.get("tags", []):
+    tags = cell.metadata.get("tags", [])
+    if SOLUTION_TAG in tags:
         return True
+    if CHECK_TAG in tags:
+        return False
     glued = _glued_names(cell.source)
 
     def solution_only(g: str) -> bool:
@@ -87,23 +100,35 @@ def _is_solution_code(cell, names: set[str]) -> bool:
     return bool(glued) and all(solution_only(g) for g in glued)
 
 
-def student_cell(cell) -> object | None:
-    """The cell as the student edition has it, or ``None`` when it is removed."""
+def student_cells(cell) -> list:
+    """The cells the student edition has for one source cell: none (removed), the cell, or, for markdown with a
+    glued figure, markdown and figure cells in turn (:func:`rmnb.book.student_markdown.to_jupyter`)."""
     if cell.cell_type == "markdown":
         text = strip_solutions(cell.source)
         if not text.strip():
-            return None
-        cell.source = text
-        return cell
-    if EXERCISE_TAG in cell.metadata.get("tags", []):
+            return []
+        out = []
+        for kind, piece in to_jupyter(text):
+            if kind == "figure":
+                out.append(nbformat.v4.new_code_cell(
+                    f'res.figures.get("{piece}", "(figure {piece} was not drawn in this run)")',
+                    metadata={"tags": [FIGURE_TAG]}))
+            elif piece.strip():
+                out.append(nbformat.v4.new_markdown_cell(piece))
+        return out
+    tags = cell.metadata.get("tags", [])
+    if EXERCISE_TAG in tags:
         lines = cell.source.splitlines()
         if SOLUTION_MARKER not in (line.strip() for line in lines):
-            raise RmnbError(f"an '{EXERCISE_TAG}' cell has no '{SOLUTION_MARKER}' line: {cell.source[:80]!r}")
+            raise RmnbError(f"an '{EXERCISE_TAG}' cell has no '{SOLUTION_MARKER}' line: {cell.source[:80]!r}. Add "
+                            f"the marker line above the reference solution (see rmnb.book.handout).")
         keep = lines[:[line.strip() for line in lines].index(SOLUTION_MARKER)]
         cell.source = "\n".join(keep).rstrip() + "\n"
-        cell.metadata["tags"] = [t for t in cell.metadata["tags"] if t not in ("hide-input", "remove-input")]
-        return cell
-    return cell
+        cell.metadata["tags"] = [t for t in tags if t not in HIDDEN_TAGS]
+        return [cell]
+    if set(HIDDEN_TAGS) & set(tags):
+        cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+    return [cell]
 
 
 def laptop_parameters_source(path: Path) -> str:
@@ -127,10 +152,16 @@ def edition(path: Path, teacher: bool = False):
         elif not teacher:
             if cell.cell_type == "code" and _is_solution_code(cell, names):
                 continue
-            cell = student_cell(cell)
-            if cell is None:
-                continue
+            cells += student_cells(cell)
+            continue
         cells.append(cell)
+    if not teacher:  # the note on placeholders, right under the chapter's title
+        first = next((i for i, c in enumerate(cells) if c.cell_type == "markdown"), 0)
+        head, _, rest = cells[first].source.partition("\n") if cells else ("", "", "")
+        if head.startswith("# ") and rest.strip():
+            cells[first].source = head
+            cells.insert(first + 1, nbformat.v4.new_markdown_cell(rest.strip("\n")))
+        cells.insert(first + 1, nbformat.v4.new_markdown_cell(VALUES_NOTE))
     nb.cells = cells
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata.pop("jupytext", None)
@@ -158,11 +189,18 @@ settings it opens with (the book's defaults).
 3. Start Jupyter from the clone, on this folder: `.venv/bin/jupyter lab {folder}` (or `jupyter notebook`), and
    open the chapter your teacher set. Run the cells from the top (Run > Run All Cells).
 
+## Reading the notebooks
+
+The book fills its numbers into the text as it runs; a notebook shows each of them as a placeholder that names it,
+such as `[n_models]`. After running the notebook, `res.values["n_models"]` shows that value and `res.values` all
+of them. Figures appear under the cells that draw them. Collapsed cells (click to expand) are the ones the book
+hides: they prepare values and need no reading.
+
 ## Exercises
 
 Each chapter ends with exercises. Predict the answer first, then find it. Where an exercise asks for code, write
 it in the empty cell below the exercise (it stores its result in `answer`) and run the check cell under it: it
-compares your answer with the value the chapter computes and says how far off it is.
+compares your answer with the value the chapter computes and says how far off it is, without showing the value.
 
 ## Chapters
 

@@ -2,8 +2,8 @@
 
 Every chapter runs twice in a new, empty user cache (``RMNB_CACHE_DIR`` set to a temporary folder): first *fresh*
 (the embedded models are converted first and timed on their own; then each chapter pays for what it builds: the
-trained reward models, the scored vocabularies), then *cached*. The result (seconds per chapter, the machine, the
-profile) goes to ``book/timings.json``, which :mod:`rmnb.book.timings` turns into the guide's tables. Released data
+trained reward models, the scored vocabularies), then *cached*. The result (seconds per chapter and per exercise,
+the machine, the profile) goes to ``book/timings.json``, which :mod:`rmnb.book.timings` turns into the guide's tables. Released data
 come from ``RMNB_DATA_DIR`` or the user cache as usual (a download is not part of the measurement).
 """
 
@@ -23,7 +23,7 @@ from pathlib import Path
 from rmnb.base.device import cpu_name
 from rmnb.base.paths import repo_root
 from rmnb.book.runner import execution_order, run_chapter, toc_chapters
-from rmnb.book.timings import MEASURED_FILE
+from rmnb.book.timings import MEASURED_FILE, exercise_durations
 from rmnb.models import registry
 from rmnb.models.gguf import embedded_folder
 
@@ -44,7 +44,8 @@ def measure(root: Path | None = None, profile: str = "default", chapters: list[s
                  "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                              "python": platform.python_version(), "platform": platform.platform()},
                  "command": f"python -m rmnb.book.measure_timings --profile {profile}",
-                 "conversion": {}, "fresh": {}, "cached": {}, "complete": False}
+                 "conversion": {}, "fresh": {}, "cached": {}, "exercises": {"fresh": {}, "cached": {}},
+                 "complete": False}
 
     def save():
         if out is not None:
@@ -62,9 +63,12 @@ def measure(root: Path | None = None, profile: str = "default", chapters: list[s
             for run in ("fresh", "cached"):
                 for path in paths:
                     t0 = time.perf_counter()
-                    run_chapter(path, out_dir=Path(tmp) / run, results_dir=Path(tmp) / run / "results",
-                                profile=profile)
+                    executed = run_chapter(path, out_dir=Path(tmp) / run, results_dir=Path(tmp) / run / "results",
+                                           profile=profile)
                     result[run][path.stem] = round(time.perf_counter() - t0, 1)
+                    exercises = exercise_durations(executed)  # papermill's cell times, exercise by exercise
+                    if exercises:
+                        result["exercises"][run][path.stem] = exercises
                     save()
                     print(f"[timings] {run} {path.stem}: {result[run][path.stem]} s", flush=True)
                 if run == "fresh" and keep is not None:

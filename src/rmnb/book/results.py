@@ -38,6 +38,7 @@ class Results:
         folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / f"{self.chapter}.json"
         self.values: dict = {}
+        self.figures: dict = {}  # name -> chart, for notebooks without Jupyter Book (the student edition)
         self.path.write_text("{}\n")
 
     def glue(self, name: str, value, display: bool = False):
@@ -63,6 +64,7 @@ class Results:
         from myst_nb import glue
 
         glue(name, chart, display=False)
+        self.figures[name] = chart
         spec_dir = self.path.parent / "figures"
         spec_dir.mkdir(exist_ok=True)
         (spec_dir / f"{name}.vl.json").write_text(chart.to_json())

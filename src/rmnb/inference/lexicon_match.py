@@ -65,12 +65,18 @@ def broad_match(lexicon: pd.DataFrame, vocabs: dict[str, pd.DataFrame]) -> pd.Da
     return pd.DataFrame(rows, columns=["term", "category", "variant", "model", "token_id"])
 
 
-def word_logprobs(matches: pd.DataFrame, logprobs: dict[str, np.ndarray], prompt_ids) -> pd.DataFrame:
+def word_logprobs(matches: pd.DataFrame, logprobs: dict[str, np.ndarray], prompt_ids,
+                  agg: str = "mean") -> pd.DataFrame:
     """Long table ``model, prompt_id, term, category, logprob``: each matched term's log-prob under each prompt,
-    averaged over its variants (strict matches have one).
+    combined over its variants (strict matches have one): their mean (``agg="mean"``, the book's broad rule) or the
+    log of their summed probability (``agg="logsumexp"``: the probability that the reply starts with the word in
+    any of its forms).
 
     ``logprobs[model]`` is an array ``[n_prompts, vocab]`` whose rows follow ``prompt_ids``.
     """
+    if agg not in ("mean", "logsumexp"):
+        raise RmnbError(f"unknown agg {agg!r}: use 'mean' (the mean log-prob of a word's variants) or 'logsumexp' "
+                        "(the log of their summed probability).")
     prompt_ids = list(prompt_ids)
     frames = []
     for model, group in matches.groupby("model", sort=False):
@@ -78,8 +84,13 @@ def word_logprobs(matches: pd.DataFrame, logprobs: dict[str, np.ndarray], prompt
         values = table[:, group.token_id.to_numpy()]  # [n_prompts, n_rows]
         wide = pd.DataFrame(values.T, index=pd.MultiIndex.from_frame(group[["term", "category"]]),
                             columns=prompt_ids)
-        mean = wide.groupby(level=["term", "category"], sort=False).mean()
-        long = mean.reset_index().melt(id_vars=["term", "category"], var_name="prompt_id", value_name="logprob")
+        groups = wide.groupby(level=["term", "category"], sort=False)
+        if agg == "mean":
+            combined = groups.mean()
+        else:  # log sum exp, shifted by each group's maximum so that tiny probabilities do not underflow
+            top = groups.transform("max")
+            combined = np.log(np.exp(wide - top).groupby(level=["term", "category"], sort=False).sum()) + groups.max()
+        long = combined.reset_index().melt(id_vars=["term", "category"], var_name="prompt_id", value_name="logprob")
         long.insert(0, "model", model)
         frames.append(long)
     return pd.concat(frames, ignore_index=True)
