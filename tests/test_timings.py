@@ -3,7 +3,7 @@
 import json
 
 import nbformat
-from tests.conftest import ROOT
+from conftest import ROOT
 
 from rmnb.book import timings
 from rmnb.book.status import write_status_page
