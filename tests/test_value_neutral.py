@@ -227,19 +227,55 @@ def test_bfloat16_only_where_the_cpu_has_it(monkeypatch):
     assert devices.scoring_dtype("float16", "cpu") == "float16"
 
 
-# --- a short real training run ------------------------------------------------------------------------------------
+# --- a tiny training run on the valence data ---------------------------------------------------------------------
 
-def test_a_short_valence_run_beats_its_step0_accuracy(data_dir, tmp_path):
-    """The valence recipe on the real SmolLM2 base, cut to a few steps: held-out accuracy (new questions x new
-    words) rises above the random head's. Larger learning rates make a few steps enough."""
-    rm = VALENCE_RMS[0]
-    recipe = registry.trained_recipe(rm)
-    s = trained.recipe_settings(rm).with_overrides(n_train=128, heldout=96, epochs=1, checkpoint_every=4,
-                                                   learning_rate=2e-3, head_lr=1e-2)
-    run = reward_model.train(recipe.base_id, trained.data_for(s, recipe.data), s, tmp_path / "run", device="cpu",
-                             progress=False, heldout=trained.heldout_for(recipe.data), curve_pairs=32)
+def _word_tokenizer(texts):
+    """A whitespace word-level tokenizer over the given texts, with a chat template (tiny test model)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    specials = ["<pad>", "<bos>", "<eos>", "<unk>", "<|user|>", "<|assistant|>", "<|end|>"]
+    words = sorted({w for t in texts for w in t.split()})
+    core = Tokenizer(models.WordLevel({w: i for i, w in enumerate(specials + words)}, unk_token="<unk>"))
+    core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tok = PreTrainedTokenizerFast(tokenizer_object=core, pad_token="<pad>", bos_token="<bos>", eos_token="<eos>",
+                                  unk_token="<unk>")
+    tok.chat_template = ("{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} <|end|> {% endfor %}"
+                         "{% if add_generation_prompt %}<|assistant|> {% endif %}")
+    return tok
+
+
+def test_a_tiny_run_on_the_valence_pairs_beats_its_step0_accuracy(data_dir, tmp_path):
+    """The valence preset's path (balanced training sample, separate held-out pairs, learning curve, accuracy per
+    framing) on a tiny random model. Its held-out pairs are new pairs of the training words (a random 2-layer model
+    cannot know words it never saw): it must learn each word's valence *and* read the question's framing."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, LlamaConfig
+
+    from rmnb.models.loading import wrap_model
+
+    pairs = valence.valence_preferences(n_pairs=2000)
+    s = trained.recipe_settings(VALENCE_RMS[0]).with_overrides(
+        n_train=800, heldout=200, epochs=4, learning_rate=2e-2, head_lr=2e-2, lora_r=4, lora_alpha=8,
+        checkpoint_every=50, max_length=32)
+    sample = train_settings.sample_pairs(pairs, s.n_train, s.seed)
+    rest = pairs.subset([i for i in pairs.pair_ids if i not in set(sample.pair_ids)], "rest")
+    seen = set(sample.frame.chosen_word) | set(sample.frame.rejected_word)
+    rest = rest.subset([int(r.pair_id) for r in rest.frame.itertuples() if {r.chosen_word, r.rejected_word} <= seen],
+                       "held-out pairs of training words")
+    tok = _word_tokenizer(list(pairs.frame.prompt) + list(pairs.frame.chosen_word) + list(pairs.frame.rejected_word))
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=64, num_labels=1,
+                         pad_token_id=0, bos_token_id=1, eos_token_id=2)
+    base = wrap_model(AutoModelForSequenceClassification.from_config(config).eval(), tok, model_id="tiny-valence",
+                      kind="reward")
+    run = reward_model.train(base, pairs, s, tmp_path / "run", progress=False, base_id="tiny-valence",
+                             heldout=rest, curve_pairs=64)
     held = run.heldout
-    assert held["final"]["accuracy"] > held["step0"]["accuracy"]
+    assert held["final"]["n"] == 200 and run.manifest["data"]["train"]["n"] == 800
+    assert held["final"]["accuracy"] > held["step0"]["accuracy"] + 0.1, held
     assert set(held["by_framing"]["final"]) == set(valence.FRAMINGS)
-    assert [row["step"] for row in run.manifest["curve"]] == [0, 4, 8]
-    assert run.manifest["curve"][-1]["training_words_seen"] > run.manifest["curve"][1]["training_words_seen"] > 0
+    curve = run.manifest["curve"]
+    assert [row["step"] for row in curve] == run.manifest["plan"]["checkpoint_steps"]
+    assert curve[0]["training_words_seen"] == 0 < curve[1]["training_words_seen"] <= len(seen)
