@@ -114,16 +114,19 @@ def test_committed_runs_meet_the_floor():
 
 
 def test_a_tampered_committed_adapter_is_refused(data_dir, tmp_path):
-    """Installing verifies held-out accuracy against the manifest; a manifest that claims another accuracy fails."""
+    """Installing re-scores held-out pairs and compares each reward margin with the committed one: committed scores
+    that the adapter does not reproduce are refused, and nothing is left in the cache."""
+    import pandas as pd
+
     rm = VALENCE_RMS[1]
     source = tmp_path / "seed-1"
     shutil.copytree(committed.seed_dir(rm, 1), source)
-    manifest = json.loads((source / "manifest.json").read_text())
-    manifest["heldout"]["final"]["accuracy"] = 0.25
-    (source / "manifest.json").write_text(json.dumps(manifest))
+    scores = pd.read_parquet(source / committed.SCORES)
+    scores.loc[scores.index[5], "margin_final"] += 1.0
+    scores.to_parquet(source / committed.SCORES)
     recipe = registry.trained_recipe(rm)
     s = trained.recipe_settings(rm)
-    with pytest.raises(RmnbError, match="its manifest says 0.250"):
+    with pytest.raises(RmnbError, match="1 of 96 held-out reward margins differ"):
         committed.install(source, recipe.base_id, s, trained.data_for(s, recipe.data), trained.heldout_for(recipe.data),
                           tmp_path / "run", progress=False, device="cpu")
     assert not (tmp_path / "run").exists()

@@ -173,12 +173,15 @@ def identical_checks(first: dict, second: dict) -> dict[str, bool]:
 
 
 def run_source(run) -> str:
-    """How a run got into the cache: installed from a committed adapter (verified) or trained."""
+    """How a run got into the cache: installed from a committed adapter (and how it was verified) or trained."""
     installed = run.manifest.get("installed")
-    if installed:
-        return (f"committed adapter, verified: {installed['verified_accuracy']:.3f} vs "
-                f"{installed['committed_accuracy']:.3f}")
-    return "trained on this machine"
+    if not installed:
+        return "trained on this machine"
+    if "max_margin_diff" in installed:
+        return (f"committed adapter, verified: {installed['pairs']} held-out margins reproduced (largest difference "
+                f"{installed['max_margin_diff']:.1e})")
+    return (f"committed adapter, verified: held-out accuracy {installed['accuracy']:.3f} vs "
+            f"{installed['committed_accuracy']:.3f}")
 
 
 def trained_status(model_ids, labels: dict | None = None) -> str:

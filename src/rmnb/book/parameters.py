@@ -93,8 +93,8 @@ RULES: dict[str, dict[str, Rule]] = {
     "05_rm_training": {"rms": Rule(pair=True, noun="reward models rmnb trains",
                                    example="smollm2-135m-valence-rm,gemma3-270m-valence-rm"),
                        "seeds": Rule(at_least=1, why="at least one seed per base", example=3),
-                       "live_steps": Rule(at_least=0, why="a number of optimizer steps (0 skips the live run)",
-                                          example=16),
+                       "live_steps": Rule(at_least=1, why="the live run needs at least one optimizer step "
+                                          "(live_base=None skips it)", example=12),
                        "bases": Rule(pair=True, noun="base models", example="smollm2-135m-instruct,gemma3-270m"),
                        "seed": Rule(at_least=0, why="a random seed must be a non-negative integer", example=1,
                                     optional=True)},

@@ -5,9 +5,12 @@ held-out accuracy, learning curve).
 A good recipe for the value-neutral RMs needs more minutes than the book's budget, so they are trained once with
 ``rmnb train-embedded --seeds 1 2 3 --export`` and committed. A build then *installs* them (:func:`install`):
 the base with the run's seeded score head, the committed adapter merged in, saved as the run folder the cache
-would hold after training, and **verified**: held-out accuracy is recomputed (seconds) and must match the
-manifest's within :data:`VERIFY_TOLERANCE` (float rounding differs between CPUs; a wrong adapter, base or data
-would not come close). A committed run is used only when its run key equals the key of the run the code would
+would hold after training, and **verified**: the first :data:`VERIFY_PAIRS` held-out pairs (both framings, in
+alternation) are scored again, and every pair's reward margin must equal the committed one
+(``heldout_scores.parquet``) within :data:`MARGIN_TOLERANCE` (float rounding differs between CPUs; a wrong adapter,
+base, template or data would not come close), so the held-out accuracy of the manifest is the accuracy of the
+installed model. Without committed per-pair scores, the whole held-out accuracy is recomputed and must match
+within :data:`VERIFY_TOLERANCE`. A committed run is used only when its run key equals the key of the run the code would
 train now (same base revision, settings, data and training-code version); otherwise the run is trained.
 """
 
@@ -28,7 +31,10 @@ from rmnb.training.reward_model import TrainedRun, accuracy_summary, checkpoint_
 from rmnb.training.settings import split_for
 
 VERIFY_TOLERANCE = 0.01   # |recomputed - committed| held-out accuracy allowed when installing a committed adapter
+VERIFY_PAIRS = 96         # held-out pairs whose margins are recomputed at install (the first ones: framings alternate)
+MARGIN_TOLERANCE = 2e-3   # |recomputed - committed| reward margin allowed per pair (absolute, plus this relative)
 ADAPTER = "adapter"       # the adapter's folder inside a committed seed folder
+SCORES = "heldout_scores.parquet"   # committed per-pair held-out rewards at step 0 and at the end
 
 
 def root() -> Path:
@@ -66,6 +72,7 @@ def export(run: TrainedRun, rm_id: str, key: str, dest: Path | None = None) -> P
     tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(final_dir, tmp / ADAPTER)
+    shutil.copy2(run.folder / SCORES, tmp / SCORES)
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
     if out.exists():
         shutil.rmtree(out)
@@ -96,23 +103,47 @@ def install(source: Path, base_id: str, settings, data, heldout, out_dir: Path, 
     if held_pairs.fingerprint() != committed["data"]["heldout"]["fingerprint"]:
         raise RmnbError(f"the held-out pairs differ from those {source} was verified on. Fix: retrain with "
                         "`rmnb train-embedded --refresh`.")
-    scored = pair_scores(merged, encode_pairs(held_pairs, loaded.tokenizer, settings.max_length))
-    check = accuracy_summary(scored)
-    expected = committed["heldout"]["final"]["accuracy"]
-    if abs(check["accuracy"] - expected) > VERIFY_TOLERANCE:
-        raise RmnbError(f"the committed reward model {source} scores held-out accuracy {check['accuracy']:.3f}, "
-                        f"its manifest says {expected:.3f}. The adapter or the base differs from the one trained. "
-                        "Fix: restore data/rms from git, or retrain with `rmnb train-embedded --refresh --export`.")
+    if (source / SCORES).exists():
+        check = _verify_margins(merged, loaded.tokenizer, held_pairs, settings, source)
+    else:
+        scored = pair_scores(merged, encode_pairs(held_pairs, loaded.tokenizer, settings.max_length))
+        check = {"pairs": len(scored), "accuracy": accuracy_summary(scored)["accuracy"]}
+        if abs(check["accuracy"] - committed["heldout"]["final"]["accuracy"]) > VERIFY_TOLERANCE:
+            raise RmnbError(_mismatch(source, f"held-out accuracy {check['accuracy']:.3f}, its manifest says "
+                                              f"{committed['heldout']['final']['accuracy']:.3f}"))
     with quiet_transformers():
         merged.save_pretrained(tmp / "model")
         loaded.tokenizer.save_pretrained(tmp / "model")
     manifest = dict(committed)
     manifest["plan"] = dict(committed["plan"], checkpoint_steps=[0, final])
-    manifest["installed"] = {"from": str(source), "verified_accuracy": check["accuracy"],
-                             "committed_accuracy": expected, "tolerance": VERIFY_TOLERANCE,
+    manifest["installed"] = {"from": str(source), **check,
+                             "committed_accuracy": committed["heldout"]["final"]["accuracy"],
                              "seconds": time.time() - t0}
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
     if out_dir.exists():
         shutil.rmtree(out_dir)
     os.replace(tmp, out_dir)
     return TrainedRun.load(out_dir)
+
+
+def _mismatch(source: Path, what: str) -> str:
+    return (f"the committed reward model {source} does not reproduce: {what}. The adapter, the base or the data "
+            "differ from the ones trained. Fix: restore data/rms from git, or retrain with "
+            "`rmnb train-embedded ID --seeds N --refresh --export`.")
+
+
+def _verify_margins(model, tokenizer, held_pairs, settings, source: Path) -> dict:
+    """Score the first :data:`VERIFY_PAIRS` held-out pairs and compare each margin with the committed one."""
+    import pandas as pd
+
+    expected = pd.read_parquet(source / SCORES).set_index("pair_id")
+    subset = held_pairs.subset(held_pairs.pair_ids[:VERIFY_PAIRS], "verification pairs")
+    scored = pair_scores(model, encode_pairs(subset, tokenizer, settings.max_length)).set_index("pair_id")
+    want = expected.loc[scored.index, "margin_final"]
+    diff = (scored.margin - want).abs()
+    bad = diff > MARGIN_TOLERANCE * (1 + want.abs())
+    if bad.any():
+        raise RmnbError(_mismatch(source, f"{int(bad.sum())} of {len(scored)} held-out reward margins differ from the "
+                                          f"committed ones (largest difference {diff.max():.3g})"))
+    return {"pairs": len(scored), "max_margin_diff": float(diff.max()),
+            "accuracy": float(scored.correct.mean()), "committed_subset_accuracy": float((want > 0).mean())}
