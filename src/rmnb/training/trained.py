@@ -76,15 +76,16 @@ def run_key(base_id: str, settings, data) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
-def _name(base_id: str) -> str:
+def _name(base_id: str, preset: str) -> str:
+    """The cache folder of an unnamed run: the registered RM with this base and preset, else ``<base>-rm``."""
     for rm in registry.TRAINED_RMS.values():
-        if rm.base_id == base_id:
+        if rm.base_id == base_id and rm.preset == preset:
             return rm.id
     return slug(Path(base_id).name) + "-rm"
 
 
 def run_dir(base_id: str, settings, data, name: str | None = None) -> Path:
-    return cache_dir("rms", name or _name(base_id)) / run_key(base_id, settings, data)
+    return cache_dir("rms", name or _name(base_id, settings.preset)) / run_key(base_id, settings, data)
 
 
 def train_or_load(base_id: str, settings=None, *, data=None, heldout=None, refresh: bool = False,
