@@ -71,7 +71,7 @@ def export(run: TrainedRun, rm_id: str, key: str, dest: Path | None = None) -> P
                     order_matches_plan=run.manifest["consumed_order"] == run.manifest["plan"]["order"])
     tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(final_dir, tmp / ADAPTER)
+    shutil.copytree(final_dir, tmp / ADAPTER, ignore=shutil.ignore_patterns("README.md"))  # PEFT's model card
     shutil.copy2(run.folder / SCORES, tmp / SCORES)
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
     if out.exists():
