@@ -29,12 +29,15 @@ from rmnb.models.gguf import embedded_folder
 
 
 def measure(root: Path | None = None, profile: str = "default", chapters: list[str] | None = None,
-            out: Path | None = None, keep: Path | None = None) -> dict:
+            out: Path | None = None, keep: Path | None = None, update: bool = False) -> dict:
     """Convert the embedded models and run the chapters twice in an empty temporary user cache; return the
     measurement (seconds of wall-clock time per chapter, fresh and cached). With ``out``, the measurement is written
     there after every step (``"complete": false`` until the end), so an interrupted run keeps what it measured.
     With ``keep``, the fresh run's executed notebooks and results are copied there (``keep/chapters/*.ipynb``,
-    ``keep/results/*.json``) before the temporary cache is removed, so the measurement is also a book run."""
+    ``keep/results/*.json``) before the temporary cache is removed, so the measurement is also a book run.
+    With ``update``, an existing ``out`` keeps the chapters this call does not measure (the file then lists each
+    measuring call under ``runs``). Every call records the load average before and after, so a measurement taken
+    while the machine did other work says so."""
     import torch
 
     root = Path(root or repo_root())
@@ -46,6 +49,17 @@ def measure(root: Path | None = None, profile: str = "default", chapters: list[s
                  "command": f"python -m rmnb.book.measure_timings --profile {profile}",
                  "conversion": {}, "fresh": {}, "cached": {}, "exercises": {"fresh": {}, "cached": {}},
                  "complete": False}
+    this_run = {"measured": result["measured"], "chapters": [p.stem for p in paths],
+                "load_before": [round(x, 2) for x in os.getloadavg()]}
+    if update and out is not None and Path(out).exists():
+        previous = json.loads(Path(out).read_text())
+        for key in ("conversion", "fresh", "cached"):
+            result[key] = {k: v for k, v in previous.get(key, {}).items() if k not in this_run["chapters"]}
+        for run in ("fresh", "cached"):
+            result["exercises"][run] = {k: v for k, v in previous.get("exercises", {}).get(run, {}).items()
+                                        if k not in this_run["chapters"]}
+        result["runs"] = previous.get("runs", [])
+    result.setdefault("runs", []).append(this_run)
 
     def save():
         if out is not None:
@@ -80,6 +94,7 @@ def measure(root: Path | None = None, profile: str = "default", chapters: list[s
                 os.environ.pop("RMNB_CACHE_DIR", None)
             else:
                 os.environ["RMNB_CACHE_DIR"] = saved
+    this_run["load_after"] = [round(x, 2) for x in os.getloadavg()]
     result["complete"] = True
     save()
     return result
@@ -93,9 +108,11 @@ def main(argv=None) -> int:
     m.add_argument("--chapter", action="append", metavar="STEM", help="only these chapters (repeatable)")
     m.add_argument("--out", help=f"default: {MEASURED_FILE} in the book's root")
     m.add_argument("--keep", metavar="DIR", help="also keep the fresh run's executed notebooks and results in DIR")
+    m.add_argument("--update", action="store_true", help="keep the other chapters' times already in the file")
     args = parser.parse_args(argv)
     out = Path(args.out) if args.out else repo_root() / MEASURED_FILE
-    measure(profile=args.profile, chapters=args.chapter, out=out, keep=Path(args.keep) if args.keep else None)
+    measure(profile=args.profile, chapters=args.chapter, out=out, keep=Path(args.keep) if args.keep else None,
+            update=args.update)
     print(f"[timings] wrote {out}")
     return 0
 

@@ -181,6 +181,11 @@ def fragment_text(measured: dict | None, build: dict[str, float], build_profile:
                   f"**{measured['profile']}** settings, in an empty user cache (fresh) and then again (cached). "
                   f"The fresh times exclude the one-off conversion of the embedded models, measured separately: "
                   f"{conv or 'not measured'}. They are stored in `book/timings.json`."]
+        busy = [r for r in measured.get("runs", []) if r.get("load_before", [0])[0] > 0.5 * m["cores"]]
+        for r in busy:
+            lines += ["", f"*Load.* {', '.join(r['chapters'])} {'was' if len(r['chapters']) == 1 else 'were'} "
+                          f"measured while the machine also did other work (load average {r['load_before'][0]:.1f} "
+                          f"on {m['cores']} cores at the start): those times are upper bounds."]
         if not measured.get("complete", True):
             lines += ["", "```{warning}", "The measurement was interrupted: a dash means a chapter was not measured.",
                       "```"]
