@@ -8,8 +8,8 @@ import zipfile
 import jupytext
 import nbformat
 import pytest
-from conftest import MYST_HEADER, ROOT
 
+from conftest import MYST_HEADER, ROOT
 from rmnb.book import handout, student_markdown
 from rmnb.book.parameters import default_parameters
 from rmnb.book.runner import chapters

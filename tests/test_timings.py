@@ -3,8 +3,8 @@
 import json
 
 import nbformat
-from conftest import ROOT
 
+from conftest import ROOT
 from rmnb.book import timings
 from rmnb.book.status import write_status_page
 
