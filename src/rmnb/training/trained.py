@@ -1,20 +1,23 @@
 """Building the reward models rmnb trains (registry entries with a :class:`~rmnb.models.registry.TrainedRM`
 recipe), such as the embedded RMs:
 
-=========================  ==========================  =========================================================
-registry id                base                        what it is
-=========================  ==========================  =========================================================
-``smollm2-135m-hh-rm``     ``smollm2-135m-instruct``   SmolLM2-135M-Instruct + LoRA + score head, BT-trained
-``gemma3-270m-hh-rm``      ``gemma3-270m``             Gemma 3 270M (pretrained) + LoRA + score head, BT-trained
-=========================  ==========================  =========================================================
+===========================  ==========================  =====================================================
+registry id                  base                        what it is
+===========================  ==========================  =====================================================
+``smollm2-135m-valence-rm``  ``smollm2-135m-instruct``   the embedded RM: value-neutral AFINN pairs, ``valence``
+``gemma3-270m-valence-rm``   ``gemma3-270m``             preset; committed adapters under ``data/rms/``
+``smollm2-135m-hh-rm``       ``smollm2-135m-instruct``   HH-RLHF harmless-base pairs, ``cpu`` preset
+``gemma3-270m-hh-rm``        ``gemma3-270m``             (chapter 05's optional dialogue-data run)
+===========================  ==========================  =====================================================
 
-Both are trained by :func:`rmnb.training.reward_model.train` with the ``"cpu"`` preset on the same HH-RLHF
-harmless-base pairs (same split, same order, same seed), so they differ only in the base model. Each is built
-on first use (a few minutes on a laptop, with a progress bar) into the user cache, under a key that hashes the
-base and its revision, the settings, the data and the training-code version: ``<cache>/rms/<id>/<key>/`` with
-``model/`` (a plain sequence classifier), ``checkpoints/`` and ``manifest.json``. :func:`ensure` also records the
-run in ``<cache>/rms/<id>/built.json``, which is all :mod:`rmnb.models.loading` reads to load the id: loading
-never trains. The layers that need a trained RM call :func:`ensure` (or :func:`ensure_built`) first.
+The two RMs of a pair are trained by :func:`rmnb.training.reward_model.train` with the same preset on the same
+pairs (same split, same order, same seed), so they differ only in the base model. Each is built on first use into
+the user cache, under a key that hashes the base and its revision, the settings, the data and the training-code
+version: ``<cache>/rms/<id>/<key>/`` with ``model/`` (a plain sequence classifier), ``checkpoints/`` and
+``manifest.json``. When ``data/rms/<id>/seed-<n>/`` holds a committed adapter with the same key, building means
+installing and verifying it (:mod:`rmnb.training.committed`, seconds), else training (minutes). :func:`ensure`
+also records the run in ``<cache>/rms/<id>/built.json``, which is all :mod:`rmnb.models.loading` reads to load the
+id: loading never trains. The layers that need a trained RM call :func:`ensure` (or :func:`ensure_built`) first.
 """
 
 from __future__ import annotations
