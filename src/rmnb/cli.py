@@ -191,7 +191,7 @@ def _cmd_train_embedded(args) -> int:
             acc = run.heldout["final"]["accuracy"]
             print(f"[rmnb] {rm_id} seed {run.settings.seed}: {run.folder} (held-out accuracy {acc:.3f})")
             if args.export:
-                out = committed.export(run, rm_id, trained.plan(rm_id, seed)["run_key"])
+                out = committed.export(run, rm_id, run.folder.name)  # the run folder is named by its key
                 print(f"[rmnb] exported to {out} (commit it)")
     return 0
 

@@ -38,7 +38,7 @@ def accuracy_rows(runs: dict, labels: dict) -> pd.DataFrame:
     for (base, seed), run in runs.items():
         held = run.heldout
         for when in ("step0", "final"):
-            parts = {"all": held[when], **{f: v for f, v in held.get("by_framing", {}).get(when, {}).items()}}
+            parts = {"all": held[when], **held.get("by_framing", {}).get(when, {})}
             for framing, s in parts.items():
                 rows.append(dict(base=base, base_label=labels.get(base, base), seed=seed, when=when,
                                  framing=framing, accuracy=s["accuracy"], ci_low=s["ci_low"], ci_high=s["ci_high"],

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -173,16 +174,11 @@ def afinn() -> pd.DataFrame:
 ENGLISH_WORD_SOURCES = ("web2", "gcide")
 
 
+@lru_cache(maxsize=1)
 def english_words() -> frozenset[str]:
     """Lower-case English words: the union of Webster's Second International (``web2``, 234k headwords) and
     GCIDE (114k, with inflected forms such as "greatest"), as packaged by ``english-words`` 2.0.1 (PyPI, MIT).
     Letters only. The list chapter 00 uses to tell which tokens are English words."""
-    global _ENGLISH
-    if _ENGLISH is None:
-        from english_words import get_english_words_set
+    from english_words import get_english_words_set
 
-        _ENGLISH = frozenset(get_english_words_set(list(ENGLISH_WORD_SOURCES), lower=True, alpha=True))
-    return _ENGLISH
-
-
-_ENGLISH: frozenset[str] | None = None
+    return frozenset(get_english_words_set(list(ENGLISH_WORD_SOURCES), lower=True, alpha=True))

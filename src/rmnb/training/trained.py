@@ -105,10 +105,9 @@ def train_or_load(base_id: str, settings=None, *, data=None, heldout=None, refre
     folder = run_dir(base_id, settings, data, name)
     if (folder / "manifest.json").exists() and not refresh:
         return reward_model.TrainedRun.load(folder)
-    key = run_key(base_id, settings, data)
-    if name and not refresh and committed.find(name, key) is not None:
-        return committed.install(committed.find(name, key), base_id, settings, data, heldout, folder,
-                                 device=device, progress=progress)
+    source = committed.find(name, folder.name) if name and not refresh else None  # folder name = run key
+    if source is not None:
+        return committed.install(source, base_id, settings, data, heldout, folder, device=device, progress=progress)
     if progress:
         print(f"[rmnb] training a reward model on {base_id} ({settings.preset} preset, {len(data)} pairs "
               f"available) into {folder}", flush=True)
