@@ -70,6 +70,30 @@ def test_sliding_window_shorter_than_prefix(gemma):
     assert_close(reward_scores_cached(model, enc), full(model, enc))
 
 
+@pytest.mark.parametrize("which", ["chatml", "gemma_wide"])
+def test_shared_prefix_attention_is_used_and_equals_full(which, request, monkeypatch):
+    """The copy-free prefix attention (rmnb.inference.prefix_attention) really runs, for grouped-query heads
+    (Llama: 4 query heads on 2 key/value heads; Gemma 3: 4 on 1), and gives the plain full-sequence scores, also
+    for blocks of different lengths; the model's own attention setting is restored afterwards."""
+    from rmnb.inference import prefix_attention
+
+    if which == "gemma_wide":
+        tok = gemma_tokenizer()
+        model = reward_model(gemma_config(tok, sliding_window=256))
+    else:
+        tok, model = request.getfixturevalue(which)
+    calls = []
+    real = prefix_attention.prefix_attention
+    monkeypatch.setattr(prefix_attention, "prefix_attention", lambda *a, **k: calls.append(1) or real(*a, **k))
+    before = model.config._attn_implementation
+    enc = Conversation(tok).encode(PROMPT, strings(WORDS))
+    assert len({len(b) for b in enc.blocks}) > 2
+    assert_close(reward_scores_cached(model, enc, batch_size=3), full(model, enc, batch_size=1))
+    assert calls and model.config._attn_implementation == before
+    assert prefix_attention.applies(model.config, len(enc.prefix) + 4)
+    assert not prefix_attention.applies(gemma_config(tok), len(enc.prefix) + 4)  # window 8: the cache path
+
+
 def test_batch_size_invariance(chatml):
     tok, model = chatml
     enc = Conversation(tok).encode(PROMPT, strings(WORDS * 3))
@@ -179,3 +203,20 @@ def test_head_types_shapes_and_direction(chatml):
 
     assert read_score(Out(), "score_attr").tolist() == [0.25, -1.0]
     assert not supports_prefix_reuse(causal_model(llama_config(tok)))
+
+
+def test_grouped_scores_equal_full_and_share_prefixes(chatml):
+    """Whole sequences scored in groups that share a question (preference pairs) equal the plain computation; a
+    sequence that shares nothing stays alone, and every group member keeps at least one token of its own."""
+    from rmnb.inference.reward import reward_scores_grouped, shared_prefix_groups
+
+    tok, model = chatml
+    conv = Conversation(tok)
+    seqs = [conv.encode(q, strings(WORDS)).full(i) for q in (PROMPT, "Name the worst thing.") for i in range(4)]
+    seqs.append(tok("unrelated text").input_ids)
+    groups = shared_prefix_groups(seqs)
+    shared = [g for g in groups if g[1]]
+    assert len(shared) == 2 and sorted(len(m) for m, _ in shared) == [4, 4]
+    assert [m for m, p in groups if not p] == [[len(seqs) - 1]]
+    assert all(len(p) < len(seqs[i]) for m, p in shared for i in m)
+    assert_close(reward_scores_grouped(model, seqs, batch_size=3), reward_scores_full(model, seqs, batch_size=1))

@@ -30,7 +30,7 @@ from rmnb.base.errors import RmnbError
 from rmnb.base.labels import shown
 from rmnb.data.lexicons import english_words
 from rmnb.data.prompts import FACCT_PROMPTS
-from rmnb.data.store import read_results
+from rmnb.data.store import read_meta, read_results
 from rmnb.inference.job import score
 from rmnb.inference.responses import vocabulary
 from rmnb.inference.vocabulary import SEARCH_FILTERS, decoded_vocabulary
@@ -156,7 +156,12 @@ def facct_prompts(prompt_set: str = "facct3") -> pd.DataFrame:
     return pd.DataFrame({"prompt_id": keys, "text": [FACCT_PROMPTS[k] for k in keys]})
 
 
-def _full_set(full_prompts, keys) -> list[str]:
+def _full_set(full_prompts, keys, on_gpu: bool = False) -> list[str]:
+    """The prompts searched over the whole filtered vocabulary. ``auto``: the first prompt ("greatest" in the
+    FAccT set) on a GPU; none on a CPU, where every prompt uses the common sample (a whole-vocabulary search of
+    an embedded RM takes several minutes per prompt on two cores, see chapter 00)."""
+    if full_prompts == "auto":
+        return list(keys[:1]) if on_gpu else []
     if full_prompts in (None, "", "none"):
         return []
     if full_prompts == "all":
@@ -168,13 +173,14 @@ def _full_set(full_prompts, keys) -> list[str]:
     return chosen
 
 
-def search(models, prompt_set: str = "facct3", full_prompts: str = "greatest", vocab_filter: str = "auto",
+def search(models, prompt_set: str = "facct3", full_prompts: str = "auto", vocab_filter: str = "auto",
            full_vocab_limit: int = FULL_VOCAB_LIMIT, max_tokens: int | None = 4000, dtype: str = "auto",
            device: str = "auto", progress: bool = False) -> SearchResult:
     """Score the tokens of each reward model in ``models`` as one-token answers to the FAccT prompts.
 
-    Prompts in ``full_prompts`` are searched over each model's filtered vocabulary (:func:`search_plan`); the
-    others over :func:`common_sample` (the same decoded strings for every model, ``max_tokens`` of them).
+    Prompts in ``full_prompts`` (keys, ``all``, ``none`` or ``auto``, see :func:`_full_set`) are searched over each
+    model's filtered vocabulary (:func:`search_plan`); the others over :func:`common_sample` (the same decoded
+    strings for every model, ``max_tokens`` of them).
     """
     models = [str(m) for m in ([models] if isinstance(models, str) else models)]
     if not models:
@@ -184,10 +190,10 @@ def search(models, prompt_set: str = "facct3", full_prompts: str = "greatest", v
     if max_tokens is not None and max_tokens < 1:
         raise RmnbError(f"max_tokens must be a positive number or None, not {max_tokens}.")
     prompts = facct_prompts(prompt_set)
-    full = _full_set(full_prompts, list(prompts.prompt_id))
-    prompts["full"] = prompts.prompt_id.isin(full)
     dtype_used = scoring_dtype(dtype, device)
     on_gpu = resolve_device(device).type == "cuda"
+    full = _full_set(full_prompts, list(prompts.prompt_id), on_gpu)
+    prompts["full"] = prompts.prompt_id.isin(full)
 
     vocabs = {m: decoded_vocabulary(load_tokenizer(m)) for m in models}
     plans = search_plan(vocabs, vocab_filter, full_vocab_limit, on_gpu)
@@ -209,16 +215,27 @@ def search(models, prompt_set: str = "facct3", full_prompts: str = "greatest", v
             got = read_results(folder)
             got["searched"] = "filtered vocabulary" if is_full else "common sample"
             frames.append(got.assign(model=facts["label"], family=facts["family"], head=lm.head))
+        rate = scoring_rate(folders[m])
         rows.append(dict(model_id=m, model=facts["label"], family=facts["family"], head=lm.head,
                          dtype=lm.dtype_name, vocab_size=plans[m].vocab_size, filter=plans[m].filter,
                          n_filtered=len(plans[m].kept), n_sample=len(sample[m]) if sample else 0,
-                         seconds=time.perf_counter() - start))
+                         seconds=time.perf_counter() - start, tokens_per_s=rate,
+                         full_prompt_minutes=plans[m].vocab_size / rate / 60 if rate else float("nan")))
         del lm
     scores = pd.concat(frames, ignore_index=True)
     scores = scores[["model_id", "model", "family", "head", "dtype", "prompt_id", "searched", "token_id", "token",
                      "response", "score"]]
     scores["rank"] = rank_scores(scores)
     return SearchResult(scores, pd.DataFrame(rows), prompts, folders)
+
+
+def scoring_rate(folders) -> float:
+    """Candidates scored per second when these results-store runs were computed (their recorded rows and wall
+    time; a cached re-run reports the rate of the run that computed the scores). ``nan`` without a recorded time."""
+    metas = [read_meta(f) for f in folders]
+    rows = sum(m.get("n_rows", 0) for m in metas)
+    seconds = sum(m.get("wall_time_s") or 0.0 for m in metas)
+    return rows / seconds if seconds > 0 else float("nan")
 
 
 # --- statistics -------------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from rmnb.inference.reward import reward_scores_cached
 from rmnb.inference.validate import KINDS, check_executor, check_score_inputs, parse_shard, random_head_refusal
 from rmnb.models.loading import LoadedModel, load_model, resolve_spec
 
-SCORING_CODE = "prefix-kv-1"   # bump when a change to the scoring code changes numbers
+SCORING_CODE = "prefix-attn-2"  # bump when a change to the scoring code changes numbers (2: copy-free prefix attention, last-digit changes)
 DEFAULT_SHARD = 4096           # candidates per shard: a crash loses at most one shard's work
 
 

@@ -164,7 +164,8 @@ class Encoded:
         return self.prefix + self.blocks[i]
 
 
-def _common_prefix_len(a: list[int], b: list[int]) -> int:
+def common_prefix_len(a, b) -> int:
+    """How many leading tokens two id sequences share."""
     n = min(len(a), len(b))
     for i in range(n):
         if a[i] != b[i]:
@@ -320,12 +321,12 @@ class Conversation:
             fulls = [list(x) for x in self.tokenizer(texts, add_special_tokens=False).input_ids]
             if self._bos is not None:
                 fulls = [x if x and x[0] == self._bos else [self._bos, *x] for x in fulls]
-        keep = min(_common_prefix_len(prefix, f) for f in fulls)
+        keep = min(common_prefix_len(prefix, f) for f in fulls)
         keep = min(keep, min(len(f) for f in fulls) - 1)  # every block needs at least one token
         blocks, spans = [], []
         for f in fulls:
             end = len(f) - len(suffix) if suffix and f[-len(suffix):] == suffix else len(f)
-            start = _common_prefix_len(prefix, f)
+            start = common_prefix_len(prefix, f)
             blocks.append(f[keep:])
             spans.append((start - keep, max(end, start + 1) - keep))
         return Encoded(prefix[:keep], blocks, spans)

@@ -19,11 +19,13 @@ template as text, tokenize with padding and default special tokens, full forward
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 
 import numpy as np
 import torch
 
-from rmnb.inference.responses import Encoded
+from rmnb.inference import prefix_attention
+from rmnb.inference.responses import Encoded, common_prefix_len
 
 ProgressFn = Callable[[int], None] | None
 
@@ -122,21 +124,27 @@ def reward_scores_cached(model, encoded: Encoded, *, batch_size: int = 64, score
     config, device, pad = model.config, _device(model), _pad_id(model)
     kv, _ = run_prefix(backbone, config, encoded.prefix)
     n_prefix = len(encoded.prefix)
+    shared = prefix_attention.applies(config, n_prefix + max(map(len, encoded.blocks)))
     scores = np.empty(len(encoded.blocks), dtype=np.float64)
-    for idx in batches(encoded, batch_size):
-        ids, mask, lengths = _pad_rows([encoded.blocks[i] for i in idx], pad, "right")
-        rows, width = ids.shape
-        ids, lengths = ids.to(device), lengths.to(device)
-        position_ids = torch.arange(n_prefix, n_prefix + width, device=device).expand(rows, width)
-        full_mask = None
-        if not bool(mask.all()):
-            full_mask = torch.cat([torch.ones((rows, n_prefix), dtype=torch.long), mask], dim=1).to(device)
-        out = backbone(input_ids=ids, attention_mask=full_mask, position_ids=position_ids,
-                       past_key_values=expanded_cache(config, kv, rows), use_cache=True)
-        last = out.last_hidden_state[torch.arange(rows, device=device), lengths - 1]
-        scores[idx] = read_score(head(last), score_output).cpu().numpy()
-        if progress:
-            progress(rows)
+    with prefix_attention.using(backbone) if shared else nullcontext():
+        for idx in batches(encoded, batch_size):
+            ids, mask, lengths = _pad_rows([encoded.blocks[i] for i in idx], pad, "right")
+            rows, width = ids.shape
+            ids, lengths = ids.to(device), lengths.to(device)
+            position_ids = torch.arange(n_prefix, n_prefix + width, device=device).expand(rows, width)
+            if shared:  # the prefix read in place (rmnb.inference.prefix_attention); right padding needs no mask
+                out = backbone(input_ids=ids, position_ids=position_ids, use_cache=False,
+                               **{prefix_attention.KWARG: kv})
+            else:
+                full_mask = None
+                if not bool(mask.all()):
+                    full_mask = torch.cat([torch.ones((rows, n_prefix), dtype=torch.long), mask], dim=1).to(device)
+                out = backbone(input_ids=ids, attention_mask=full_mask, position_ids=position_ids,
+                               past_key_values=expanded_cache(config, kv, rows), use_cache=True)
+            last = out.last_hidden_state[torch.arange(rows, device=device), lengths - 1]
+            scores[idx] = read_score(head(last), score_output).cpu().numpy()
+            if progress:
+                progress(rows)
     return scores
 
 
@@ -173,6 +181,50 @@ def reward_scores_full(model, sequences: Sequence[Sequence[int]], *, batch_size:
             scores[idx] = read_score(head(hidden), score_output).cpu().numpy()
         if progress:
             progress(len(idx))
+    return scores
+
+
+def shared_prefix_groups(sequences: Sequence[Sequence[int]], min_prefix: int = 8) -> list[tuple[list[int], list[int]]]:
+    """Sequences grouped by a common prefix: ``[(indices, prefix)]``.
+
+    Sorted sequences sit next to the ones they share most with. A sequence joins the current group when they share
+    at least ``min_prefix`` tokens and joining costs fewer token positions than starting a new group (a shorter
+    common prefix lengthens every member's block: pairs after the same question stay together, different questions
+    behind one system prompt do not). A prefix stops one token short of its group's shortest member, so every
+    member keeps a block of its own. Sequences that share too little stay alone (prefix ``[]``)."""
+    order = sorted(range(len(sequences)), key=lambda i: list(sequences[i]))
+    groups: list[tuple[list[int], list[int]]] = []
+    for i in order:
+        seq = list(sequences[i])
+        if groups:
+            members, prefix = groups[-1]
+            head = prefix or list(sequences[members[0]])
+            n = min(common_prefix_len(head, seq), len(seq) - 1, min(len(sequences[m]) for m in members) - 1)
+            lost = (len(prefix) - n) * (len(members) - 1) if prefix else 0  # positions the members' blocks gain
+            if n >= min_prefix and lost < n:
+                groups[-1] = (members + [i], head[:n])
+                continue
+        groups.append(([i], []))
+    return groups
+
+
+def reward_scores_grouped(model, sequences: Sequence[Sequence[int]], *, batch_size: int = 64,
+                          score_output: str = "logits_squeeze") -> np.ndarray:
+    """Scores of whole sequences (as :func:`reward_scores_full`), each group that shares a prompt run once as a
+    prefix (:func:`shared_prefix_groups`, :func:`reward_scores_cached`). For preference pairs, whose chosen and
+    rejected answers follow the same templated question, this is several times less computation."""
+    scores = np.empty(len(sequences), dtype=np.float64)
+    alone = []
+    for members, prefix in shared_prefix_groups(sequences):
+        if not prefix:
+            alone.extend(members)
+            continue
+        blocks = [list(sequences[i])[len(prefix):] for i in members]
+        encoded = Encoded(prefix=prefix, blocks=blocks, span=[(0, len(b)) for b in blocks])
+        scores[members] = reward_scores_cached(model, encoded, batch_size=batch_size, score_output=score_output)
+    if alone:
+        scores[alone] = reward_scores_full(model, [sequences[i] for i in alone], batch_size=batch_size,
+                                           score_output=score_output)
     return scores
 
 

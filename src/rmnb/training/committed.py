@@ -16,6 +16,7 @@ train now (same base revision, settings, data and training-code version); otherw
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -94,10 +95,11 @@ def install(source: Path, base_id: str, settings, data, heldout, out_dir: Path, 
     shutil.rmtree(tmp, ignore_errors=True)
     final = int(committed["final_step"])
     loaded = load_base(base_id, settings, device=device)
-    step0 = get_peft_model(loaded.model, lora_config(loaded.model, settings))  # LoRA B = 0: the seeded head only
+    # PEFT wraps the model it is given in place: the step-0 adapter (LoRA B = 0: the seeded head only) gets a copy
+    step0 = get_peft_model(copy.deepcopy(loaded.model), lora_config(loaded.model, settings))
     step0.save_pretrained(tmp / "checkpoints" / "step-000000")
+    del step0
     shutil.copytree(source / ADAPTER, tmp / "checkpoints" / f"step-{final:06d}")
-    loaded = load_base(base_id, settings, device=device)
     merged = checkpoint_model(loaded, tmp / "checkpoints" / f"step-{final:06d}")
     _, held_pairs = split_for(data, settings, heldout)
     if held_pairs.fingerprint() != committed["data"]["heldout"]["fingerprint"]:

@@ -45,12 +45,12 @@ from rmnb.base.quiet import quiet_transformers
 from rmnb.base.tempfiles import remove_stale_temps
 from rmnb.data.preferences import PreferenceData
 from rmnb.inference.responses import Conversation
-from rmnb.inference.reward import reward_scores_cached, reward_scores_full
+from rmnb.inference.reward import reward_scores_cached, reward_scores_grouped
 from rmnb.models import loading as models
 from rmnb.training.preparation import encode_pairs, load_base, lora_config
 from rmnb.training.settings import TRAINING_VERSION, TrainSettings, make_plan, split_for
 
-SCORING_VERSION = 1    # bump when checkpoint scoring changes (invalidates cached checkpoint scores)
+SCORING_VERSION = 2    # bump when checkpoint scoring changes (invalidates cached checkpoint scores; 2: prefix attention)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -68,7 +68,7 @@ def pair_scores(model, encoded: pd.DataFrame, batch_size: int = 16) -> pd.DataFr
     seqs = list(encoded.chosen_ids) + list(encoded.rejected_ids)
     was_training = model.training
     model.eval()
-    scores = reward_scores_full(model, seqs, batch_size=batch_size)
+    scores = reward_scores_grouped(model, seqs, batch_size=batch_size)  # each question's prefix run once
     model.train(was_training)
     out = pd.DataFrame({"pair_id": encoded.pair_id.to_numpy(), "chosen": scores[:n], "rejected": scores[n:]})
     out["margin"] = out.chosen - out.rejected
