@@ -220,3 +220,31 @@ def test_grouped_scores_equal_full_and_share_prefixes(chatml):
     assert [m for m, p in groups if not p] == [[len(seqs) - 1]]
     assert all(len(p) < len(seqs[i]) for m, p in shared for i in m)
     assert_close(reward_scores_grouped(model, seqs, batch_size=3), reward_scores_full(model, seqs, batch_size=1))
+
+
+def test_a_lora_wrapped_model_scores_through_the_prefix_path(chatml):
+    """During training the model is a PEFT wrapper (LoRA layers in place, the head in PEFT's wrapper): the
+    prefix path must use the adapter and the trained head copy, and equal the wrapper's own forward pass."""
+    import copy
+
+    from peft import LoraConfig, TaskType, get_peft_model
+
+    from rmnb.inference.reward import reward_scores_grouped
+
+    tok, base = chatml
+    model = get_peft_model(copy.deepcopy(base), LoraConfig(task_type=TaskType.SEQ_CLS, r=4,
+                                                           target_modules=["q_proj", "v_proj"]))
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "lora_B" in name or "modules_to_save" in name:
+                p.normal_(0, 0.5)  # an adapter and a head copy that really change the scores
+    model.eval()
+    assert split_reward_model(model) is not None
+    conv = Conversation(tok)
+    seqs = [conv.encode(PROMPT, strings(WORDS)).full(i) for i in range(4)]
+    with torch.no_grad():
+        own = [float(model(input_ids=torch.tensor([s])).logits[0, 0]) for s in seqs]
+        plain = [float(base(input_ids=torch.tensor([s])).logits[0, 0]) for s in seqs]
+    assert_close(reward_scores_grouped(model, seqs, batch_size=2), own)
+    assert np.abs(np.array(own) - np.array(plain)).max() > 1e-3

@@ -142,6 +142,24 @@ def test_prompt_sets():
         ts.search(["x"], prompt_set="greatest", full_prompts="best")
 
 
+def test_full_prompts_auto_is_the_first_prompt_on_a_gpu_only():
+    keys = ["greatest", "best", "worst"]
+    assert ts._full_set("auto", keys, on_gpu=True) == ["greatest"]
+    assert ts._full_set("auto", keys, on_gpu=False) == []  # a CPU searches the common sample
+    assert ts._full_set("greatest", keys) == ["greatest"] and ts._full_set("none", keys) == []
+    assert ts._full_set("all", keys, on_gpu=False) == keys
+
+
+def test_scoring_rate_reads_the_recorded_rows_and_time(tmp_path):
+    for name, rows, seconds in (("a", 300, 2.0), ("b", 100, 2.0)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "meta.json").write_text(json.dumps({"n_rows": rows, "wall_time_s": seconds}))
+    assert ts.scoring_rate([tmp_path / "a", tmp_path / "b"]) == 100.0
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "meta.json").write_text(json.dumps({"n_rows": 5}))
+    assert np.isnan(ts.scoring_rate([tmp_path / "c"]))
+
+
 # --- a smoke run of the chapter -----------------------------------------------------------------------------------
 
 @pytest.mark.slow

@@ -175,6 +175,29 @@ def test_checkpoint_scores_follow_training(two_runs):
     assert len(list((run.folder / "scores").glob("*.parquet"))) == 1
 
 
+def test_step0_scores_share_the_base_and_equal_the_merged_checkpoint(two_runs):
+    """Step 0 (LoRA B = 0, the seeded head) is scored from the base's hidden states, which every seed of a base
+    shares; the scores equal those of the merged step-0 checkpoint, and a trained checkpoint is not taken for
+    an untrained one."""
+    from rmnb.inference.responses import Conversation, vocabulary
+    from rmnb.inference.reward import reward_scores_cached
+    from rmnb.training import reward_model as rm
+    from rmnb.training.preparation import load_base
+
+    bases, runs = two_runs
+    base, run = bases["llama"], runs["llama"]
+    loaded = load_base(base, run.settings)
+    known = dict(run.checkpoints)
+    assert rm._is_untrained(known[0], loaded.model) and not rm._is_untrained(known[24], loaded.model)
+    ids = base.tokenizer.convert_tokens_to_ids(POSITIVE + NEGATIVE)
+    responses = vocabulary(base.tokenizer, ids)
+    shared = training.score_checkpoints(run, "w2 w1", responses, base=base, steps=[0], progress=False)
+    encoded = Conversation(loaded.tokenizer, mode="chat").encode("w2 w1", responses)
+    merged = reward_scores_cached(rm.checkpoint_model(loaded, known[0]), encoded)
+    np.testing.assert_allclose(shared.score.to_numpy(), merged, rtol=1e-5, atol=1e-5)
+    assert rm._BASE_HIDDEN  # the base's hidden states are kept for the next seed
+
+
 def test_checkpoint_median_ranks_and_rank_changes():
     scores = pd.DataFrame({"step": [0] * 4 + [5] * 4, "token_id": [1, 2, 3, 4] * 2,
                            "response": ["love", " Love", "freedom", "power"] * 2,

@@ -209,18 +209,20 @@ def search(models, prompt_set: str = "facct3", full_prompts: str = "auto", vocab
             kept = plans[m].kept if is_full else sample[m]
             name = f"vocab-{plans[m].filter}" if is_full else f"sample{len(kept)}"
             resp = vocabulary(lm.tokenizer, kept.token_id, name=name)
-            folder = score(lm, prompts=group[["prompt_id", "text"]], responses=resp, kind="reward",
-                           device=device, progress=progress, random_head=True)  # the chapters flag random heads
-            folders[m].append(folder)
-            got = read_results(folder)
-            got["searched"] = "filtered vocabulary" if is_full else "common sample"
-            frames.append(got.assign(model=facts["label"], family=facts["family"], head=lm.head))
+            for row in group.index:  # one results-store run per prompt: another chapter asking for the same
+                # prompt and tokens (chapter 06: "greatest") reads it from the cache
+                folder = score(lm, prompts=group.loc[[row], ["prompt_id", "text"]], responses=resp, kind="reward",
+                               device=device, progress=progress, random_head=True)  # the chapters flag random heads
+                folders[m].append(folder)
+                got = read_results(folder)
+                got["searched"] = "filtered vocabulary" if is_full else "common sample"
+                frames.append(got.assign(model=facts["label"], family=facts["family"], head=lm.head))
         rate = scoring_rate(folders[m])
         rows.append(dict(model_id=m, model=facts["label"], family=facts["family"], head=lm.head,
                          dtype=lm.dtype_name, vocab_size=plans[m].vocab_size, filter=plans[m].filter,
                          n_filtered=len(plans[m].kept), n_sample=len(sample[m]) if sample else 0,
                          seconds=time.perf_counter() - start, tokens_per_s=rate,
-                         full_prompt_minutes=plans[m].vocab_size / rate / 60 if rate else float("nan")))
+                         full_prompt_minutes=len(plans[m].kept) / rate / 60 if rate else float("nan")))
         del lm
     scores = pd.concat(frames, ignore_index=True)
     scores = scores[["model_id", "model", "family", "head", "dtype", "prompt_id", "searched", "token_id", "token",

@@ -34,12 +34,18 @@ ProgressFn = Callable[[int], None] | None
 # Model plumbing
 
 
-def split_reward_model(model) -> tuple[torch.nn.Module, torch.nn.Linear] | None:
-    """(backbone, linear score head) of a standard HF sequence classifier, or ``None`` if it is not one."""
+def split_reward_model(model) -> tuple[torch.nn.Module, torch.nn.Module] | None:
+    """(backbone, linear score head) of a standard HF sequence classifier, or ``None`` if it is not one.
+
+    A PEFT model (LoRA during training) counts too: its base model carries the adapter layers in place, and its
+    head is PEFT's wrapper around the linear head (``original_module``), which applies the trained copy."""
+    if hasattr(model, "get_base_model"):
+        model = model.get_base_model()
     head = getattr(model, "score", None)
+    linear = getattr(head, "original_module", head)
     prefix = getattr(model, "base_model_prefix", None)
     backbone = getattr(model, prefix, None) if prefix else None
-    if isinstance(head, torch.nn.Linear) and isinstance(backbone, torch.nn.Module) and backbone is not model:
+    if isinstance(linear, torch.nn.Linear) and isinstance(backbone, torch.nn.Module) and backbone is not model:
         return backbone, head
     return None
 
@@ -65,7 +71,11 @@ def _device(model) -> torch.device:
 
 
 def _pad_id(model) -> int:
-    pad = getattr(model.config, "pad_token_id", None)
+    return _config_pad_id(model.config)
+
+
+def _config_pad_id(config) -> int:
+    pad = getattr(config, "pad_token_id", None)
     return int(pad) if isinstance(pad, int) and pad >= 0 else 0
 
 
@@ -114,21 +124,37 @@ def batches(encoded: Encoded, batch_size: int):
 
 @torch.inference_mode()
 def reward_scores_cached(model, encoded: Encoded, *, batch_size: int = 64, score_output: str = "logits_squeeze",
-                         progress: ProgressFn = None) -> np.ndarray:
-    """Scores of ``prefix + block`` for every block, running the prefix once (see module docstring)."""
+                         progress: ProgressFn = None, attention: str = "auto") -> np.ndarray:
+    """Scores of ``prefix + block`` for every block, running the prefix once (see module docstring).
+
+    ``attention``: ``"auto"`` reads the prefix in place (:mod:`rmnb.inference.prefix_attention`) where that is
+    exact for the model, else through a key/value cache; ``"cache"`` always uses the cache (the benchmark's
+    comparison)."""
     parts = split_reward_model(model)
     if parts is None or not encoded.prefix:
         return reward_scores_full(model, [encoded.full(i) for i in range(len(encoded.blocks))],
                                   batch_size=batch_size, score_output=score_output, progress=progress)
     backbone, head = parts
-    config, device, pad = model.config, _device(model), _pad_id(model)
+    hidden = last_hidden_cached(backbone, model.config, encoded, batch_size=batch_size, progress=progress,
+                                attention=attention)
+    return read_score(head(hidden), score_output).cpu().numpy().astype(np.float64)
+
+
+@torch.inference_mode()
+def last_hidden_cached(backbone, config, encoded: Encoded, *, batch_size: int = 64, progress: ProgressFn = None,
+                       attention: str = "auto") -> torch.Tensor:
+    """The backbone's last hidden state at each candidate's last real token (``[n candidates, hidden size]``),
+    running the prefix once: what a linear score head reads (:func:`reward_scores_cached`)."""
+    if attention not in ("auto", "cache"):
+        raise ValueError(f"attention must be 'auto' or 'cache', not {attention!r}")
+    device, pad_id = _device(backbone), _config_pad_id(config)
     kv, _ = run_prefix(backbone, config, encoded.prefix)
     n_prefix = len(encoded.prefix)
-    shared = prefix_attention.applies(config, n_prefix + max(map(len, encoded.blocks)))
-    scores = np.empty(len(encoded.blocks), dtype=np.float64)
+    shared = attention == "auto" and prefix_attention.applies(config, n_prefix + max(map(len, encoded.blocks)))
+    hidden = None
     with prefix_attention.using(backbone) if shared else nullcontext():
         for idx in batches(encoded, batch_size):
-            ids, mask, lengths = _pad_rows([encoded.blocks[i] for i in idx], pad, "right")
+            ids, mask, lengths = _pad_rows([encoded.blocks[i] for i in idx], pad_id, "right")
             rows, width = ids.shape
             ids, lengths = ids.to(device), lengths.to(device)
             position_ids = torch.arange(n_prefix, n_prefix + width, device=device).expand(rows, width)
@@ -142,10 +168,12 @@ def reward_scores_cached(model, encoded: Encoded, *, batch_size: int = 64, score
                 out = backbone(input_ids=ids, attention_mask=full_mask, position_ids=position_ids,
                                past_key_values=expanded_cache(config, kv, rows), use_cache=True)
             last = out.last_hidden_state[torch.arange(rows, device=device), lengths - 1]
-            scores[idx] = read_score(head(last), score_output).cpu().numpy()
+            if hidden is None:
+                hidden = torch.empty((len(encoded.blocks), last.shape[-1]), dtype=last.dtype, device=device)
+            hidden[torch.as_tensor(idx, device=device)] = last
             if progress:
                 progress(rows)
-    return scores
+    return hidden
 
 
 @torch.inference_mode()

