@@ -150,14 +150,16 @@ def test_full_prompts_auto_is_the_first_prompt_on_a_gpu_only():
     assert ts._full_set("all", keys, on_gpu=False) == keys
 
 
-def test_scoring_rate_reads_the_recorded_rows_and_time(tmp_path):
+def test_rows_per_second_reads_the_recorded_rows_and_time(tmp_path):
+    from rmnb.data.store import rows_per_second
+
     for name, rows, seconds in (("a", 300, 2.0), ("b", 100, 2.0)):
         (tmp_path / name).mkdir()
         (tmp_path / name / "meta.json").write_text(json.dumps({"n_rows": rows, "wall_time_s": seconds}))
-    assert ts.scoring_rate([tmp_path / "a", tmp_path / "b"]) == 100.0
+    assert rows_per_second([tmp_path / "a", tmp_path / "b"]) == 100.0
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "meta.json").write_text(json.dumps({"n_rows": 5}))
-    assert np.isnan(ts.scoring_rate([tmp_path / "c"]))
+    assert np.isnan(rows_per_second([tmp_path / "c"]))
 
 
 # --- a smoke run of the chapter -----------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from rmnb.data.preferences import PreferenceData
 from rmnb.models import loading as models
 from rmnb.models import registry
 from rmnb.models.registry import ModelSpec
-from rmnb.training import preparation, trained
+from rmnb.training import checkpoint_scores, preparation, trained
 from rmnb.training import reward_model as training
 from rmnb.training import settings as train_settings
 
@@ -166,11 +166,11 @@ def test_checkpoint_scores_follow_training(two_runs):
     base, run = bases["llama"], runs["llama"]
     tok = base.tokenizer
     ids = tok.convert_tokens_to_ids(POSITIVE + NEGATIVE)
-    scores = training.score_checkpoints(run, "w1 w2", vocabulary(tok, ids), base=base, progress=False)
+    scores = checkpoint_scores.score_checkpoints(run, "w1 w2", vocabulary(tok, ids), base=base, progress=False)
     assert set(scores.step) == {0, 8, 16, 24} and len(scores) == 4 * len(ids)
     final = scores[scores.step == 24].set_index("response").score
     assert final[POSITIVE].mean() > final[NEGATIVE].mean()  # the trained head prefers the chosen words
-    again = training.score_checkpoints(run, "w1 w2", vocabulary(tok, ids), base=base, progress=False)
+    again = checkpoint_scores.score_checkpoints(run, "w1 w2", vocabulary(tok, ids), base=base, progress=False)
     pd.testing.assert_frame_equal(scores, again)  # the second call reads the cache
     assert len(list((run.folder / "scores").glob("*.parquet"))) == 1
 
@@ -181,21 +181,20 @@ def test_step0_scores_share_the_base_and_equal_the_merged_checkpoint(two_runs):
     an untrained one."""
     from rmnb.inference.responses import Conversation, vocabulary
     from rmnb.inference.reward import reward_scores_cached
-    from rmnb.training import reward_model as rm
     from rmnb.training.preparation import load_base
 
     bases, runs = two_runs
     base, run = bases["llama"], runs["llama"]
     loaded = load_base(base, run.settings)
     known = dict(run.checkpoints)
-    assert rm._is_untrained(known[0], loaded.model) and not rm._is_untrained(known[24], loaded.model)
+    assert checkpoint_scores._is_untrained(known[0], loaded.model) and not checkpoint_scores._is_untrained(known[24], loaded.model)
     ids = base.tokenizer.convert_tokens_to_ids(POSITIVE + NEGATIVE)
     responses = vocabulary(base.tokenizer, ids)
-    shared = training.score_checkpoints(run, "w2 w1", responses, base=base, steps=[0], progress=False)
+    shared = checkpoint_scores.score_checkpoints(run, "w2 w1", responses, base=base, steps=[0], progress=False)
     encoded = Conversation(loaded.tokenizer, mode="chat").encode("w2 w1", responses)
-    merged = reward_scores_cached(rm.checkpoint_model(loaded, known[0]), encoded)
+    merged = reward_scores_cached(checkpoint_scores.checkpoint_model(loaded, known[0]), encoded)
     np.testing.assert_allclose(shared.score.to_numpy(), merged, rtol=1e-5, atol=1e-5)
-    assert rm._BASE_HIDDEN  # the base's hidden states are kept for the next seed
+    assert checkpoint_scores._BASE_HIDDEN  # the base's hidden states are kept for the next seed
 
 
 def test_checkpoint_median_ranks_and_rank_changes():
@@ -248,7 +247,7 @@ def test_artifact_registry_round_trip(tmp_path, monkeypatch, toy):
         encoded = Conversation(loaded.tokenizer, mode="chat").encode("w3 w4", responses)
         direct = reward_scores_cached(loaded.model, encoded)
         last = run.checkpoints[-1][0]
-        via_ckpt = training.score_checkpoints(run, "w3 w4", responses, steps=[last], progress=False)
+        via_ckpt = checkpoint_scores.score_checkpoints(run, "w3 w4", responses, steps=[last], progress=False)
         np.testing.assert_allclose(direct, via_ckpt.score.to_numpy(), rtol=1e-5, atol=1e-5)
         assert direct[:8].mean() > direct[8:].mean()
         mtime = (run.folder / "manifest.json").stat().st_mtime

@@ -14,7 +14,8 @@ import math
 import sys
 from pathlib import Path
 
-TIMING_KEYS = {"seconds", "search_seconds", "logprob_seconds", "sft_seconds", "score_wall_s", "train_wall_s", "train_timings_s"}
+TIMING_KEYS = {"seconds", "search_seconds", "logprob_seconds", "sft_seconds", "score_wall_s", "train_wall_s", "train_timings_s",
+               "vn_wall_s", "vn_timings_s", "live_wall_s"}
 
 
 def differences(a, b, path: str, out: list[str]) -> None:

@@ -30,7 +30,7 @@ from rmnb.base.errors import RmnbError
 from rmnb.base.labels import shown
 from rmnb.data.lexicons import english_words
 from rmnb.data.prompts import FACCT_PROMPTS
-from rmnb.data.store import read_meta, read_results
+from rmnb.data.store import read_results, rows_per_second
 from rmnb.inference.job import score
 from rmnb.inference.responses import vocabulary
 from rmnb.inference.vocabulary import SEARCH_FILTERS, decoded_vocabulary
@@ -122,19 +122,6 @@ def common_sample(kept: dict[str, pd.DataFrame], n: int | None, keep_words=KEEP_
 
 # --- models ---------------------------------------------------------------------------------------------------
 
-def load_tokenizer(model_id: str):
-    """The tokenizer of a reward model; an rmnb-trained RM is built first if it is not yet."""
-    trained.ensure_built(model_id)
-    return loading.load_tokenizer(model_id)
-
-
-def load_reward_model(model_id: str, dtype: str | None = None, device: str = "auto"):
-    """A reward model as a ``LoadedModel`` (an rmnb-trained RM is built first if it is not yet); a language model
-    gets a seeded fresh score head (``head`` says so)."""
-    trained.ensure_built(model_id, device=device)
-    return loading.load_model(model_id, "reward", dtype=dtype, device=device)
-
-
 # --- the search -------------------------------------------------------------------------------------------------
 
 @dataclass
@@ -195,14 +182,16 @@ def search(models, prompt_set: str = "facct3", full_prompts: str = "auto", vocab
     full = _full_set(full_prompts, list(prompts.prompt_id), on_gpu)
     prompts["full"] = prompts.prompt_id.isin(full)
 
-    vocabs = {m: decoded_vocabulary(load_tokenizer(m)) for m in models}
+    for m in models:  # an rmnb-trained RM is built first if it is not yet
+        trained.ensure_built(m, device=device)
+    vocabs = {m: decoded_vocabulary(loading.load_tokenizer(m)) for m in models}
     plans = search_plan(vocabs, vocab_filter, full_vocab_limit, on_gpu)
     sample = common_sample({m: p.kept for m, p in plans.items()}, max_tokens) if (~prompts.full).any() else {}
 
     frames, rows, folders = [], [], {}
     for m in models:
         start = time.perf_counter()
-        lm = load_reward_model(m, dtype=dtype_used, device=device)
+        lm = loading.load_model(m, "reward", dtype=dtype_used, device=device)  # an LM gets a seeded random head
         facts = registry.model_facts(m)
         folders[m] = []
         for is_full, group in prompts.groupby("full", sort=False):
@@ -217,7 +206,7 @@ def search(models, prompt_set: str = "facct3", full_prompts: str = "auto", vocab
                 got = read_results(folder)
                 got["searched"] = "filtered vocabulary" if is_full else "common sample"
                 frames.append(got.assign(model=facts["label"], family=facts["family"], head=lm.head))
-        rate = scoring_rate(folders[m])
+        rate = rows_per_second(folders[m])
         rows.append(dict(model_id=m, model=facts["label"], family=facts["family"], head=lm.head,
                          dtype=lm.dtype_name, vocab_size=plans[m].vocab_size, filter=plans[m].filter,
                          n_filtered=len(plans[m].kept), n_sample=len(sample[m]) if sample else 0,
@@ -229,15 +218,6 @@ def search(models, prompt_set: str = "facct3", full_prompts: str = "auto", vocab
                      "response", "score"]]
     scores["rank"] = rank_scores(scores)
     return SearchResult(scores, pd.DataFrame(rows), prompts, folders)
-
-
-def scoring_rate(folders) -> float:
-    """Candidates scored per second when these results-store runs were computed (their recorded rows and wall
-    time; a cached re-run reports the rate of the run that computed the scores). ``nan`` without a recorded time."""
-    metas = [read_meta(f) for f in folders]
-    rows = sum(m.get("n_rows", 0) for m in metas)
-    seconds = sum(m.get("wall_time_s") or 0.0 for m in metas)
-    return rows / seconds if seconds > 0 else float("nan")
 
 
 # --- statistics -------------------------------------------------------------------------------------------------

@@ -397,5 +397,16 @@ def read_meta(path: str | Path) -> dict:
                         f"damaged; {REFRESH_HINT}.") from None
 
 
-__all__ = ["RunStore", "run_problem", "check_scores", "REFRESH_HINT", "read_results", "read_meta", "run_folders",
-           "content_key", "slug", "SCHEMA", "COLUMNS", "package_versions"]
+def rows_per_second(folders) -> float:
+    """Rows scored per second when these runs were computed (their recorded rows and wall time; reading them back
+    from the cache later reports the rate of the run that computed them). ``nan`` without a recorded time."""
+    metas = [read_meta(f) for f in folders]
+    rows = sum(m.get("n_rows", 0) for m in metas)
+    seconds = sum(m.get("wall_time_s") or 0.0 for m in metas)
+    return rows / seconds if seconds > 0 else float("nan")
+
+
+__all__ = [
+    "RunStore", "run_problem", "check_scores", "REFRESH_HINT", "read_results", "read_meta", "rows_per_second",
+    "run_folders", "content_key", "slug", "SCHEMA", "COLUMNS", "package_versions"
+]

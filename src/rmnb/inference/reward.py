@@ -1,15 +1,18 @@
 """Reward scoring: shared-prefix key/value reuse, and the plain full-sequence computation it must equal.
 
 For one prompt, the templated conversation up to the response (the *prefix*) is run once; its keys and values
-are then shared by every candidate. A batch of candidates attends to the prefix cache (expanded to the batch
-size, not copied), with explicit ``position_ids`` starting after the prefix and an attention mask covering
-prefix + candidate; each candidate pays only for its own tokens plus the template's closing tokens. The score is
-read at each candidate's last real token, chosen explicitly (never by searching for the pad id: SmolLM2's pad id
-is its end-of-turn token).
+are then shared by every candidate. A batch of candidates, with explicit ``position_ids`` starting after the
+prefix, attends to them in place (:mod:`rmnb.inference.prefix_attention`; where that attention does not apply,
+through a key/value cache expanded to the batch, with an attention mask covering prefix + candidate); each
+candidate pays only for its own tokens plus the template's closing tokens. The score is read at each
+candidate's last real token, chosen explicitly (never by searching for the pad id: SmolLM2's pad id is its
+end-of-turn token). :func:`reward_scores_grouped` applies the same reuse to whole sequences that share a prefix
+(preference pairs after the same question).
 
-Standard Hugging Face sequence classifiers (a backbone plus a linear ``score`` head) use the cached path. Models
-whose score is not a linear head on the last hidden state (remote-code RMs that return ``.score``) fall back to a
-full forward pass of the model itself; :func:`supports_prefix_reuse` tells which path applies.
+Standard Hugging Face sequence classifiers (a backbone plus a linear ``score`` head, also inside a PEFT wrapper)
+use the cached path. Models whose score is not a linear head on the last hidden state (remote-code RMs that
+return ``.score``) fall back to a full forward pass of the model itself; :func:`supports_prefix_reuse` tells
+which path applies.
 
 Also here: :func:`facct_texts` / :func:`score_texts`, the FAccT authors' text pipeline (decode, render the chat
 template as text, tokenize with padding and default special tokens, full forward pass), used as the baseline of

@@ -27,8 +27,9 @@ from rmnb.base.errors import RmnbError
 from rmnb.base.paths import project_data_dir
 from rmnb.base.quiet import quiet_transformers
 from rmnb.base.tempfiles import remove_stale_temps
+from rmnb.training.checkpoint_scores import checkpoint_model
 from rmnb.training.preparation import encode_pairs, load_base, lora_config
-from rmnb.training.reward_model import TrainedRun, accuracy_summary, checkpoint_model, pair_scores
+from rmnb.training.reward_model import TrainedRun, accuracy_summary, pair_scores
 from rmnb.training.settings import split_for
 
 VERIFY_TOLERANCE = 0.01   # |recomputed - committed| held-out accuracy allowed when installing a committed adapter

@@ -6,7 +6,7 @@ pairs (:mod:`rmnb.data.preferences`) and :class:`TrainSettings`, and writes one 
 ``manifest.json``            settings, the training plan, data fingerprints, held-out accuracy, loss log, versions
 ``checkpoints/step-NNNNNN/`` the LoRA adapter and score head every ``checkpoint_every`` steps, step 0 included
 ``model/``                   the final reward model, LoRA merged: a plain sequence classifier any code can load
-``scores/*.parquet``         cached checkpoint scores (:func:`score_checkpoints`)
+``scores/*.parquet``         cached checkpoint scores (:func:`rmnb.training.checkpoint_scores.score_checkpoints`)
 
 **Identical data, order and hyperparameters across bases, by construction.** The pairs, their split and the
 order in which the trainer consumes them (:class:`~rmnb.training.settings.TrainingPlan`) are computed from the data and the settings
@@ -22,8 +22,6 @@ The presets (``"paper"``, the authors' recipe for a GPU, and ``"cpu"``, a laptop
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import json
 import os
 import shutil
@@ -44,20 +42,10 @@ from rmnb.base.provenance import TRAINING_PACKAGES, package_versions
 from rmnb.base.quiet import quiet_transformers
 from rmnb.base.tempfiles import remove_stale_temps
 from rmnb.data.preferences import PreferenceData
-from rmnb.inference.responses import Conversation
-from rmnb.inference.reward import (
-    last_hidden_cached,
-    read_score,
-    reward_scores_cached,
-    reward_scores_grouped,
-    split_reward_model,
-)
+from rmnb.inference.reward import reward_scores_grouped
 from rmnb.models import loading as models
 from rmnb.training.preparation import encode_pairs, load_base, lora_config
 from rmnb.training.settings import TRAINING_VERSION, TrainSettings, make_plan, split_for
-
-SCORING_VERSION = 2    # bump when checkpoint scoring changes (invalidates cached checkpoint scores; 2: prefix attention)
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # Bradley-Terry loss and held-out accuracy
@@ -351,111 +339,6 @@ def _checkpoints(steps: set[int], folder: Path, total: int, progress: bool, eval
                 self.bar.close()
 
     return _Checkpoints(steps, folder, total, progress, evaluate)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Scoring checkpoints
-
-
-def checkpoint_model(base_loaded, adapter_dir: Path):
-    """A plain sequence classifier: a copy of the base with one checkpoint's adapter merged in."""
-    from peft import PeftModel
-
-    model = copy.deepcopy(base_loaded.model)
-    with warnings.catch_warnings():  # transformers' deprecation notice for a name PEFT still uses
-        warnings.simplefilter("ignore", FutureWarning)
-        merged = PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
-    merged.eval()
-    return merged
-
-
-_BASE_HIDDEN: dict = {}   # (base, revision, dtype, pad, prompt, responses) -> the base's last hidden states
-
-
-def _is_untrained(adapter_dir: Path, model) -> bool:
-    """Whether a checkpoint's adapter leaves ``model`` (a base with its seeded head) unchanged: every LoRA B
-    matrix is zero (so the merged weights equal the base's) and the saved head equals the model's head."""
-    from safetensors.torch import load_file
-
-    path = Path(adapter_dir) / "adapter_model.safetensors"
-    if not path.exists():
-        return False
-    tensors = load_file(str(path))
-    heads = {k: v for k, v in tensors.items() if ".score." in k}
-    own = {n: p for n, p in model.score.named_parameters()}
-    return (all(not bool(v.any()) for k, v in tensors.items() if "lora_B" in k)
-            and len(heads) == len(own) > 0
-            and all(torch.equal(v.to(own[k.rsplit(".", 1)[-1]].dtype), own[k.rsplit(".", 1)[-1]].detach().cpu())
-                    for k, v in heads.items()))
-
-
-def _base_scores(loaded, base_id: str, prompt: str, responses, encoded, batch_size: int, progress) -> np.ndarray:
-    """Scores of the base with its own (seeded) head. The base's hidden states do not depend on the head, so they
-    are computed once per process for every seed of the same base, prompt and responses (the step-0 scores of
-    several seeds cost one forward pass)."""
-    backbone, head = split_reward_model(loaded.model)
-    with torch.no_grad():  # the backbone's weights themselves identify it (any base, in memory or not)
-        weights = [float(sum(p.double().sum() for p in backbone.parameters())),
-                   float(sum(p.double().abs().sum() for p in backbone.parameters()))]
-    key = (base_id, *weights, str(loaded.model.dtype), loaded.tokenizer.pad_token_id, prompt,
-           responses.fingerprint(), SCORING_VERSION)
-    hidden = _BASE_HIDDEN.get(key)
-    if hidden is None:
-        hidden = last_hidden_cached(backbone, loaded.model.config, encoded, batch_size=batch_size, progress=progress)
-        _BASE_HIDDEN.clear()  # one entry is all a chapter reuses; keep memory flat
-        _BASE_HIDDEN[key] = hidden
-    elif progress:
-        progress(len(encoded.blocks))
-    with torch.inference_mode():
-        return read_score(head(hidden)).cpu().numpy().astype(np.float64)
-
-
-def score_checkpoints(run: TrainedRun, prompt: str, responses, *, base=None, steps=None, batch_size: int | None = None,
-                      device: str = "auto", refresh: bool = False, progress: bool = True) -> pd.DataFrame:
-    """Scores of every response (vocabulary tokens or strings) under ``prompt`` at each checkpoint, using the
-    shared-prefix scorer. Cached in the run folder by (prompt, responses, steps, scoring version).
-
-    Returns ``step, response, token_id, score``. ``base``: the same in-memory ``LoadedModel`` the run was trained
-    from (tests); default: load ``run.manifest["base_id"]`` again. ``batch_size``: default the base's registry value.
-    """
-    steps = [s for s, _ in run.checkpoints] if steps is None else list(steps)
-    known = dict(run.checkpoints)
-    missing = [s for s in steps if s not in known]
-    if missing:
-        raise RmnbError(f"steps {missing} are not checkpoints of this run (checkpoints: {sorted(known)}).")
-    key = hashlib.sha256(json.dumps([prompt, responses.fingerprint(), steps, SCORING_VERSION]).encode()).hexdigest()[:16]
-    cache = run.folder / "scores" / f"{key}.parquet"
-    if cache.exists() and not refresh:
-        return pd.read_parquet(cache)
-
-    settings = run.settings
-    loaded = load_base(base if base is not None else run.manifest["base_id"], settings, device=device)
-    if run.manifest.get("pad_token") and loaded.tokenizer.pad_token != run.manifest["pad_token"]:
-        raise RmnbError("the base's pad token differs from the one used in training; cannot score checkpoints.")
-    encoded = Conversation(loaded.tokenizer, mode="chat").encode(prompt, responses)
-    batch_size = batch_size or loaded.spec.batch_size or 64
-    frame = responses.frame()
-    out = []
-    bar = None
-    if progress:
-        bar = tqdm(total=len(steps) * len(responses), desc="scoring checkpoints", unit="resp", leave=False)
-    tick = (lambda n: bar.update(n)) if bar is not None else None
-    for step in steps:
-        if _is_untrained(known[step], loaded.model):  # step 0: the base and its seeded head, no adapter change
-            scores = _base_scores(loaded, run.manifest["base_id"], prompt, responses, encoded, batch_size, tick)
-        else:
-            model = checkpoint_model(loaded, known[step])
-            scores = reward_scores_cached(model, encoded, batch_size=batch_size, progress=tick)
-            del model
-        out.append(frame.assign(step=step, score=scores))
-    if bar is not None:
-        bar.close()
-    result = pd.concat(out, ignore_index=True)[["step", "response", "token_id", "score"]]
-    cache.parent.mkdir(exist_ok=True)
-    tmp = cache.with_suffix(f".tmp-{os.getpid()}")
-    result.to_parquet(tmp)
-    os.replace(tmp, cache)
-    return result
 
 
 # ---------------------------------------------------------------------------------------------------------------
