@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 TIMING_KEYS = {"seconds", "search_seconds", "logprob_seconds", "sft_seconds", "score_wall_s", "train_wall_s", "train_timings_s",
-               "vn_wall_s", "vn_timings_s", "live_wall_s"}
+               "vn_wall_s", "vn_timings_s", "live_wall_s", "tokens_per_s", "full_prompt_minutes", "full_minutes_sentence"}
 
 
 def differences(a, b, path: str, out: list[str]) -> None:
