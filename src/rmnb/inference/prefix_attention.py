@@ -34,6 +34,8 @@ def prefix_attention(module, query, key, value, attention_mask, scaling: float |
                      dropout: float = 0.0, softcap: float | None = None, sliding_window: int | None = None,
                      **kwargs):
     """``(output [B, q, H, d], None)`` for block queries ``query [B, H, q, d]`` against prefix + block keys."""
+    if softcap or dropout:
+        raise ValueError("the prefix attention computes neither logit soft-capping nor dropout; use the cache path")
     prefix_k, prefix_v = kwargs[KWARG][module.layer_idx]       # [1, KV, P, d] each
     batch, heads, q_len, dim = query.shape
     kv_heads, n_prefix = key.shape[1], prefix_k.shape[2]
