@@ -253,6 +253,13 @@ def test_artifact_registry_round_trip(tmp_path, monkeypatch, toy):
         mtime = (run.folder / "manifest.json").stat().st_mtime
         assert trained.ensure("tiny-test-rm", progress=False).folder == run.folder
         assert (run.folder / "manifest.json").stat().st_mtime == mtime  # reused, not retrained
+        # a variant of the recipe (benchmarks/levers.py): its own cache folder, never what loading the id reads
+        with pytest.raises(RmnbError, match="Fix: pass variant="):
+            trained.ensure("tiny-test-rm", overrides={"head_lr": 1e-2}, progress=False)
+        variant = trained.ensure("tiny-test-rm", overrides={"head_lr": 1e-2}, variant="lever-x", progress=False)
+        assert variant.folder.parent.name == "tiny-test-rm-lever-x" and variant.settings.head_lr == 1e-2
+        assert trained.ensure("tiny-test-rm", progress=False).folder == run.folder
+        assert models.load_model("tiny-test-rm", device="cpu").revision == f"rmnb-trained:{run.folder.name}"
         weights = run.model_dir / "model.safetensors"  # a corrupt cache: a clear error that names the fix
         weights.write_bytes(weights.read_bytes()[:1000])
         with pytest.raises(RmnbError, match=f"incomplete or corrupt.*delete {run.folder}"):

@@ -56,7 +56,7 @@ def sequence_logprobs_cached(model, encoded: Encoded, *, batch_size: int = 64,
         return sequence_logprobs_full(model, [encoded.full(i) for i in range(len(encoded.blocks))],
                                       [(0 + s, 0 + e) for s, e in encoded.span], batch_size=batch_size,
                                       progress=progress)
-    device, pad, config = _device(model), _pad_id(model), model.config
+    device, pad, config = _device(model), _pad_id(model.config), model.config
     n_prefix = len(encoded.prefix)
     cache = DynamicCache(config=config)
     ids = torch.as_tensor([encoded.prefix], dtype=torch.long, device=device)
@@ -107,7 +107,7 @@ def sequence_logprobs_cached(model, encoded: Encoded, *, batch_size: int = 64,
 def sequence_logprobs_full(model, sequences: Sequence[Sequence[int]], spans: Sequence[tuple[int, int]], *,
                            batch_size: int = 16, progress: ProgressFn = None) -> np.ndarray:
     """Direct reference: log p(seq[start:end] | seq[:start]) from one plain forward pass per sequence."""
-    device, pad = _device(model), _pad_id(model)
+    device, pad = _device(model), _pad_id(model.config)
     result = np.empty(len(sequences), dtype=np.float64)
     for start_row in range(0, len(sequences), batch_size):
         idx = list(range(start_row, min(start_row + batch_size, len(sequences))))

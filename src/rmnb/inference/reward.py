@@ -73,11 +73,8 @@ def _device(model) -> torch.device:
     return next(model.parameters()).device
 
 
-def _pad_id(model) -> int:
-    return _config_pad_id(model.config)
-
-
-def _config_pad_id(config) -> int:
+def _pad_id(config) -> int:
+    """The pad token id of a model's config (0 when it has none: padded cells are masked anyway)."""
     pad = getattr(config, "pad_token_id", None)
     return int(pad) if isinstance(pad, int) and pad >= 0 else 0
 
@@ -150,7 +147,7 @@ def last_hidden_cached(backbone, config, encoded: Encoded, *, batch_size: int = 
     running the prefix once: what a linear score head reads (:func:`reward_scores_cached`)."""
     if attention not in ("auto", "cache"):
         raise ValueError(f"attention must be 'auto' or 'cache', not {attention!r}")
-    device, pad_id = _device(backbone), _config_pad_id(config)
+    device, pad_id = _device(backbone), _pad_id(config)
     kv, _ = run_prefix(backbone, config, encoded.prefix)
     n_prefix = len(encoded.prefix)
     shared = attention == "auto" and prefix_attention.applies(config, n_prefix + max(map(len, encoded.blocks)))
@@ -190,7 +187,7 @@ def reward_scores_full(model, sequences: Sequence[Sequence[int]], *, batch_size:
     forward pass and pooling.
     """
     parts = split_reward_model(model)
-    device, pad = _device(model), _pad_id(model)
+    device, pad = _device(model), _pad_id(model.config)
     scores = np.empty(len(sequences), dtype=np.float64)
     order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
     for start in range(0, len(order), batch_size):

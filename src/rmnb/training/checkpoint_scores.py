@@ -24,6 +24,7 @@ from tqdm import tqdm
 from rmnb.base.errors import RmnbError
 from rmnb.inference.responses import Conversation
 from rmnb.inference.reward import last_hidden_cached, read_score, reward_scores_cached, split_reward_model
+from rmnb.models import loading
 from rmnb.training.preparation import load_base
 from rmnb.training.reward_model import TrainedRun
 
@@ -42,7 +43,7 @@ def checkpoint_model(base_loaded, adapter_dir: Path):
     return merged
 
 
-_BASE_HIDDEN: dict = {}   # (base, its weights' sums, dtype, pad, prompt, responses) -> the base's last hidden states
+_BASE_HIDDEN: dict = {}   # (the weights' identity, dtype, pad, prompt, responses) -> the base's last hidden states
 
 
 def _is_untrained(adapter_dir: Path, model) -> bool:
@@ -62,16 +63,24 @@ def _is_untrained(adapter_dir: Path, model) -> bool:
                     for k, v in heads.items()))
 
 
-def _base_scores(loaded, base_id: str, prompt: str, responses, encoded, batch_size: int, progress) -> np.ndarray:
+def _weights_identity(backbone, base_id: str, from_registry: bool) -> tuple:
+    """What identifies a backbone's weights: the id and its pinned revision when it was loaded by id, else (an
+    in-memory base, an unpinned Hub id) the weights' own sums, so that two different bases never share a key."""
+    revision = loading.static_revision(base_id) if from_registry else "unpinned"
+    if revision != "unpinned":
+        return base_id, revision
+    with torch.no_grad():
+        return (base_id, float(sum(p.sum(dtype=torch.float64) for p in backbone.parameters())),
+                float(sum(torch.dot(p.reshape(-1), p.reshape(-1)) for p in backbone.parameters())))
+
+
+def _base_scores(loaded, identity: tuple, prompt: str, responses, encoded, batch_size: int, progress) -> np.ndarray:
     """Scores of the base with its own (seeded) head. The base's hidden states do not depend on the head, so they
-    are computed once per process for every seed of the same base, prompt and responses (the step-0 scores of
-    several seeds cost one forward pass)."""
+    are computed once per process for every seed of the same base (``identity``: :func:`_weights_identity`),
+    prompt and responses (the step-0 scores of several seeds cost one forward pass)."""
     backbone, head = split_reward_model(loaded.model)
-    with torch.no_grad():  # the backbone's weights themselves identify it (any base, in memory or not; no copies)
-        weights = [float(sum(p.sum(dtype=torch.float64) for p in backbone.parameters())),
-                   float(sum(torch.dot(p.reshape(-1), p.reshape(-1)) for p in backbone.parameters()))]
-    key = (base_id, *weights, str(loaded.model.dtype), loaded.tokenizer.pad_token_id, prompt,
-           responses.fingerprint(), SCORING_VERSION)
+    key = (*identity, str(loaded.model.dtype), loaded.tokenizer.pad_token_id, prompt, responses.fingerprint(),
+           SCORING_VERSION)
     hidden = _BASE_HIDDEN.get(key)
     if hidden is None:
         hidden = last_hidden_cached(backbone, loaded.model.config, encoded, batch_size=batch_size, progress=progress)
@@ -113,10 +122,11 @@ def score_checkpoints(run: TrainedRun, prompt: str, responses, *, base=None, ste
     if progress:
         bar = tqdm(total=len(steps) * len(responses), desc="scoring checkpoints", unit="resp", leave=False)
     tick = (lambda n: bar.update(n)) if bar is not None else None
-    shared_base = bool(encoded.prefix) and split_reward_model(loaded.model) is not None
+    parts = split_reward_model(loaded.model) if encoded.prefix else None
     for step in steps:
-        if shared_base and _is_untrained(known[step], loaded.model):  # step 0: the base and its seeded head
-            scores = _base_scores(loaded, run.manifest["base_id"], prompt, responses, encoded, batch_size, tick)
+        if step == 0 and parts is not None and _is_untrained(known[step], loaded.model):  # the base, seeded head
+            identity = _weights_identity(parts[0], run.manifest["base_id"], from_registry=base is None)
+            scores = _base_scores(loaded, identity, prompt, responses, encoded, batch_size, tick)
         else:
             model = checkpoint_model(loaded, known[step])
             scores = reward_scores_cached(model, encoded, batch_size=batch_size, progress=tick)

@@ -144,16 +144,21 @@ def plan(rm_id: str, seed: int | None = None) -> dict:
             "heldout_fingerprint": held_pairs.fingerprint()}
 
 
-def ensure(rm_id: str, *, seed: int | None = None, refresh: bool = False, progress: bool = True,
-           device: str = "auto"):
+def ensure(rm_id: str, *, seed: int | None = None, overrides: dict | None = None, variant: str | None = None,
+           refresh: bool = False, progress: bool = True, device: str = "auto"):
     """The training run behind an rmnb-trained reward model, built on first use (from its committed adapter when
     there is one, else trained), and recorded as the run that loading ``rm_id`` reads. ``seed``: another seed
-    of the same recipe (built, not recorded: loading ``rm_id`` stays the recipe's own seed)."""
+    of the same recipe (built, not recorded: loading ``rm_id`` stays the recipe's own seed). ``overrides``:
+    settings changed from the recipe (a variant such as a lever of ``benchmarks/levers.py``), cached under
+    ``<id>-<variant>`` and never recorded as ``rm_id``."""
     rm = _recipe(rm_id)
-    settings = recipe_settings(rm_id, seed)
+    if overrides and not variant:
+        raise RmnbError(f"a variant of {rm_id} ({overrides}) needs a name for its cache folder. Fix: pass variant=.")
+    settings = recipe_settings(rm_id, seed).with_overrides(**(overrides or {}))
     run = train_or_load(rm.base_id, settings, data=data_for(settings, rm.data), heldout=heldout_for(rm.data),
-                        refresh=refresh, progress=progress, device=device, name=rm.id)
-    if seed is not None and seed != settings_for(rm.preset, **rm.overrides).seed:
+                        refresh=refresh, progress=progress, device=device,
+                        name=f"{rm.id}-{variant}" if variant else rm.id)
+    if variant or (seed is not None and seed != settings_for(rm.preset, **rm.overrides).seed):
         return run
     pointer = cache_dir("rms", rm.id) / loading.BUILT_FILE
     record = {"run": run.folder.name, "base_id": rm.base_id}
