@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from rmnb.analysis.value_neutral import FLOOR
+from rmnb.analysis.value_neutral import FLOOR, GOAL
 from rmnb.models.registry import EMBEDDED_RMS
 from rmnb.training import committed
 
@@ -31,7 +31,14 @@ def rows() -> list[dict]:
                         "p": held["final"]["p_vs_chance"], "n": held["final"]["n"],
                         "train_s": round(m["timings_s"]["train"]), "total_s": round(m["timings_s"]["total"]),
                         "curve": curve, "device": m["device"]})
+            out[-1]["meets"] = ("goal" if out[-1]["final"] >= GOAL["overall"] and _floor(out[-1]) else
+                                "floor" if _floor(out[-1]) else "neither")
     return out
+
+
+def _floor(row: dict) -> bool:
+    return (row["final"] >= FLOOR["overall"] and row["p"] < FLOOR["p"]
+            and all(row.get(f, 0) >= FLOOR["framing"] for f in ("positive", "negative")))
 
 
 def main(argv=None) -> int:
@@ -42,13 +49,14 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(table, indent=1))
         return 0
-    print(f"floor: {FLOOR['overall']} overall, {FLOOR['framing']} per framing, p < {FLOOR['p']:g}")
-    print("| RM | seed | step 0 | final | positive | negative | p | train (s) | total (s) | curve (step: acc) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(f"floor: {FLOOR['overall']} overall, {FLOOR['framing']} per framing, p < {FLOOR['p']:g}; "
+          f"goal: {GOAL['overall']} overall")
+    print("| RM | seed | step 0 | final | positive | negative | p | meets | train (s) | total (s) | curve (step: acc) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in table:
         curve = ", ".join(f"{k}: {v}" for k, v in r["curve"].items())
         print(f"| {r['rm']} | {r['seed']} | {r['step0']} | {r['final']} | {r.get('positive')} | {r.get('negative')} "
-              f"| {r['p']:.1g} | {r['train_s']} | {r['total_s']} | {curve} |")
+              f"| {r['p']:.1g} | {r['meets']} | {r['train_s']} | {r['total_s']} | {curve} |")
     if table:
         print(f"\nmachine: {table[0]['device']}")
     return 0

@@ -18,7 +18,7 @@ from rmnb.analysis import token_search
 from rmnb.analysis import value_neutral as vn
 from rmnb.base import device as devices
 from rmnb.base.errors import RmnbError
-from rmnb.data import valence
+from rmnb.data import lexicons, valence
 from rmnb.models import registry
 from rmnb.training import committed, reward_model, trained
 from rmnb.training import settings as train_settings
@@ -195,9 +195,11 @@ def test_floor_check_passes_and_fails():
 # --- chapter 00's English-word filter and the bfloat16 rule ------------------------------------------------------
 
 def test_english_word_filter():
-    texts = [" love", "Love", "greatest", "iator", "?](", "ORM", " a", "x", "naïve", " the", "3d"]
-    got = token_search.is_english_word(texts)
-    assert list(got) == [True, True, True, False, False, False, True, False, False, True, False]
+    texts = [" love", "Love", "greatest", "iator", "?](", "ORM", " a", "x", "naïve", " the", "3d",
+             " spirits", " churches", " celebrities", "iators", "bs"]
+    got = lexicons.is_english_word(texts)
+    assert list(got) == [True, True, True, False, False, False, True, False, False, True, False,
+                         True, True, True, False, False]
 
 
 def test_best_worst_rho_over_english_words():

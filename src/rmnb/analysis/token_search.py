@@ -28,7 +28,7 @@ from scipy import stats as sps
 from rmnb.base.device import resolve_device, scoring_dtype
 from rmnb.base.errors import RmnbError
 from rmnb.base.labels import shown
-from rmnb.data.lexicons import english_words
+from rmnb.data.lexicons import is_english_word
 from rmnb.data.prompts import FACCT_PROMPTS
 from rmnb.data.store import read_results, rows_per_second
 from rmnb.inference.job import score
@@ -238,24 +238,6 @@ def extremes(scores: pd.DataFrame, n: int = 20) -> tuple[pd.DataFrame, pd.DataFr
                                   kind="stable").assign(shown=lambda f: f.response.map(shown))
     groups = ordered.groupby(["_m", "_p"], sort=False)
     return groups.head(n)[cols].reset_index(drop=True), groups.tail(n)[cols].reset_index(drop=True)
-
-
-ENGLISH_WORD_RULE = ("its decoded text, without one leading space, is ASCII letters only, at least two of them "
-                     "(or 'a' or 'I'), and, lower-cased, in the English word list (Webster's Second and GCIDE, "
-                     "the english-words package)")
-_ONE_LETTER_WORDS = {"a", "i"}
-
-
-def is_english_word(texts) -> np.ndarray:
-    """Whether each decoded token is an English word (:data:`ENGLISH_WORD_RULE`)."""
-    words = english_words()
-    out = []
-    for text in texts:
-        t = str(text)
-        t = t[1:] if t.startswith(" ") else t
-        ok = t.isascii() and t.isalpha() and (len(t) >= 2 or t.lower() in _ONE_LETTER_WORDS)
-        out.append(ok and t.lower() in words)
-    return np.array(out, dtype=bool)
 
 
 def best_worst_rho(scores: pd.DataFrame, english_only: bool = True) -> pd.DataFrame:

@@ -1,5 +1,5 @@
-"""Lexicons: the authors' Big Two nouns and expanded list, MFD2, AFINN-165 (valence), and parsers for LIWC
-``.dic`` / ``.dicx``.
+"""Lexicons: the authors' Big Two nouns and expanded list, MFD2, AFINN-165 (valence), an English word list (which
+decoded tokens are English words, chapter 00), and parsers for LIWC ``.dic`` / ``.dicx``.
 
 Every loader returns a tidy DataFrame with a ``term`` column; multi-word terms are kept as they are.
 """
@@ -12,6 +12,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from rmnb.base.errors import RmnbError
@@ -182,3 +183,34 @@ def english_words() -> frozenset[str]:
     from english_words import get_english_words_set
 
     return frozenset(get_english_words_set(list(ENGLISH_WORD_SOURCES), lower=True, alpha=True))
+
+
+ENGLISH_WORD_RULE = ("its decoded text, without one leading space, is ASCII letters only, at least two of them "
+                     "(or 'a' or 'I'), and, lower-cased, in the English word list (Webster's Second and GCIDE, "
+                     "the english-words package) or a regular plural of a listed word of three or more letters "
+                     "(-s, -es, -ies for -y: the list holds few plurals)")
+_ONE_LETTER_WORDS = {"a", "i"}
+
+
+def is_english_word(texts) -> np.ndarray:
+    """Whether each decoded token is an English word (:data:`ENGLISH_WORD_RULE`)."""
+    words = english_words()
+    out = []
+    for text in texts:
+        t = str(text)
+        t = t[1:] if t.startswith(" ") else t
+        ok = t.isascii() and t.isalpha() and (len(t) >= 2 or t.lower() in _ONE_LETTER_WORDS)
+        out.append(ok and _listed(t.lower(), words))
+    return np.array(out, dtype=bool)
+
+
+def _listed(word: str, words: frozenset[str]) -> bool:
+    """In the word list, or a regular plural of a listed word of three or more letters."""
+    if word in words:
+        return True
+    stems = [word[:-1]] if word.endswith("s") else []
+    if word.endswith("es"):
+        stems.append(word[:-2])
+    if word.endswith("ies"):
+        stems.append(word[:-3] + "y")
+    return any(len(stem) >= 3 and stem in words for stem in stems)
