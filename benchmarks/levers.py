@@ -36,9 +36,14 @@ RMS = {"smollm2-135m-instruct": "smollm2-135m-valence-rm", "gemma3-270m": "gemma
 LEVERS = {
     "all_words": ({"n_train": 4096, "epochs": 1},
                   "every training pair once (4,096 pairs, 256 steps): all 1,819 training words"),
+    "all_words_cosine": ({"n_train": 4096, "epochs": 1, "lr_scheduler": "cosine", "warmup_ratio": 0.05},
+                         "every training pair once (256 steps) with a 5% warm-up and cosine decay instead of the "
+                         "constant rates (all_words at a constant 5e-4 diverged)"),
     "epochs_2": ({"epochs": 2}, "a second epoch (200 steps); the curve shows where held-out accuracy peaks"),
     "head_lr_5e-3": ({"head_lr": 5e-3}, "the score head's learning rate 5x higher"),
     "top_8_layers": ({"lora_top_layers": 8}, "LoRA on the top 8 layers only (the old cpu preset's choice)"),
+    "lora_alpha_8": ({"lora_alpha": 8}, "LoRA alpha 8 instead of 16 (PEFT's default; the issue's plain-PyTorch "
+                                        "control): half the LoRA update's scale"),
 }
 
 

@@ -95,6 +95,10 @@ def test_rerunning_a_shard_is_idempotent(rm, tmp_path, monkeypatch):
     monkeypatch.setattr(job, "score_unit", lambda *a, **k: calls.append(1) or (_ for _ in ()).throw(AssertionError))
     job.score(rm, PROMPTS, WORDS, out=out, progress=False, shard_size=3, shard="0/2")
     assert not calls and {p.name: p.read_bytes() for p in (folder / "shards").glob("*.parquet")} == before
+    # --refresh with --shard would let every array task erase the others' shards: refused, nothing lost
+    with pytest.raises(RmnbError, match="--refresh cannot be combined with --shard.*Fix: start the run over once"):
+        job.score(rm, PROMPTS, WORDS, out=out, progress=False, shard_size=3, shard="1/2", refresh=True)
+    assert {p.name: p.read_bytes() for p in (folder / "shards").glob("*.parquet")} == before
 
 
 def test_check_catches_truncated_and_duplicated_units(rm, tmp_path, capsys):

@@ -238,7 +238,8 @@ def _add_score_parser(sub) -> None:
     p.add_argument("--random-head", action="store_true",
                    help="with --kind reward on a language model: score it with a randomly initialised score head "
                         "(refused otherwise; its scores carry no preference information, and the run says so)")
-    p.add_argument("--refresh", action="store_true", help="score again even if the run is stored (e.g. damaged)")
+    p.add_argument("--refresh", action="store_true",
+                   help="score again even if the run is stored (e.g. damaged); not with --shard")
     p.add_argument("--wait", action="store_true",
                    help="if another process is writing the same run, wait for it (default: stop at once)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

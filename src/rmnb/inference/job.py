@@ -225,6 +225,10 @@ def score(model: str | LoadedModel, prompts="paper54", responses: str | Response
     """
     check_executor(executor, address=address, workers=workers, shard=shard)
     shard = parse_shard(shard)
+    if shard is not None and refresh:  # every array task would start the run over, erasing the others' shards
+        raise RmnbError("--refresh cannot be combined with --shard: each shard would erase the others' work. Fix: "
+                        "start the run over once without --shard (rmnb score ... --refresh, or delete the run "
+                        "folder), then submit the shards without --refresh.")
     options = dict(kind=kind, out=out, revision=revision, dtype=dtype, device=device, batch_size=batch_size,
                    shard_size=shard_size, trust_remote_code=trust_remote_code, chat_template=chat_template,
                    prompt_format=prompt_format, system_prompt=system_prompt, end_of_turn=end_of_turn,
