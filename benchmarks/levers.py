@@ -6,10 +6,10 @@ its held-out accuracy (400 pairs, new questions x new words) with the committed 
     python benchmarks/levers.py --report                      # the table of every measured lever run
 
 Each run trains with the same machinery as `rmnb train-embedded` (``rmnb.training.trained.ensure`` with
-``overrides``; cached, so a finished lever is not trained twice) and appends its result to ``benchmarks/levers.json``: base, seed, the
-overrides, held-out accuracy overall and per framing, the committed recipe's accuracy for the same base and seed,
-the learning curve and the training time, with the machine. A lever run is a measurement, not a new default: the
-committed adapters change only through `rmnb train-embedded --export`.
+``overrides``; cached, so a finished lever is not trained twice) and appends its result to
+``benchmarks/levers.json``: base, seed, the overrides, held-out accuracy overall and per framing, the committed
+recipe's accuracy for the same base and seed, the learning curve and the training time, with the machine. A lever
+run is a measurement, not a new default: the committed adapters change only through `rmnb train-embedded --export`.
 """
 
 from __future__ import annotations
