@@ -19,14 +19,13 @@ carved from the *training* questions and words would be stricter; it needs a thi
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from levers import LEVERS, RMS  # noqa: E402
+from levers import LEVERS, RMS, load, record  # noqa: E402
 
 from rmnb.models import registry  # noqa: E402
 from rmnb.training import trained  # noqa: E402
@@ -71,10 +70,6 @@ def measure(lever: str, base: str, seed: int) -> dict:
             "checkpoints": rows, "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
-def load() -> list[dict]:
-    return json.loads(RESULTS.read_text()) if RESULTS.exists() else []
-
-
 def report(rows: list[dict]) -> str:
     lines = ["| lever | base | seed | steps | stopped at | its test acc. | last test acc. | difference |",
              "|---|---|---|---|---|---|---|---|"]
@@ -92,14 +87,10 @@ def main(argv=None) -> int:
     parser.add_argument("--report", action="store_true", help="print the table of the measured runs")
     args = parser.parse_args(argv)
     if args.report or not args.lever:
-        print(report(load()))
+        print(report(load(RESULTS)))
         return 0
     row = measure(args.lever, args.base, args.seed)
-    rows = [r for r in load() if (r["lever"], r["base"], r["seed"]) != (row["lever"], row["base"], row["seed"])]
-    rows.append(row)
-    tmp = RESULTS.with_suffix(".tmp")
-    tmp.write_text(json.dumps(rows, indent=1) + "\n")
-    os.replace(tmp, RESULTS)
+    record(row, RESULTS)
     print(report([row]))
     return 0
 

@@ -63,8 +63,17 @@ def run(lever: str, base: str, seed: int) -> dict:
             "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
-def load() -> list[dict]:
-    return json.loads(RESULTS.read_text()) if RESULTS.exists() else []
+def load(path: Path = RESULTS) -> list[dict]:
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def record(row: dict, path: Path = RESULTS) -> None:
+    """Put ``row`` in ``path`` in place of an earlier row of the same lever, base and seed (written atomically)."""
+    same = (row["lever"], row["base"], row["seed"])
+    rows = [r for r in load(path) if (r["lever"], r["base"], r["seed"]) != same] + [row]
+    tmp = path.with_suffix(f".tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(rows, indent=1) + "\n")
+    os.replace(tmp, path)
 
 
 def report(rows: list[dict]) -> str:
@@ -96,11 +105,7 @@ def main(argv=None) -> int:
         print(report(load()))
         return 0
     row = run(args.lever, args.base, args.seed)
-    rows = [r for r in load() if (r["lever"], r["base"], r["seed"]) != (row["lever"], row["base"], row["seed"])]
-    rows.append(row)
-    tmp = RESULTS.with_suffix(".tmp")
-    tmp.write_text(json.dumps(rows, indent=1) + "\n")
-    os.replace(tmp, RESULTS)
+    record(row)
     print(report([row]))
     return 0
 
