@@ -25,7 +25,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from levers import LEVERS, RMS, load, record  # noqa: E402
+from levers import LEVERS, RMS, add_run_arguments, load, record  # noqa: E402
 
 from rmnb.models import registry  # noqa: E402
 from rmnb.training import trained  # noqa: E402
@@ -81,10 +81,7 @@ def report(rows: list[dict]) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lever", choices=sorted(LEVERS))
-    parser.add_argument("--base", choices=sorted(RMS), default="gemma3-270m")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--report", action="store_true", help="print the table of the measured runs")
+    add_run_arguments(parser)
     args = parser.parse_args(argv)
     if args.report or not args.lever:
         print(report(load(RESULTS)))

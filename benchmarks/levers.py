@@ -89,13 +89,18 @@ def report(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options naming one lever run (--lever, --base, --seed) and --report."""
     parser.add_argument("--lever", choices=sorted(LEVERS))
     parser.add_argument("--base", choices=sorted(RMS), default="gemma3-270m")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--list", action="store_true", help="the levers and what each changes")
     parser.add_argument("--report", action="store_true", help="print the table of the measured runs")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_run_arguments(parser)
+    parser.add_argument("--list", action="store_true", help="the levers and what each changes")
     args = parser.parse_args(argv)
     if args.list:
         for name, (overrides, what) in LEVERS.items():
