@@ -44,6 +44,15 @@ LEVERS = {
     "top_8_layers": ({"lora_top_layers": 8}, "LoRA on the top 8 layers only (the old cpu preset's choice)"),
     "lora_alpha_8": ({"lora_alpha": 8}, "LoRA alpha 8 instead of 16 (PEFT's default; the issue's plain-PyTorch "
                                         "control): half the LoRA update's scale"),
+    "lora_mlp": ({"lora_targets": ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")},
+                 "LoRA on the MLP projections too (gate/up/down), not only attention: more capacity to move what "
+                 "the base knows about words"),
+    "no_system_prompt": ({"default_system_prompt": False},
+                         "the chat template without its default system message (SmolLM2's 19 tokens, the same in "
+                         "every pair; 36 -> 15 tokens per pair, a shorter template); Gemma's writes none"),
+    "no_system_prompt_cosine": ({"default_system_prompt": False, "n_train": 4096, "epochs": 1,
+                                 "lr_scheduler": "cosine", "warmup_ratio": 0.05},
+                                "no_system_prompt with all_words_cosine's schedule (256 steps)"),
 }
 
 

@@ -79,8 +79,8 @@ def _base_scores(loaded, identity: tuple, prompt: str, responses, encoded, batch
     are computed once per process for every seed of the same base (``identity``: :func:`_weights_identity`),
     prompt and responses (the step-0 scores of several seeds cost one forward pass)."""
     backbone, head = split_reward_model(loaded.model)
-    key = (*identity, str(loaded.model.dtype), loaded.tokenizer.pad_token_id, prompt, responses.fingerprint(),
-           SCORING_VERSION)
+    key = (*identity, str(loaded.model.dtype), loaded.tokenizer.pad_token_id, loaded.tokenizer.chat_template, prompt,
+           responses.fingerprint(), SCORING_VERSION)
     hidden = _BASE_HIDDEN.get(key)
     if hidden is None:
         hidden = last_hidden_cached(backbone, loaded.model.config, encoded, batch_size=batch_size, progress=progress)

@@ -12,6 +12,7 @@ from rmnb.base.errors import RmnbError
 from rmnb.data.preferences import PreferenceData
 from rmnb.inference.responses import Conversation
 from rmnb.models import loading as models
+from rmnb.models.templates import drop_default_system_prompt
 from rmnb.training.settings import TrainSettings
 
 
@@ -39,7 +40,7 @@ def encode_pairs(data: PreferenceData, tokenizer, max_length: int) -> pd.DataFra
 
 def load_base(base, settings: TrainSettings, device: str = "auto"):
     """The base as a one-output sequence classifier with a seeded fresh score head (``LoadedModel``), prepared as
-    the settings say (pad token). ``base``: a model id / folder, or a ``LoadedModel`` (deep-copied)."""
+    the settings say (pad token, chat template). ``base``: a model id / folder, or a ``LoadedModel`` (deep-copied)."""
     if isinstance(base, str):
         loaded = models.load_model(base, kind="reward", dtype=settings.dtype, device=device, head_seed=settings.seed)
     else:
@@ -47,6 +48,8 @@ def load_base(base, settings: TrainSettings, device: str = "auto"):
         loaded.model = copy.deepcopy(base.model)
         loaded.tokenizer = copy.deepcopy(base.tokenizer)
     model, tok = loaded.model, loaded.tokenizer
+    if not settings.default_system_prompt:
+        drop_default_system_prompt(tok)
     if settings.head_init_std is not None and str(loaded.head).startswith("random"):
         _init_head(model, settings.head_init_std, settings.seed)
     if getattr(model.config, "num_labels", 1) != 1:

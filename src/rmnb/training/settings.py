@@ -52,6 +52,8 @@ class TrainSettings:
     dtype: str = "float32"           # weights dtype while training
     gradient_checkpointing: bool = False
     add_pad_token: bool = False      # add a dedicated [PAD] token when the pad token is the EOS (the paper's Llama)
+    default_system_prompt: bool = True   # False: the chat template without its default system message (SmolLM2's;
+                                         # saved with the RM, so scoring renders as training did)
 
     @property
     def effective_batch(self) -> int:
@@ -60,6 +62,8 @@ class TrainSettings:
     def as_dict(self) -> dict:
         out = asdict(self)
         out["lora_targets"] = list(self.lora_targets)
+        if self.default_system_prompt:  # recorded only when not the default, so earlier runs keep their keys
+            del out["default_system_prompt"]
         return out
 
     def key(self) -> str:
