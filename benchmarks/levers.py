@@ -47,7 +47,7 @@ LEVERS = {
                                         "control): half the LoRA update's scale"),
     "lora_mlp": ({"lora_targets": ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")},
                  "LoRA on the MLP projections too (gate/up/down), not only attention: more capacity to move what "
-                 "the base knows about words"),
+                 "the base knows about words (adopted: the recipe since session 7, so now the same settings)"),
     "no_system_prompt": ({"default_system_prompt": False},
                          "the chat template without its default system message (SmolLM2's 19 tokens, the same in "
                          "every pair; 36 -> 15 tokens per pair, a shorter template); Gemma's writes none"),
