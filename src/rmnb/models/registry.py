@@ -138,8 +138,9 @@ TRAINED_RMS: dict[str, TrainedRM] = {
 EMBEDDED_RMS = ("smollm2-135m-valence-rm", "gemma3-270m-valence-rm")
 
 _VALENCE_NOTE = ("Trained by rmnb (chapter 05) on value-neutral pairs: one-word questions and AFINN-165 words with "
-                 "no Big Two or MFD2 term (Bradley-Terry loss, LoRA r8 on the attention and MLP projections of every layer plus the score "
-                 "head, the 'valence' preset); committed adapter under data/rms/, verified at install.")
+                 "no Big Two or MFD2 term (Bradley-Terry loss, LoRA r8 on the attention and MLP projections of "
+                 "every layer plus the score head, the 'valence' preset); committed adapter under data/rms/, "
+                 "verified at install.")
 
 _TRAINED_NOTE = ("Trained by rmnb (chapter 05): the CPU preset of rmnb.training (Bradley-Terry loss, LoRA on the top "
                  "attention layers plus the score head) on Anthropic HH-RLHF harmless-base pairs; built on first use.")

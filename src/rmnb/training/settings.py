@@ -96,9 +96,9 @@ PRESETS: dict[str, TrainSettings] = {
         max_grad_norm=5.0, lora_r=8, lora_alpha=16, lora_dropout=0.0, lora_top_layers=4,
         checkpoint_every=12, seed=1, dtype="float32", gradient_checkpointing=False, add_pad_token=False),
     # The value-neutral AFINN pairs of rmnb.data.valence (one-word answers, a few dozen tokens): LoRA on the
-    # attention and MLP projections of every layer (measured better than attention only on all six seeds;
-    # benchmarks/levers.py, lever lora_mlp), constant learning rates (5e-4 LoRA, 1e-3 head), 1,600 pairs (balanced
-    # framings) x 1 epoch (measured better than 800 x 2 on five paired runs at the same 100 steps: more distinct words).
+    # attention and MLP projections of every layer (better than attention only on five of six paired seeds:
+    # benchmarks/, lever lora_mlp), constant learning rates (5e-4 LoRA, 1e-3 head), 1,600 pairs (balanced framings)
+    # x 1 epoch (better than 800 x 2 on five of six paired runs at the same 100 steps: more distinct words).
     # ``heldout`` counts pairs of the separate held-out part (new prompts x new words), not a split of the data.
     "valence": TrainSettings(
         preset="valence", max_chars=None, n_train=1600, heldout=400, max_length=96, epochs=1,
