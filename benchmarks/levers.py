@@ -40,6 +40,9 @@ LEVERS = {
     "all_words_cosine": ({"n_train": 4096, "epochs": 1, "lr_scheduler": "cosine", "warmup_ratio": 0.05},
                          "every training pair once (256 steps) with a 5% warm-up and cosine decay instead of the "
                          "constant rates (all_words at a constant 5e-4 diverged)"),
+    "cosine": ({"lr_scheduler": "cosine", "warmup_ratio": 0.05},
+               "the same 100 steps with a 5% warm-up and cosine decay instead of constant rates (the constant-rate "
+               "curves swing by up to 0.4 between late checkpoints)"),
     "epochs_2": ({"epochs": 2}, "a second epoch (200 steps); the curve shows where held-out accuracy peaks"),
     "head_lr_5e-3": ({"head_lr": 5e-3}, "the score head's learning rate 5x higher"),
     "top_8_layers": ({"lora_top_layers": 8}, "LoRA on the top 8 layers only (the old cpu preset's choice)"),
