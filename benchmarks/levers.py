@@ -24,7 +24,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from rmnb.base.device import cpu_name  # noqa: E402
-from rmnb.training import committed, trained  # noqa: E402
+from rmnb.training import committed, settings, trained  # noqa: E402
 
 RESULTS = Path(__file__).with_name("levers.json")
 RMS = {"smollm2-135m-instruct": "smollm2-135m-valence-rm", "gemma3-270m": "gemma3-270m-valence-rm"}
@@ -48,7 +48,7 @@ LEVERS = {
     "top_8_layers": ({"lora_top_layers": 8}, "LoRA on the top 8 layers only (the old cpu preset's choice)"),
     "lora_alpha_8": ({"lora_alpha": 8}, "LoRA alpha 8 instead of 16 (PEFT's default; the issue's plain-PyTorch "
                                         "control): half the LoRA update's scale"),
-    "lora_mlp": ({"lora_targets": ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")},
+    "lora_mlp": ({"lora_targets": settings.ATTENTION_PROJECTIONS + settings.MLP_PROJECTIONS},
                  "LoRA on the MLP projections too (gate/up/down), not only attention: more capacity to move what "
                  "the base knows about words (adopted: the recipe since session 7, so now the same settings)"),
     "no_system_prompt": ({"default_system_prompt": False},

@@ -267,7 +267,7 @@ def test_a_tiny_run_on_the_valence_pairs_beats_its_step0_accuracy(data_dir, tmp_
     # rates overshoot: held-out 0.26), so the test checks the preset's data path, not its adapter size.
     s = trained.recipe_settings(VALENCE_RMS[0]).with_overrides(
         n_train=800, heldout=200, epochs=4, learning_rate=2e-2, head_lr=2e-2, lora_r=4, lora_alpha=8,
-        lora_targets=("q_proj", "k_proj", "v_proj", "o_proj"), checkpoint_every=50, max_length=32)
+        lora_targets=train_settings.ATTENTION_PROJECTIONS, checkpoint_every=50, max_length=32)
     sample = train_settings.sample_pairs(pairs, s.n_train, s.seed)
     rest = pairs.subset([i for i in pairs.pair_ids if i not in set(sample.pair_ids)], "rest")
     seen = set(sample.frame.chosen_word) | set(sample.frame.rejected_word)

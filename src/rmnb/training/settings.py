@@ -17,6 +17,8 @@ from rmnb.base.errors import RmnbError
 from rmnb.data.preferences import PreferenceData, split_pairs
 
 TRAINING_VERSION = 1   # bump when a change alters trained weights (invalidates cached runs)
+ATTENTION_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj")   # LoRA targets, Llama / Gemma module names
+MLP_PROJECTIONS = ("gate_proj", "up_proj", "down_proj")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -45,7 +47,7 @@ class TrainSettings:
     lora_r: int = 32
     lora_alpha: int = 64
     lora_dropout: float = 0.05
-    lora_targets: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj")
+    lora_targets: tuple[str, ...] = ATTENTION_PROJECTIONS
     lora_top_layers: int | None = None   # LoRA only on the last k transformer layers (None = every layer)
     checkpoint_every: int = 1000     # save the adapter every this many optimizer steps (plus step 0 and the end)
     seed: int = 1                    # data split, pair order, score-head and LoRA initialisation
@@ -104,7 +106,7 @@ PRESETS: dict[str, TrainSettings] = {
         preset="valence", max_chars=None, n_train=1600, heldout=400, max_length=96, epochs=1,
         per_device_batch=16, grad_accum=1, learning_rate=5e-4, head_lr=1e-3, head_init_std=None,
         lr_scheduler="constant", warmup_ratio=0.0, max_grad_norm=5.0, lora_r=8, lora_alpha=16, lora_dropout=0.0,
-        lora_targets=("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
+        lora_targets=ATTENTION_PROJECTIONS + MLP_PROJECTIONS,
         lora_top_layers=None, checkpoint_every=20, seed=1, dtype="float32", gradient_checkpointing=False,
         add_pad_token=False),
 }
