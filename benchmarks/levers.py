@@ -64,6 +64,7 @@ def run(lever: str, base: str, seed: int) -> dict:
     held = result.manifest["heldout"]
     reference = next((m for m in committed.manifests(rm_id) if m["seed"] == seed), None)
     return {"lever": lever, "what": what, "base": base, "seed": seed, "overrides": overrides,
+            "run_key": result.manifest["run_key"],
             "accuracy": held["final"]["accuracy"],
             "by_framing": {k: v["accuracy"] for k, v in held.get("by_framing", {}).get("final", {}).items()},
             "recipe_accuracy": reference["heldout"]["final"]["accuracy"] if reference else None,
@@ -77,10 +78,16 @@ def load(path: Path = RESULTS) -> list[dict]:
     return json.loads(path.read_text()) if path.exists() else []
 
 
+def _identity(row: dict) -> tuple:
+    # The run key tells apart runs of one lever on different recipes (a lever's overrides apply to the recipe of
+    # the day); rows written before it was recorded have none.
+    return row["lever"], row["base"], row["seed"], row.get("run_key")
+
+
 def record(row: dict, path: Path = RESULTS) -> None:
-    """Put ``row`` in ``path`` in place of an earlier row of the same lever, base and seed (written atomically)."""
-    same = (row["lever"], row["base"], row["seed"])
-    rows = [r for r in load(path) if (r["lever"], r["base"], r["seed"]) != same] + [row]
+    """Put ``row`` in ``path`` in place of an earlier row of the same lever, base, seed and run key (a re-run of the
+    same training run), keeping rows of the same lever on another recipe (written atomically)."""
+    rows = [r for r in load(path) if _identity(r) != _identity(row)] + [row]
     tmp = path.with_suffix(f".tmp-{os.getpid()}")
     tmp.write_text(json.dumps(rows, indent=1) + "\n")
     os.replace(tmp, path)
