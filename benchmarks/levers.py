@@ -64,7 +64,7 @@ def run(lever: str, base: str, seed: int) -> dict:
     held = result.manifest["heldout"]
     reference = next((m for m in committed.manifests(rm_id) if m["seed"] == seed), None)
     return {"lever": lever, "what": what, "base": base, "seed": seed, "overrides": overrides,
-            "run_key": result.manifest["run_key"],
+            "run_key": result.folder.name,  # a run's cache folder is named by its run key
             "accuracy": held["final"]["accuracy"],
             "by_framing": {k: v["accuracy"] for k, v in held.get("by_framing", {}).get("final", {}).items()},
             "recipe_accuracy": reference["heldout"]["final"]["accuracy"] if reference else None,
