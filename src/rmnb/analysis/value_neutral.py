@@ -81,6 +81,25 @@ def curves(runs: dict, labels: dict) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def live_verdict(live_rows: pd.DataFrame, curve: pd.DataFrame, base: str, steps: int, alpha: float = 0.05) -> str:
+    """A verdict on a short live run of ``steps`` steps (``live_rows``: :func:`accuracy_rows` of that run): above
+    chance at its end (binomial p < ``alpha`` and better than at step 0) or not; if not, when the committed runs of
+    the same base (``curve``, :func:`curves`) first reached the floor, so the reader sees how far short it stops."""
+    final = live_rows[(live_rows.when == "final") & (live_rows.framing == "all")].iloc[0]
+    start = live_rows[(live_rows.when == "step0") & (live_rows.framing == "all")].iloc[0]
+    if final.p_vs_chance < alpha and final.accuracy > max(0.5, start.accuracy):
+        return f"above chance (binomial p = {final.p_vs_chance:.1g})"
+    sentence = f"not above chance (binomial p = {final.p_vs_chance:.2f})"
+    own = curve[(curve.base == base) & (curve.framing == "all")] if not curve.empty else curve
+    reached = own[own.accuracy >= FLOOR["overall"]].groupby("seed").step.min() if not own.empty else pd.Series()
+    if reached.empty:
+        return sentence
+    span = (f"step {reached.min()}" if reached.min() == reached.max()
+            else f"steps {reached.min()}-{reached.max()}")
+    return (f"{sentence}; {steps} steps do not move held-out accuracy: the committed runs of this base first "
+            f"reach the floor's {FLOOR['overall']:.2f} on the curve sample at {span}")
+
+
 def seed_interval(values, level: float = LEVEL) -> dict:
     """Mean over seeds with a two-sided t interval (``n - 1`` degrees of freedom): ``mean, low, high, n, sd``.
     One seed gives no interval (``low`` and ``high`` are NaN)."""
