@@ -25,7 +25,7 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from levers import LEVERS, RMS, add_run_arguments, load, record  # noqa: E402
+from levers import RMS, add_run_arguments, lever_run, load, record  # noqa: E402
 
 from rmnb.models import registry  # noqa: E402
 from rmnb.training import trained  # noqa: E402
@@ -49,7 +49,7 @@ def splits(rm_id: str, settings):
 
 def measure(lever: str, base: str, seed: int) -> dict:
     rm_id = RMS[base]
-    run = trained.ensure(rm_id, seed=seed, overrides=LEVERS[lever][0], variant=f"lever-{lever}")
+    run = lever_run(lever, base, seed)
     settings = run.settings
     validation, test = splits(rm_id, settings)
     if set(validation.pair_ids) & set(test.pair_ids):

@@ -23,7 +23,10 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import numpy as np  # noqa: E402
+
 from rmnb.base.device import cpu_name  # noqa: E402
+from rmnb.models import registry  # noqa: E402
 from rmnb.training import committed, settings, trained  # noqa: E402
 
 RESULTS = Path(__file__).with_name("levers.json")
@@ -60,11 +63,59 @@ LEVERS = {
                          "every pair; 36 -> 15 tokens per pair, a shorter template); Gemma's writes none"),
 }
 
+# Levers that change which training pairs a run sees rather than a setting: (pairs, share of positive-framed
+# pairs, what). Both draw from the recipe's 4,096 training pairs (2,048 per framing) with the same seeded rule
+# (:func:`framing_sample`), so the two differ only in the framing mix; half the pairs (128 steps) leaves room for a
+# 3:1 mix without repeating a pair. The held-out pairs are the recipe's (200 per framing).
+FRAMING_LEVERS = {
+    "half_balanced": (2048, 0.5, "2,048 of the training pairs, half of each framing (128 steps): the reference "
+                                 "for half_3to1"),
+    "half_3to1": (2048, 0.75, "2,048 of the training pairs, three positive-framed to one negative-framed "
+                              "(128 steps): what balanced framings buy, against half_balanced"),
+}
+
+
+def framing_sample(pool, n: int, positive_share: float, seed: int):
+    """A seeded sample of ``n`` pairs of ``pool`` (PreferenceData with a ``framing`` column), ``positive_share`` of
+    them positive-framed, in id order."""
+    rng = np.random.default_rng([seed, 11])
+    frame = pool.frame
+    n_pos = round(n * positive_share)
+    picked = []
+    for framing, k in (("positive", n_pos), ("negative", n - n_pos)):
+        ids = frame.pair_id[frame.framing == framing].to_numpy()
+        if k > len(ids):
+            raise ValueError(f"{k} {framing}-framed pairs asked for; {pool.name} has {len(ids)}.")
+        picked += [int(i) for i in ids[rng.permutation(len(ids))[:k]]]
+    return pool.subset(sorted(picked), f"{pool.name}/positive{positive_share:g}-n{n}-seed{seed}")
+
+
+def lever_overrides(lever: str) -> dict:
+    """What a lever changes, as recorded in levers.json."""
+    if lever in FRAMING_LEVERS:
+        n, share, _ = FRAMING_LEVERS[lever]
+        return {"n_train": n, "positive_share": share}
+    return LEVERS[lever][0]
+
+
+def lever_run(lever: str, base: str, seed: int):
+    """The training run of one lever (trained on first use, then read from the user cache)."""
+    rm_id = RMS[base]
+    if lever not in FRAMING_LEVERS:
+        return trained.ensure(rm_id, seed=seed, overrides=LEVERS[lever][0], variant=f"lever-{lever}")
+    n, share, _ = FRAMING_LEVERS[lever]
+    recipe = registry.trained_recipe(rm_id)
+    run_settings = trained.recipe_settings(rm_id, seed).with_overrides(n_train=n)  # n = the sample: all of it
+    data = framing_sample(trained.data_for(run_settings, recipe.data), n, share, seed)
+    return trained.train_or_load(recipe.base_id, run_settings, data=data, heldout=trained.heldout_for(recipe.data),
+                                 name=f"{rm_id}-lever-{lever}")
+
 
 def run(lever: str, base: str, seed: int) -> dict:
-    overrides, what = LEVERS[lever]
+    what = FRAMING_LEVERS[lever][-1] if lever in FRAMING_LEVERS else LEVERS[lever][1]
+    overrides = lever_overrides(lever)
     rm_id = RMS[base]
-    result = trained.ensure(rm_id, seed=seed, overrides=overrides, variant=f"lever-{lever}")
+    result = lever_run(lever, base, seed)
     held = result.manifest["heldout"]
     reference = next((m for m in committed.manifests(rm_id) if m["seed"] == seed), None)
     return {"lever": lever, "what": what, "base": base, "seed": seed, "overrides": overrides,
@@ -112,7 +163,7 @@ def report(rows: list[dict]) -> str:
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The options naming one lever run (--lever, --base, --seed) and --report."""
-    parser.add_argument("--lever", choices=sorted(LEVERS))
+    parser.add_argument("--lever", choices=sorted([*LEVERS, *FRAMING_LEVERS]))
     parser.add_argument("--base", choices=sorted(RMS), default="gemma3-270m")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--report", action="store_true", help="print the table of the measured runs")
@@ -126,6 +177,8 @@ def main(argv=None) -> int:
     if args.list:
         for name, (overrides, what) in LEVERS.items():
             print(f"{name}: {what} {overrides}")
+        for name, (*_, what) in FRAMING_LEVERS.items():
+            print(f"{name}: {what} {lever_overrides(name)}")
         return 0
     if args.report or not args.lever:
         print(report(load()))

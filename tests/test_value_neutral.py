@@ -194,7 +194,6 @@ def test_floor_check_passes_and_fails():
     assert not vn.floor_check(rows(0.9, 0.9, 0.9, p=1e-3))["passed"]
 
 
-
 def test_live_verdict_says_whether_a_short_run_left_chance():
     def live(step0, final, p):
         return pd.DataFrame([dict(when="step0", framing="all", accuracy=step0, p_vs_chance=0.8),
