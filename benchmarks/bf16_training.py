@@ -26,15 +26,14 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
+from levers import RMS  # noqa: E402
 
-from rmnb.base.device import cpu_name  # noqa: E402
+from rmnb.base.device import cpu_name, native_bf16_cpu  # noqa: E402
 from rmnb.models import registry  # noqa: E402
 from rmnb.training import trained  # noqa: E402
 from rmnb.training.preparation import encode_pairs, load_base, lora_config  # noqa: E402
 from rmnb.training.reward_model import bt_loss  # noqa: E402
 from rmnb.training.settings import make_plan, split_for  # noqa: E402
-
-RMS = {"smollm2-135m-instruct": "smollm2-135m-valence-rm", "gemma3-270m": "gemma3-270m-valence-rm"}
 
 
 def _batch(rows, pad_id: int) -> dict:
@@ -102,9 +101,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", help="write the results as JSON here")
     args = ap.parse_args(argv)
     torch.manual_seed(0)
-    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     machine = {"cpu": cpu_name(), "cores": os.cpu_count(), "platform": platform.platform(),
-               "torch": torch.__version__, "native_bf16": any(f in flags for f in ("avx512_bf16", "amx_bf16"))}
+               "torch": torch.__version__, "native_bf16": native_bf16_cpu()}
     rows = []
     for base in args.bases.split(","):
         row = measure(base, args.steps)

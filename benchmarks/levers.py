@@ -90,12 +90,12 @@ def framing_sample(pool, n: int, positive_share: float, seed: int):
     return pool.subset(sorted(picked), f"{pool.name}/positive{positive_share:g}-n{n}-seed{seed}")
 
 
-def lever_overrides(lever: str) -> dict:
-    """What a lever changes, as recorded in levers.json."""
+def lever_spec(lever: str) -> tuple[dict, str]:
+    """What a lever changes, as recorded in levers.json, and its description."""
     if lever in FRAMING_LEVERS:
-        n, share, _ = FRAMING_LEVERS[lever]
-        return {"n_train": n, "positive_share": share}
-    return LEVERS[lever][0]
+        n, share, what = FRAMING_LEVERS[lever]
+        return {"n_train": n, "positive_share": share}, what
+    return LEVERS[lever]
 
 
 def lever_run(lever: str, base: str, seed: int):
@@ -112,8 +112,7 @@ def lever_run(lever: str, base: str, seed: int):
 
 
 def run(lever: str, base: str, seed: int) -> dict:
-    what = FRAMING_LEVERS[lever][-1] if lever in FRAMING_LEVERS else LEVERS[lever][1]
-    overrides = lever_overrides(lever)
+    overrides, what = lever_spec(lever)
     rm_id = RMS[base]
     result = lever_run(lever, base, seed)
     held = result.manifest["heldout"]
@@ -175,10 +174,9 @@ def main(argv=None) -> int:
     parser.add_argument("--list", action="store_true", help="the levers and what each changes")
     args = parser.parse_args(argv)
     if args.list:
-        for name, (overrides, what) in LEVERS.items():
+        for name in [*LEVERS, *FRAMING_LEVERS]:
+            overrides, what = lever_spec(name)
             print(f"{name}: {what} {overrides}")
-        for name, (*_, what) in FRAMING_LEVERS.items():
-            print(f"{name}: {what} {lever_overrides(name)}")
         return 0
     if args.report or not args.lever:
         print(report(load()))

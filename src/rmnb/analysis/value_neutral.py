@@ -90,8 +90,10 @@ def live_verdict(live_rows: pd.DataFrame, curve: pd.DataFrame, base: str, steps:
     if final.p_vs_chance < alpha and final.accuracy > max(0.5, start.accuracy):
         return f"above chance (binomial p = {final.p_vs_chance:.1g})"
     sentence = f"not above chance (binomial p = {final.p_vs_chance:.2f})"
-    own = curve[(curve.base == base) & (curve.framing == "all")] if not curve.empty else curve
-    reached = own[own.accuracy >= FLOOR["overall"]].groupby("seed").step.min() if not own.empty else pd.Series()
+    if curve.empty:
+        return sentence
+    own = curve[(curve.base == base) & (curve.framing == "all")]
+    reached = own[own.accuracy >= FLOOR["overall"]].groupby("seed").step.min()
     if reached.empty:
         return sentence
     span = (f"step {reached.min()}" if reached.min() == reached.max()
