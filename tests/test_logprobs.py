@@ -12,7 +12,7 @@ from _tiny import (
     chatml_tokenizer,
     gemma_config,
     gemma_tokenizer,
-    llama_config,  # noqa: F401 (one_thread: autouse fixture)
+    llama_config,
     )
 from rmnb.inference.logprobs import (
     next_token_logprobs,

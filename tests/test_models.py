@@ -12,7 +12,7 @@ from _tiny import (
     chatml_tokenizer,
     gemma_tokenizer,
     llama_config,
-    reward_model,  # noqa: F401 (one_thread: autouse fixture)
+    reward_model,
 )
 from rmnb.base.device import describe_device, dtype_name, resolve_device, resolve_dtype
 from rmnb.base.errors import RmnbError

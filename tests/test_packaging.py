@@ -27,6 +27,7 @@ def test_wheel_holds_the_data_registry(tmp_path):
     wheel = next((tmp_path / "dist").glob("rmnb-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "rmnb/data/data_registry.txt" in names
+    assert "rmnb/models/weights_only.txt" in names
     for layer in LAYERS:
         assert f"rmnb/{layer}/__init__.py" in names, layer
     registry = zipfile.ZipFile(wheel).read("rmnb/data/data_registry.txt").decode()
@@ -123,3 +124,44 @@ def test_checkout_paths_survive_the_subpackage_depth(tmp_path, monkeypatch):
     monkeypatch.setenv("RMNB_ROOT", str(tmp_path))
     questions, answers = question_set()
     assert questions and answers
+
+
+def test_tests_run_torch_on_one_thread():
+    """conftest's autouse fixture holds in every test module (a lint autofix once removed its imports)."""
+    import torch
+
+    assert torch.get_num_threads() == 1
+
+
+# Packages whose version changes the numbers or how adapters load: exact pins in pyproject.toml.
+EXACT = ("torch", "transformers", "tokenizers", "peft", "trl", "datasets", "accelerate")
+
+
+def _pyproject_dependencies() -> dict[str, str]:
+    import re
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    return {re.split(r"[<>=!~\[ ]", d, maxsplit=1)[0].lower(): d for d in deps}
+
+
+def _constraints() -> dict[str, str]:
+    lines = (ln.strip() for ln in (ROOT / "constraints.txt").read_text().splitlines())
+    return {ln.split("==")[0].lower(): ln.split("==")[1] for ln in lines if ln and not ln.startswith("#")}
+
+
+def test_pins_exact_where_numbers_change_and_constraints_agree():
+    """pyproject pins the number-changing packages exactly; constraints.txt (what make installs with) holds
+    the same versions, pins the weights-only packages as their one home does, and respects altair's range."""
+    from rmnb.models import gguf
+
+    deps, constraints = _pyproject_dependencies(), _constraints()
+    for name in EXACT:
+        assert name in deps and "==" in deps[name], f"{name} is not pinned exactly in pyproject.toml"
+    for name, spec in deps.items():
+        if "==" in spec:
+            assert constraints.get(name) == spec.split("==")[1].split()[0], f"constraints.txt disagrees on {name}"
+    for req in gguf.weights_only_requirements():
+        name, version = req.split("==")
+        assert constraints.get(name.lower()) == version, f"constraints.txt disagrees with weights_only.txt on {name}"
+    assert deps["altair"].replace(" ", "") == "altair>=6,<7" and constraints["altair"].startswith("6.")

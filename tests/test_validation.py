@@ -16,7 +16,7 @@ from _tiny import (
     causal_model,
     chatml_tokenizer,
     llama_config,
-    reward_model,  # noqa: F401 (one_thread: autouse fixture)
+    reward_model,
 )
 from rmnb import cli
 from rmnb.base.errors import RmnbError

