@@ -23,7 +23,7 @@ def test_variant_run_sets_the_banner_parameter(monkeypatch):
     ch = {p.stem[:2]: p for p in runner.chapters(ROOT)}
     monkeypatch.setitem(variants.MODEL_HOOKS, "01_big_two", lambda m: {"scores_dir": "x"})
     assert variants.model_parameters(ch["01"], "org/rm") == {"scores_dir": "x", "variant_model": "org/rm"}
-    assert variants.model_parameters(ch["06"], "org/rm")["variant_model"] == "org/rm"
+    assert variants.model_parameters(ch["07"], "org/rm")["variant_model"] == "org/rm"
 
 
 def test_every_chapter_that_takes_a_model_shows_the_banner():

@@ -1,4 +1,4 @@
-"""Love and freedom (chapter 06): variant matching, ranks, head-to-head, the released RMs, the FAccT tables, and a
+"""Love and freedom (chapter 07): variant matching, ranks, head-to-head, the released RMs, the FAccT tables, and a
 smoke run of the chapter."""
 
 import json
@@ -134,9 +134,9 @@ def test_facct_published_tables():
 def test_chapter_06_smoke_run(tmp_path, data_dir):
     from rmnb.book import runner
 
-    path = ROOT / "notebooks" / "06_greatest_thing.md"
+    path = ROOT / "notebooks" / "07_greatest_thing.md"
     runner.run_chapter(path, out_dir=tmp_path, results_dir=tmp_path / "results", profile="smoke")
-    values = json.loads((tmp_path / "results" / "06_greatest_thing.json").read_text())
+    values = json.loads((tmp_path / "results" / "07_greatest_thing.json").read_text())
     for key in ("love_freedom_ranks", "love_freedom_variants", "head_to_head", "implicit_sentence",
                 "rel_gemma_love_wins", "n_love_wins", "n_freedom_wins", "family_sentence"):
         assert key in values, key

@@ -19,7 +19,7 @@ def test_memory_is_parameters_times_bytes():
 
 def test_every_chapter_lists_the_papers_models():
     models = paper_scale.chapter_models()
-    assert set(models) == {"00", "01", "02", "03", "04", "05", "06"}
+    assert set(models) == {"00", "01", "02", "03", "04", "06", "07"}
     assert set(models["01"]) == {s.id for s in PAPER_RMS}
     assert len(models["04"]) == 11  # Table 1's pair is in Figure 3's 10 models; plus the boosted Gemma 2 2B
     table = paper_scale.model_table()
@@ -35,11 +35,11 @@ def test_page_table_is_the_generated_one_and_in_the_toc():
     assert "file: book/paper-scale" in toc
 
 
-def test_page_commands_name_every_paper_rm_and_the_chapter_05_recipe():
+def test_page_commands_name_every_paper_rm_and_the_chapter_06_recipe():
     text = PAGE.read_text()
     for spec in PAPER_RMS:
-        assert text.count(spec.id) >= 3, spec.id  # table, chapter 00 list, scoring loop (and chapter 06)
-    assert ("rmnb run 05 -p bases=google/gemma-2-2b-it,meta-llama/Llama-3.2-3B-Instruct -p preset=paper "
+        assert text.count(spec.id) >= 3, spec.id  # table, chapter 00 list, scoring loop (and chapter 07)
+    assert ("rmnb run 06 -p bases=google/gemma-2-2b-it,meta-llama/Llama-3.2-3B-Instruct -p preset=paper "
             "-p data_source=skywork -p vocab_filter=paper") in text
 
 
@@ -50,7 +50,7 @@ def test_page_commands_use_valid_chapter_parameters():
 
     notebooks = {p.name[:2]: p for p in (PAGE.parents[1] / "notebooks").glob("0*.md")}
     commands = [line for line in PAGE.read_text().splitlines() if line.startswith("rmnb run ")]
-    assert sorted({c.split()[2] for c in commands}) == ["00", "01", "02", "03", "04", "05", "06"]
+    assert sorted({c.split()[2] for c in commands}) == ["00", "01", "02", "03", "04", "06", "07"]
     for command in commands:
         words = shlex.split(command)
         values = {}

@@ -20,8 +20,8 @@ def test_there_are_chapters():
 def test_training_chapter_runs_before_the_chapters_that_use_its_models():
     toc = runner.toc_chapters(ROOT)
     order = [p.stem for p in runner.execution_order(toc)]
-    assert order[0] == "05_rm_training" and sorted(order) == sorted(p.stem for p in toc)
-    assert [s for s in order if s != "05_rm_training"] == [p.stem for p in toc if p.stem != "05_rm_training"]
+    assert order[0] == "06_training_live" and sorted(order) == sorted(p.stem for p in toc)
+    assert [s for s in order if s != "06_training_live"] == [p.stem for p in toc if p.stem != "06_training_live"]
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
@@ -113,12 +113,12 @@ def test_rules_name_real_chapters_and_parameters():
     ("04_implicit_reward", {"n_show": None}, "n_show=None .*at least 1"),
     ("04_implicit_reward", {"prompt_format": "markdown"},
      r"prompt_format='markdown' .*one of 'chat', 'raw'\. Fix: .*-p prompt_format=chat"),
-    ("05_rm_training", {"bases": "gemma3-270m"}, "bases='gemma3-270m' .*exactly two different base models"),
-    ("05_rm_training", {"bases": "a, a"}, "exactly two different"),
-    ("05_rm_training", {"bases": "a,b,c"}, "exactly two different"),
+    ("06_training_live", {"bases": "gemma3-270m"}, "bases='gemma3-270m' .*exactly two different base models"),
+    ("06_training_live", {"bases": "a, a"}, "exactly two different"),
+    ("06_training_live", {"bases": "a,b,c"}, "exactly two different"),
     ("01_big_two", {"seed": -1}, r"seed=-1 of chapter 01_big_two: a random seed must be a non-negative integer; "
      r"use at least 0\. Fix: .*-p seed=42"),
-    ("05_rm_training", {"seed": -3}, "seed=-3 .*non-negative"),
+    ("06_training_live", {"seed": -3}, "seed=-3 .*non-negative"),
 ])
 def test_check_values_names_parameter_value_rule_and_fix(stem, values, message):
     with pytest.raises(RmnbError, match=message):
@@ -127,9 +127,9 @@ def test_check_values_names_parameter_value_rule_and_fix(stem, values, message):
 
 def test_check_values_accepts_valid_values_and_skips_the_rest():
     parameters.check_values("01_big_two", {"n_permutations": 99, "seed": 0, "unrelated": object()})
-    parameters.check_values("05_rm_training", {"seed": None})
+    parameters.check_values("06_training_live", {"seed": None})
     parameters.check_values("04_implicit_reward", {"prompt_format": "raw", "recovery_k": 1})
-    parameters.check_values("05_rm_training", {"bases": " a , b "})
+    parameters.check_values("06_training_live", {"bases": " a , b "})
     parameters.check_values("03_base_model_logprobs", {"anything": None})  # a chapter without rules
 
 

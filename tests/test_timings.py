@@ -20,15 +20,15 @@ def test_fragment_from_measurement_and_build(tmp_path):
     chapters = tmp_path / "book" / "chapters"
     chapters.mkdir(parents=True)
     _executed(chapters / "01_big_two.ipynb", 12.4)
-    _executed(chapters / "05_rm_training.ipynb", 100.0)
-    _executed(chapters / "06_greatest_thing.ipynb", 80.0)
+    _executed(chapters / "06_training_live.ipynb", 100.0)
+    _executed(chapters / "07_greatest_thing.ipynb", 80.0)
     measured = {"profile": "smoke", "measured": "2026-01-01 00:00 UTC", "command": "python -m rmnb.book.measure_timings",
                 "machine": {"cpu": "test cpu", "cores": 2, "torch_threads": 2, "python": "3.11"},
                 "conversion": {"gemma3-270m": 61.0}, "fresh": {"01_big_two": 30.0}, "cached": {"01_big_two": 20.0}}
     (tmp_path / "book" / "timings.json").write_text(json.dumps(measured))
     text = timings.write_timing_fragment(chapters).read_text()
     assert "| 2 | `01_big_two` | 30 s | 20 s | 12 s |" in text
-    assert "| 6 | `05_rm_training`, `06_greatest_thing` | - | - | 3.0 min |" in text  # 100 + 80 s
+    assert "| 6 | `05_training_ablations`, `06_training_live`, `07_greatest_thing` | - | - | 3.0 min |" in text  # 100 + 80 s
     assert "test cpu, 2 cores" in text and "gemma3-270m 61 s" in text and "**smoke** settings" in text
     assert "| 1 | `00_token_search` | - | - | - |" in text  # not run: a dash, never a guess
     assert "interrupted" not in text

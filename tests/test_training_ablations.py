@@ -74,3 +74,15 @@ def test_gap_dynamics_and_stabilisation(released):
     assert 0 < row.progress <= 1 and row.stable_from in set(sky.checkpoint)
     gaps = ta.final_gaps(ta.final_table(released.runs)).set_index(["file", "category"]).gap
     assert gaps[("uf_100", "Agency")] == 700.5 - 667.0
+
+
+def test_looser_band_effect_says_what_changed():
+    import pandas as pd
+
+    from rmnb.analysis.ablations import looser_band_effect
+
+    tight = pd.DataFrame({"stable_from": [3000, 2000]}, index=["Agency", "Communion"])
+    loose = pd.DataFrame({"stable_from": [2000, 2000]}, index=["Agency", "Communion"])
+    assert looser_band_effect(tight, loose) == ("the looser band declares agency stable earlier and communion stable "
+                                                "at the same step")
+    assert "later" in looser_band_effect(loose, tight)

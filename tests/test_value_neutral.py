@@ -107,7 +107,7 @@ def test_the_command_reproduces_each_committed_manifest(data_dir, capsys):
 
 def test_committed_runs_learned_and_the_embedded_seed_meets_the_floor():
     """Every committed run beats its random head and chance on new questions x new words; the embedded RMs (seed 1)
-    meet the floor. (Other seeds may fall below it: chapter 05 reports each seed against the floor.)"""
+    meet the floor. (Other seeds may fall below it: chapter 06 reports each seed against the floor.)"""
     for rm, manifest in _committed():
         held = manifest["heldout"]
         assert held["final"]["accuracy"] > held["step0"]["accuracy"], (rm, manifest["seed"])

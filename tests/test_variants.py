@@ -61,7 +61,7 @@ def test_model_flag_for_every_chapter_with_models():
     ch = {p.stem[:2]: p for p in runner.chapters(ROOT)}
     banner = {"variant_model": "x/rm"}  # every variant page names the model it adds
     assert variants.model_parameters(ch["00"], "x/rm") == {"models": ["x/rm"], **banner}
-    assert variants.model_parameters(ch["06"], "x/rm") == {"models": ["x/rm"], **banner}
+    assert variants.model_parameters(ch["07"], "x/rm") == {"models": ["x/rm"], **banner}
     p03 = variants.model_parameters(ch["03"], "x/lm")
     assert p03["instruct_pair"] == p03["pretrained_pair"] == "gemma3-270m,x/lm"
     assert variants.model_parameters(ch["03"], "gemma3-270m")["instruct_pair"] == "gemma3-270m,smollm2-135m-instruct"
@@ -73,8 +73,9 @@ def test_model_flag_for_every_chapter_with_models():
 
     for stem, values in (("03", p03), ("04", p04)):  # the values fit the chapters' parameter types
         validate_parameters(ch[stem], values)
-    with pytest.raises(Exception, match="05_rm_training takes no --model.*00_token_search, 01_big_two"):
-        variants.model_parameters(ch["05"], "x/lm")
+    for stem in ("05", "06"):
+        with pytest.raises(Exception, match="takes no --model.*00_token_search, 01_big_two"):
+            variants.model_parameters(ch[stem], "x/lm")
 
 
 def test_model_of_the_wrong_kind_fails_before_work(capsys):

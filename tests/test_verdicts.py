@@ -9,7 +9,7 @@ from rmnb.analysis import ablations
 from rmnb.analysis import base_logprobs as lps
 from rmnb.analysis import training as checkpoints
 
-# --- chapter 05: the trained checkpoints ------------------------------------------------------------------------
+# --- chapter 06: the trained checkpoints ------------------------------------------------------------------------
 
 
 def test_chance_verdict_from_the_interval():

@@ -17,7 +17,7 @@ list, never from one below it (``make test`` checks this with an import-linter l
                       the trained RMs
 - ``rmnb.analysis``   statistics, one module per paper section (``dictionary`` §2, ``base_logprobs`` §3a,
                       ``implicit`` §3b, ``training`` and ``ablations`` §4, ``topk``), the FAccT token search,
-                      the authors' double BOS (``bos``), chapter 06
+                      the authors' double BOS (``bos``), chapter 07
 - ``rmnb.charts``     altair charts, named like ``rmnb.analysis``; ``style`` holds the settings made once
 - ``rmnb.book``       glued results, chapter parameters, the papermill runner, variant runs and their banner, the
                       status page, the paper-scale page's table, the seminar kit (``doctor``, ``handout``, timings)

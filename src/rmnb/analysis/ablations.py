@@ -251,3 +251,14 @@ def stabilisation_of(stab: pd.DataFrame, file: str) -> pd.DataFrame:
         lambda first: "largest at the first released checkpoint" if first
         else "not largest at the first released checkpoint")
     return out
+
+
+def looser_band_effect(tight: pd.DataFrame, loose: pd.DataFrame) -> str:
+    """What a looser stability band changes, per category (``tight``/``loose``: :func:`stabilisation_of` rows with
+    two tolerances): e.g. "the looser band declares agency stable earlier and communion at the same step"."""
+    parts = []
+    for cat in tight.index:
+        before, after = int(tight.loc[cat, "stable_from"]), int(loose.loc[cat, "stable_from"])
+        when = "earlier" if after < before else "later" if after > before else "at the same step"
+        parts.append(f"{str(cat).lower()} stable {when}")
+    return "the looser band declares " + " and ".join(parts)

@@ -1,5 +1,5 @@
 """"What, in one word, is the greatest thing ever?": where "love" and "freedom" rank for every kind of model the
-book has (chapter 06).
+book has (chapter 07).
 
 Every source becomes a table of candidate answers with one score each (higher = preferred), ranked within the
 source (1 = best, ties averaged, as everywhere in the book):

@@ -37,7 +37,7 @@ from rmnb.inference.vocabulary import SEARCH_FILTERS, decoded_vocabulary
 from rmnb.models import loading, registry
 from rmnb.training import trained
 
-KEEP_WORDS = ("love", "freedom")   # every filter keeps these words' case/space variants (chapter 06 follows them)
+KEEP_WORDS = ("love", "freedom")   # every filter keeps these words' case/space variants (chapter 07 follows them)
 FULL_VOCAB_LIMIT = 60_000          # ``auto`` on a CPU: vocabularies up to this size are searched in full
 ALPHA = re.compile(r"^ ?[A-Za-z]+$")
 
@@ -199,7 +199,7 @@ def search(models, prompt_set: str = "facct3", full_prompts: str = "auto", vocab
             name = f"vocab-{plans[m].filter}" if is_full else f"sample{len(kept)}"
             resp = vocabulary(lm.tokenizer, kept.token_id, name=name)
             for row in group.index:  # one results-store run per prompt: another chapter asking for the same
-                # prompt and tokens (chapter 06: "greatest") reads it from the cache
+                # prompt and tokens (chapter 07: "greatest") reads it from the cache
                 folder = score(lm, prompts=group.loc[[row], ["prompt_id", "text"]], responses=resp, kind="reward",
                                device=device, progress=progress, random_head=True)  # the chapters flag random heads
                 folders[m].append(folder)

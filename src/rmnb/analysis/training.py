@@ -1,4 +1,4 @@
-"""Paper §4 (chapter 05): what the checkpoints of a reward-model training run say. Figure 4a's median ranks per
+"""Paper §4 (chapters 05 and 06): what the checkpoints of a reward-model training run say. Figure 4a's median ranks per
 category across checkpoints, Figure 5's rank changes of the Big Two nouns, held-out accuracy tables.
 """
 

@@ -1,4 +1,4 @@
-"""Chapter 05's controlled experiment: reward models trained on value-neutral pairs (:mod:`rmnb.data.valence`),
+"""Chapter 06's controlled experiment: reward models trained on value-neutral pairs (:mod:`rmnb.data.valence`),
 several seeds per base. Held-out accuracy per framing against a floor, learning curves, and the between-base
 Big Two gap per category with a seed-level interval, beside the same statistic for the random head at step 0.
 

@@ -13,7 +13,7 @@ def model_source(model_id: str) -> str:
     local folder, or a Hugging Face id."""
     recipe = registry.trained_recipe(model_id)
     if recipe is not None:
-        return (f"a reward model trained by rmnb (chapter 05's recipe, preset `{recipe.preset}`) on `{recipe.base_id}` "
+        return (f"a reward model trained by rmnb (chapter 06's recipe, preset `{recipe.preset}`) on `{recipe.base_id}` "
                 f"with {recipe.data if isinstance(recipe.data, str) else 'custom'} preference pairs")
     if model_id in registry.REGISTRY:
         spec = registry.REGISTRY[model_id]

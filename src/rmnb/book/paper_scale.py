@@ -33,8 +33,8 @@ def chapter_models() -> dict[str, tuple[str, ...]]:
         "02": rms,
         "03": (*pairs["instruct"], *pairs["pretrained"]),
         "04": tuple(sorted(ch04, key=_order)),
-        "05": TRAINING_BASES,
-        "06": (*rms, *pairs["instruct"]),
+        "06": TRAINING_BASES,
+        "07": (*rms, *pairs["instruct"]),
     }
 
 

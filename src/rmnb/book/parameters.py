@@ -90,7 +90,7 @@ RULES: dict[str, dict[str, Rule]] = {
     "04_implicit_reward": {"n_show": _AT_LEAST_ONE, "sft_steps": _AT_LEAST_ONE, "sft_batch": _AT_LEAST_ONE,
                            "sft_lora_r": _AT_LEAST_ONE, "recovery_k": _AT_LEAST_ONE,
                            "prompt_format": Rule(choices=("chat", "raw"))},
-    "05_rm_training": {"rms": Rule(pair=True, noun="reward models rmnb trains",
+    "06_training_live": {"rms": Rule(pair=True, noun="reward models rmnb trains",
                                    example="smollm2-135m-valence-rm,gemma3-270m-valence-rm"),
                        "seeds": Rule(at_least=1, why="at least one seed per base", example=3),
                        "live_steps": Rule(at_least=1, why="the live run needs at least one optimizer step "

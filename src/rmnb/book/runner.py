@@ -220,9 +220,9 @@ def run_variant(paths: list[Path], model_id: str, values: dict | None = None, pr
     return folder
 
 
-# Chapters that make what others use run first: 05 trains the embedded reward models that 00 and 06 score with,
-# so on a fresh clone the training is paid (and timed) in 05, not in whichever chapter comes first in the TOC.
-RUN_FIRST = ("05_rm_training",)
+# Chapters that make what others use run first: 06 installs the embedded reward models that 00 and 07 score with,
+# so on a fresh clone the installation is paid (and timed) in 06, not in whichever chapter comes first in the TOC.
+RUN_FIRST = ("06_training_live",)
 
 
 def execution_order(paths: list[Path]) -> list[Path]:

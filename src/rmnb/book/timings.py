@@ -39,11 +39,11 @@ SESSIONS: dict[int, tuple[str, ...]] = {
     3: ("02_moral_foundations",),
     4: ("03_base_model_logprobs",),
     5: ("04_implicit_reward",),
-    6: ("05_rm_training", "06_greatest_thing"),
+    6: ("05_training_ablations", "06_training_live", "07_greatest_thing"),
 }
 SHORT_SESSIONS: dict[str, tuple[str, ...]] = {  # the two-session variant
     "A": ("01_big_two", "03_base_model_logprobs"),
-    "B": ("05_rm_training", "06_greatest_thing"),
+    "B": ("05_training_ablations", "06_training_live", "07_greatest_thing"),
 }
 
 

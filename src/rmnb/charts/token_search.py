@@ -1,4 +1,4 @@
-"""Charts of the exhaustive token search (chapter 00) and of the Love/Freedom comparison (chapter 06), in altair.
+"""Charts of the exhaustive token search (chapter 00) and of the Love/Freedom comparison (chapter 07), in altair.
 Colours come from :mod:`rmnb.base.labels` (family colours; Love red and Freedom blue as in the paper's Figure 3)."""
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def mds_chart(positions: pd.DataFrame, families: dict) -> alt.LayerChart:
 
 
 def love_freedom(summary: pd.DataFrame, variants: pd.DataFrame | None = None) -> alt.VConcatChart:
-    """Chapter 06: per model, the best rank of "love" (red) and "freedom" (blue) as the fraction of candidates
+    """Chapter 07: per model, the best rank of "love" (red) and "freedom" (blue) as the fraction of candidates
     ranked at or above it (log scale; left = better), joined by a grey line; small dots = every variant. One panel
     per family, stacked, with a shared x axis."""
     data = summary.dropna(subset=["share"]).copy()

@@ -1,4 +1,4 @@
-"""Charts for reward-model training (chapter 05): median ranks across checkpoints (Figure 4a), final-checkpoint
+"""Charts for reward-model training (chapters 05 and 06): median ranks across checkpoints (Figure 4a), final-checkpoint
 ranks by data size and source (Figure 4b / A5b), rank changes of words (Figure 5), held-out accuracy and loss.
 
 Colours come from :mod:`rmnb.base.labels`: base families (Gemma red, Llama blue, Qwen purple, SmolLM amber) and the
@@ -93,7 +93,7 @@ def loss_curves(log: pd.DataFrame, width: int = 300, height: int = 160) -> alt.C
         tooltip=["base_label:N", "step:Q", alt.Tooltip("loss:Q", format=".3f")]).properties(width=width, height=height)
 
 
-# --- the value-neutral experiment (chapter 05, part a) ------------------------------------------------------------
+# --- the value-neutral experiment (chapter 06) ------------------------------------------------------------
 
 def framing_accuracy(rows: pd.DataFrame, floor: dict, width: int = 200, height: int = 110) -> alt.HConcatChart:
     """Held-out accuracy per seed (points) at step 0 and at the end, one panel per framing (all, positive,

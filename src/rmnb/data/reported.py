@@ -34,7 +34,7 @@ REPORTED: dict[str, Reported] = {
     "big2_n": Reported("263 Big Two nouns", SUMMARY),
     "rms": Reported("10 open-weight RMs from RewardBench, 4 Gemma-based and 6 Llama-based", "code"),
     "mfd2_terms_ranked": Reported("1,652 of 2,040 MFD2 terms (Sanctity-vice dropped by the figure code)", "code"),
-    # §4 controlled RM training (chapter 05)
+    # §4 controlled RM training (chapters 05 and 06)
     "same_data": Reported("the effect holds even when the preference data and finetuning process are identical",
                           "reported by the paper"),
     "train_durable": Reported("the effect is repeatable and surprisingly durable", "reported by the paper"),

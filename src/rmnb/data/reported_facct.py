@@ -1,6 +1,6 @@
 """Values published by the FAccT predecessor (spec §8.3; FAccT code ``summerfieldlab/Christian_etal_2025_FAccT``
 at commit ``42dc162``, ``tables/output/``), to show next to the book's own exhaustive token search (chapter 00)
-and Love/Freedom ranks (chapter 06).
+and Love/Freedom ranks (chapter 07).
 
 Token strings are as the tables print them: a leading space is part of the token. The bottom lists contain slurs
 and violent terms; chapters show them only under a content warning.

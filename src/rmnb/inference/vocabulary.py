@@ -28,7 +28,7 @@ VOCAB_FILTERS = {
     "paper": "the authors' intersection of the Gemma 2 / Llama 3 vocabularies (token_intersection.csv)",
     "auto": "'all' for a vocabulary the CPU budget covers (or on a GPU), else 'shared' or 'alpha'",
 }
-CHECKPOINT_FILTERS = ("shared", "all", "paper")      # chapter 05: the tokens ranked at each checkpoint
+CHECKPOINT_FILTERS = ("shared", "all", "paper")      # chapter 06: the tokens ranked at each checkpoint
 SEARCH_FILTERS = ("auto", "all", "shared", "alpha")  # chapter 00: the tokens the exhaustive search scores
 
 

@@ -199,7 +199,7 @@ def trained_model_dir(model_id: str) -> Path:
     rm = registry.trained_recipe(model_id)
     pointer = cache_dir("rms", model_id) / BUILT_FILE
     how = (f"Fix: build it once with `rmnb train-embedded {model_id}` (a few minutes on a CPU); `rmnb score`, "
-           "`rmnb run --model` and chapter 05 build it for you.")
+           "`rmnb run --model` and chapter 06 build it for you.")
     run = recorded_run(model_id)
     if run is None:
         raise RmnbError(f"{model_id!r} is a reward model rmnb trains (base {rm.base_id}), and it is not built in "

@@ -108,7 +108,7 @@ EMBEDDED: tuple[ModelSpec, ...] = (
 
 
 
-# --- Reward models trained by rmnb (chapter 05) -----------------------------------------------------------------
+# --- Reward models trained by rmnb (chapter 06) -----------------------------------------------------------------
 # Registry data like every other entry: what each one is (ModelSpec) and how rmnb trains it (TrainedRM). Loading one
 # reads the run folder its last build recorded (rmnb.models.loading); building it is an explicit step of the layers
 # that need it (rmnb.training.trained.ensure: `rmnb score`, `rmnb run --model`, the chapters), never of loading.
@@ -137,12 +137,12 @@ TRAINED_RMS: dict[str, TrainedRM] = {
 # The embedded default reward models of chapters 00 and 06 and of `rmnb run --model` variants.
 EMBEDDED_RMS = ("smollm2-135m-valence-rm", "gemma3-270m-valence-rm")
 
-_VALENCE_NOTE = ("Trained by rmnb (chapter 05) on value-neutral pairs: one-word questions and AFINN-165 words with "
+_VALENCE_NOTE = ("Trained by rmnb (chapter 06) on value-neutral pairs: one-word questions and AFINN-165 words with "
                  "no Big Two or MFD2 term (Bradley-Terry loss, LoRA r8 on the attention and MLP projections of "
                  "every layer plus the score head, the 'valence' preset); committed adapter under data/rms/, "
                  "verified at install.")
 
-_TRAINED_NOTE = ("Trained by rmnb (chapter 05): the CPU preset of rmnb.training (Bradley-Terry loss, LoRA on the top "
+_TRAINED_NOTE = ("Trained by rmnb (chapter 06): the CPU preset of rmnb.training (Bradley-Terry loss, LoRA on the top "
                  "attention layers plus the score head) on Anthropic HH-RLHF harmless-base pairs; built on first use.")
 
 TRAINED: tuple[ModelSpec, ...] = (

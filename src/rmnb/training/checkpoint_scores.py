@@ -1,4 +1,4 @@
-"""Scores of a training run's checkpoints (paper §4's Figures 4a and 5; chapter 05): each checkpoint's adapter
+"""Scores of a training run's checkpoints (paper §4's Figures 4a and 5; chapter 06): each checkpoint's adapter
 merged into a copy of the base, then every response scored with the shared-prefix scorer
 (:func:`rmnb.inference.reward.reward_scores_cached`), cached in the run folder (``scores/*.parquet``).
 

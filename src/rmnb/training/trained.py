@@ -7,7 +7,7 @@ registry id                  base                        what it is
 ``smollm2-135m-valence-rm``  ``smollm2-135m-instruct``   the embedded RM: value-neutral AFINN pairs, ``valence``
 ``gemma3-270m-valence-rm``   ``gemma3-270m``             preset; committed adapters under ``data/rms/``
 ``smollm2-135m-hh-rm``       ``smollm2-135m-instruct``   HH-RLHF harmless-base pairs, ``cpu`` preset
-``gemma3-270m-hh-rm``        ``gemma3-270m``             (chapter 05's optional dialogue-data run)
+``gemma3-270m-hh-rm``        ``gemma3-270m``             (chapter 06's optional dialogue-data run)
 ===========================  ==========================  =====================================================
 
 The two RMs of a pair are trained by :func:`rmnb.training.reward_model.train` with the same preset on the same
