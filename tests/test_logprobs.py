@@ -104,3 +104,32 @@ def test_raw_prompt_for_pretrained_models():
     full = sequence_logprobs_full(model, [enc.full(i) for i in range(len(WORDS))],
                                   [(s + n, e + n) for s, e in enc.span])
     assert_close(sequence_logprobs_cached(model, enc), full)
+
+
+def test_model_pool_caches_live_logprobs_on_disk(tmp_path, monkeypatch):
+    """A rebuild reads a model's live log-probs from the disk cache (no model call) and says so; another prompt
+    set, format or model folder is another entry."""
+    import pandas as pd
+
+    from rmnb.inference import logprobs as lp
+
+    monkeypatch.setenv("RMNB_CACHE_DIR", str(tmp_path / "cache"))
+    tok = chatml_tokenizer()
+    folder = tmp_path / "lm"
+    causal_model(llama_config(tok)).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    prompts = pd.DataFrame({"prompt_id": ["p1", "p2"], "text": [PROMPT, "What is the worst thing ever?"]})
+    first = lp.ModelPool(device="cpu")
+    fresh = first.table(str(folder), prompts, "live", "chat")
+    assert first.from_cache == {str(folder): False}
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model ran although its log-probs were cached")
+
+    monkeypatch.setattr(lp, "live_logprobs", no_model)
+    again = lp.ModelPool(device="cpu")
+    cached = again.table(str(folder), prompts, "live", "chat")
+    assert again.from_cache == {str(folder): True} and not again._loaded
+    assert (cached.values == fresh.values).all() and cached.revision == fresh.revision
+    with pytest.raises(AssertionError, match="the model ran"):   # a different format is not the cached entry
+        lp.ModelPool(device="cpu").table(str(folder), prompts, "live", "raw")

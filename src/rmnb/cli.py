@@ -30,7 +30,7 @@ from rmnb.book import doctor, handout, parameters, runner, variants  # noqa: E40
 from rmnb.data import units  # noqa: E402
 from rmnb.inference import distributed, job, validate  # noqa: E402
 from rmnb.models import registry  # noqa: E402
-from rmnb.training import committed, trained  # noqa: E402
+from rmnb.training import seed_runs, trained  # noqa: E402
 
 SCORE_HELP = "score a reward model or language model over prompts x responses (results store: tidy parquet)"
 SCORE_EXAMPLES = """examples:
@@ -174,25 +174,18 @@ def _cmd_score(args) -> int:
 
 
 def _cmd_train_embedded(args) -> int:
-    ids = args.ids or list(registry.TRAINED_RMS)
-    for rm_id in ids:
-        if registry.trained_recipe(rm_id) is None:
-            raise RmnbError(f"{rm_id!r} is not a reward model rmnb trains. Fix: use one of "
-                            f"{', '.join(registry.TRAINED_RMS)}.")
-    seeds = args.seeds or [None]
-    for rm_id in ids:
-        for seed in seeds:
-            if args.dry_run:
+    ids = seed_runs.check_ids(args.ids)
+    seeds = seed_runs.parse_seeds(args.seeds)
+    if args.dry_run:
+        for rm_id in ids:
+            for seed in seeds or [None]:
                 print(json.dumps(trained.plan(rm_id, seed), indent=1))
-                continue
-            with _no_progress_bars(args.quiet):
-                run = trained.ensure(rm_id, seed=seed, refresh=args.refresh, device=args.device,
-                                     progress=not args.quiet)
-            acc = run.heldout["final"]["accuracy"]
-            print(f"[rmnb] {rm_id} seed {run.settings.seed}: {run.folder} (held-out accuracy {acc:.3f})")
-            if args.export:
-                out = committed.export(run, rm_id, run.folder.name)  # the run folder is named by its key
-                print(f"[rmnb] exported to {out} (commit it)")
+        return 0
+    with _no_progress_bars(args.quiet):
+        if args.verify:
+            return 0 if seed_runs.verify(ids, seeds, device=args.device, progress=not args.quiet) else 1
+        seed_runs.build(ids, seeds, export=args.export, adapter=args.adapter, refresh=args.refresh,
+                        device=args.device, progress=not args.quiet)
     return 0
 
 
@@ -297,10 +290,14 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--refresh", action="store_true", help="train again even if the cache holds the run")
     build.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps")
     build.add_argument("--quiet", action="store_true", help="no progress bar")
-    build.add_argument("--seeds", type=int, nargs="+", metavar="N",
-                       help="train these seeds of each recipe (default: the recipe's own seed, 1)")
+    build.add_argument("--seeds", nargs="+", metavar="N",
+                       help="these seeds of each recipe: 1-10, 1 2 3 or 1,2,3 (default: the recipe's own seed, 1)")
     build.add_argument("--export", action="store_true",
-                       help="write each run's adapter and manifest to data/rms/<id>/seed-<n>/ (to commit)")
+                       help="write each seed's tables and manifest to data/rms/<id>/seed-<n>/ (to commit)")
+    build.add_argument("--adapter", action="store_true",
+                       help="with --export: also write the seed's adapter (LoRA + score head, 7-10 MB)")
+    build.add_argument("--verify", action="store_true",
+                       help="retrain each seed and compare it with its committed tables (exit 1 on a mismatch)")
     build.add_argument("--dry-run", action="store_true",
                        help="print each run's plan (run key, settings, data fingerprints) and train nothing")
     build.set_defaults(func=_cmd_train_embedded)

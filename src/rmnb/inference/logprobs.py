@@ -16,6 +16,9 @@ prompt with default special tokens) is the :class:`rmnb.inference.responses.Conv
 from __future__ import annotations
 
 import gc
+import hashlib
+import json
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,11 +26,13 @@ import pandas as pd
 import torch
 
 from rmnb.base.errors import RmnbError
+from rmnb.base.paths import cache_dir
+from rmnb.base.provenance import slug
 from rmnb.data.logprob_tables import LogprobTable, released_logprobs
 from rmnb.inference.lexicon_match import vocab_table
 from rmnb.inference.responses import Conversation, Encoded
 from rmnb.inference.reward import ProgressFn, _device, _pad_id, _pad_rows, batches, expanded_cache
-from rmnb.models.loading import load_model
+from rmnb.models.loading import load_model, load_tokenizer, static_revision
 
 MAX_LOGIT_ELEMENTS = 1 << 26  # cap on batch x length x vocab floats held at once (256 MB in float32)
 
@@ -158,12 +163,19 @@ def live_logprobs(loaded, prompts: pd.DataFrame, fmt: str = "chat") -> np.ndarra
     return values[:, :n_vocab] if values.shape[1] > n_vocab else values
 
 
+LOGPROB_CACHE_VERSION = 1   # bump when live log-prob computation changes (invalidates the on-disk cache)
+
+
 class ModelPool:
-    """Loads each model once per chapter and memoises its vocabulary table and log-prob tables."""
+    """Loads each model once per chapter and memoises its vocabulary table and log-prob tables. Live tables of a
+    model whose revision is known (an embedded model's package version, a pinned Hub commit, a folder's digest)
+    are also cached on disk (``<cache>/logprobs/``), keyed by model, revision, prompt format, dtype and the prompts'
+    text, so a rebuild reads them instead of running the model; ``from_cache`` says, per model, which it did."""
 
     def __init__(self, device: str = "auto", dtype: str | None = None):
         self.device, self.dtype = device, dtype
         self._loaded, self._vocab, self._tables = {}, {}, {}
+        self.from_cache: dict[str, bool] = {}
 
     def loaded(self, model_id: str):
         if model_id not in self._loaded:
@@ -172,7 +184,8 @@ class ModelPool:
 
     def vocab(self, model_id: str) -> pd.DataFrame:
         if model_id not in self._vocab:
-            self._vocab[model_id] = vocab_table(self.loaded(model_id).tokenizer)
+            tokenizer = (self._loaded[model_id].tokenizer if model_id in self._loaded else load_tokenizer(model_id))
+            self._vocab[model_id] = vocab_table(tokenizer)
         return self._vocab[model_id]
 
     def table(self, model_id: str, prompts: pd.DataFrame, source: str, fmt: str = "chat",
@@ -182,14 +195,33 @@ class ModelPool:
             if source == "released":
                 self._tables[key] = released_logprobs(model_id, prompts.prompt_id, released_revision)
             elif source == "live":
-                loaded = self.loaded(model_id)
-                values = live_logprobs(loaded, prompts, fmt)
+                values, revision = self._live(model_id, prompts, fmt)
                 vocab = self.vocab(model_id).iloc[: values.shape[1]]  # ids past the model's output layer: unscored
                 self._tables[key] = LogprobTable(model_id, list(prompts.prompt_id), values, vocab, "live", fmt,
-                                                 loaded.revision)
+                                                 revision)
             else:
                 raise RmnbError(f"source must be 'live' or 'released', not {source!r}.")
         return self._tables[key]
+
+    def _live(self, model_id: str, prompts: pd.DataFrame, fmt: str) -> tuple[np.ndarray, str]:
+        """Live log-probs from the disk cache when the model's revision is known, else computed (and cached)."""
+        revision = static_revision(model_id)
+        path = None
+        if revision != "unpinned":
+            digest = hashlib.sha256(json.dumps([model_id, revision, fmt, self.dtype, list(prompts.prompt_id),
+                                                list(prompts.text), LOGPROB_CACHE_VERSION]).encode()).hexdigest()
+            path = cache_dir("logprobs") / f"{slug(model_id)}-{digest[:16]}.npy"
+            if path.exists():
+                self.from_cache[model_id] = True
+                return np.load(path), revision
+        loaded = self.loaded(model_id)
+        values = live_logprobs(loaded, prompts, fmt)
+        self.from_cache[model_id] = False
+        if path is not None:
+            tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}.npy")
+            np.save(tmp, values)
+            os.replace(tmp, path)
+        return values, loaded.revision
 
     def release(self, model_id: str) -> None:
         """Free a model's weights (its tables stay)."""

@@ -44,6 +44,7 @@ def checkpoint_model(base_loaded, adapter_dir: Path):
 
 
 _BASE_HIDDEN: dict = {}   # (the weights' identity, dtype, pad, prompt, responses) -> the base's last hidden states
+BASE_HIDDEN_ENTRIES = 128  # prompts x response sets kept (the 54 paper prompts of two bases fit; tens of MB)
 
 
 def _is_untrained(adapter_dir: Path, model) -> bool:
@@ -77,14 +78,15 @@ def _weights_identity(backbone, base_id: str, from_registry: bool) -> tuple:
 def _base_scores(loaded, identity: tuple, prompt: str, responses, encoded, batch_size: int, progress) -> np.ndarray:
     """Scores of the base with its own (seeded) head. The base's hidden states do not depend on the head, so they
     are computed once per process for every seed of the same base (``identity``: :func:`_weights_identity`),
-    prompt and responses (the step-0 scores of several seeds cost one forward pass)."""
+    prompt and responses (the step-0 scores of several seeds cost one forward pass per prompt)."""
     backbone, head = split_reward_model(loaded.model)
     key = (*identity, str(loaded.model.dtype), loaded.tokenizer.pad_token_id, loaded.tokenizer.chat_template, prompt,
            responses.fingerprint(), SCORING_VERSION)
     hidden = _BASE_HIDDEN.get(key)
     if hidden is None:
         hidden = last_hidden_cached(backbone, loaded.model.config, encoded, batch_size=batch_size, progress=progress)
-        _BASE_HIDDEN.clear()  # one entry is all a chapter reuses; keep memory flat
+        while len(_BASE_HIDDEN) >= BASE_HIDDEN_ENTRIES:  # oldest first: memory stays bounded
+            _BASE_HIDDEN.pop(next(iter(_BASE_HIDDEN)))
         _BASE_HIDDEN[key] = hidden
     elif progress:
         progress(len(encoded.blocks))
@@ -100,43 +102,68 @@ def score_checkpoints(run: TrainedRun, prompt: str, responses, *, base=None, ste
     Returns ``step, response, token_id, score``. ``base``: the same in-memory ``LoadedModel`` the run was trained
     from (tests); default: load ``run.manifest["base_id"]`` again. ``batch_size``: default the base's registry value.
     """
-    steps = [s for s, _ in run.checkpoints] if steps is None else list(steps)
-    known = dict(run.checkpoints)
-    missing = [s for s in steps if s not in known]
-    if missing:
-        raise RmnbError(f"steps {missing} are not checkpoints of this run (checkpoints: {sorted(known)}).")
+    steps = _checked_steps(run, steps)
     key = hashlib.sha256(json.dumps([prompt, responses.fingerprint(), steps, SCORING_VERSION]).encode()).hexdigest()[:16]
-    cache = run.folder / "scores" / f"{key}.parquet"
-    if cache.exists() and not refresh:
-        return pd.read_parquet(cache)
+    return cached_table(run.folder / "scores" / f"{key}.parquet", refresh, lambda: score_prompts(
+        run, {"prompt": prompt}, responses, base=base, steps=steps, batch_size=batch_size, device=device,
+        progress=progress).drop(columns="prompt_id"))
 
+
+def score_prompts(run: TrainedRun, prompts: dict[str, str], responses, *, base=None, steps=None,
+                  batch_size: int | None = None, device: str = "auto", progress: bool = True) -> pd.DataFrame:
+    """Scores of every response under each of ``prompts`` (``{prompt id: text}``) at each checkpoint in ``steps``
+    (default: all), not cached: ``step, prompt_id, response, token_id, score``. The base is loaded once and each
+    checkpoint merged once for all prompts; step 0 reuses the base's hidden states across seeds
+    (:func:`_base_scores`)."""
+    steps = _checked_steps(run, steps)
+    known = dict(run.checkpoints)
     settings = run.settings
     loaded = load_base(base if base is not None else run.manifest["base_id"], settings, device=device)
     if run.manifest.get("pad_token") and loaded.tokenizer.pad_token != run.manifest["pad_token"]:
         raise RmnbError("the base's pad token differs from the one used in training; cannot score checkpoints.")
-    encoded = Conversation(loaded.tokenizer, mode="chat").encode(prompt, responses)
+    conversation = Conversation(loaded.tokenizer, mode="chat")
+    encoded = {pid: conversation.encode(text, responses) for pid, text in prompts.items()}
     batch_size = batch_size or loaded.spec.batch_size or 64
     frame = responses.frame()
     out = []
     bar = None
     if progress:
-        bar = tqdm(total=len(steps) * len(responses), desc="scoring checkpoints", unit="resp", leave=False)
+        bar = tqdm(total=len(steps) * len(prompts) * len(responses), desc="scoring checkpoints", unit="resp",
+                   leave=False)
     tick = (lambda n: bar.update(n)) if bar is not None else None
-    parts = split_reward_model(loaded.model) if encoded.prefix else None
+    parts = split_reward_model(loaded.model) if all(e.prefix for e in encoded.values()) else None
     for step in steps:
-        if step == 0 and parts is not None and _is_untrained(known[step], loaded.model):  # the base, seeded head
-            identity = _weights_identity(parts[0], run.manifest["base_id"], from_registry=base is None)
-            scores = _base_scores(loaded, identity, prompt, responses, encoded, batch_size, tick)
-        else:
-            model = checkpoint_model(loaded, known[step])
-            scores = reward_scores_cached(model, encoded, batch_size=batch_size, progress=tick)
-            del model
-        out.append(frame.assign(step=step, score=scores))
+        untrained = step == 0 and parts is not None and _is_untrained(known[step], loaded.model)
+        model = None if untrained else checkpoint_model(loaded, known[step])
+        for pid, text in prompts.items():
+            if untrained:  # the base with the run's seeded head
+                identity = _weights_identity(parts[0], run.manifest["base_id"], from_registry=base is None)
+                scores = _base_scores(loaded, identity, text, responses, encoded[pid], batch_size, tick)
+            else:
+                scores = reward_scores_cached(model, encoded[pid], batch_size=batch_size, progress=tick)
+            out.append(frame.assign(step=step, prompt_id=pid, score=scores))
+        del model
     if bar is not None:
         bar.close()
-    result = pd.concat(out, ignore_index=True)[["step", "response", "token_id", "score"]]
-    cache.parent.mkdir(exist_ok=True)
-    tmp = cache.with_suffix(f".tmp-{os.getpid()}")
+    return pd.concat(out, ignore_index=True)[["step", "prompt_id", "response", "token_id", "score"]]
+
+
+def _checked_steps(run: TrainedRun, steps) -> list[int]:
+    known = dict(run.checkpoints)
+    steps = list(known) if steps is None else list(steps)
+    missing = [s for s in steps if s not in known]
+    if missing:
+        raise RmnbError(f"steps {missing} are not checkpoints of this run (checkpoints: {sorted(known)}).")
+    return steps
+
+
+def cached_table(path: Path, refresh: bool, compute) -> pd.DataFrame:
+    """The table at ``path`` if there is one (and not ``refresh``), else ``compute()`` written there atomically."""
+    if path.exists() and not refresh:
+        return pd.read_parquet(path)
+    result = compute()
+    path.parent.mkdir(exist_ok=True)
+    tmp = path.with_suffix(f".tmp-{os.getpid()}")
     result.to_parquet(tmp)
-    os.replace(tmp, cache)
+    os.replace(tmp, path)
     return result

@@ -3,7 +3,7 @@ each with a ``manifest.json`` (base and revision, run key, data fingerprints, se
 held-out accuracy, learning curve).
 
 A good recipe for the value-neutral RMs needs more minutes than the book's budget, so they are trained once with
-``rmnb train-embedded --seeds 1 2 3 --export`` and committed. A build then *installs* them (:func:`install`):
+``rmnb train-embedded --seeds 1-3 --export --adapter`` and committed. A build then *installs* them (:func:`install`):
 the base with the run's seeded score head, the committed adapter merged in, saved as the run folder the cache
 would hold after training, and **verified**: the first :data:`VERIFY_PAIRS` held-out pairs (both framings, in
 alternation) are scored again, and every pair's reward margin must equal the committed one
@@ -62,24 +62,16 @@ def find(rm_id: str, key: str) -> Path | None:
     return None
 
 
-def export(run: TrainedRun, rm_id: str, key: str, dest: Path | None = None) -> Path:
-    """Write a finished run's final adapter and a compact manifest to ``data/rms/<id>/seed-<n>/``."""
+def export_manifest(run: TrainedRun, rm_id: str, key: str) -> dict:
+    """The manifest a finished run is committed with: its plan without the pair order (the order check's result
+    instead), the run key, seed and final step."""
     seed = int(run.manifest["settings"]["seed"])
-    out = seed_dir(rm_id, seed, dest)
-    final_step, final_dir = run.checkpoints[-1]
+    final_step, _ = run.checkpoints[-1]
     manifest = {k: v for k, v in run.manifest.items() if k not in ("plan", "consumed_order")}
     manifest.update(id=rm_id, run_key=key, seed=seed, final_step=final_step,
                     plan={k: v for k, v in run.manifest["plan"].items() if k != "order"},
                     order_matches_plan=run.manifest["consumed_order"] == run.manifest["plan"]["order"])
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(final_dir, tmp / ADAPTER, ignore=shutil.ignore_patterns("README.md"))  # PEFT's model card
-    shutil.copy2(run.folder / SCORES, tmp / SCORES)
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
-    return out
+    return manifest
 
 
 def install(source: Path, base_id: str, settings, data, heldout, out_dir: Path, *, device: str = "auto",

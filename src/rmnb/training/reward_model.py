@@ -121,7 +121,7 @@ class TrainedRun:
 
     def log(self) -> pd.DataFrame:
         """The trainer's per-step log (loss, train accuracy, learning rate ...)."""
-        return pd.DataFrame([r for r in self.manifest["log_history"] if "loss" in r])
+        return pd.DataFrame([r for r in self.manifest.get("log_history", []) if "loss" in r])
 
 
 

@@ -1,0 +1,169 @@
+"""Chapter 06's pre-registered test: do reward models trained on identical value-neutral data on two bases rank the
+Big Two the way the paper's Gemma and Llama RMs do, and does the difference follow the bases' own log-probabilities?
+
+Everything here is fixed before any result is read (the chapter states it first):
+
+- **Unit of analysis.** A seed: one pair of runs (one per base) with the same data, order, settings and seed. Seeds
+  are the independent units; tokens and prompts are repeated measures within a seed.
+- **Primary statistic** (:func:`split_contrasts`): per seed, the *split contrast* ``s * (communion gap - agency
+  gap)``, where a category's gap is its median rank under the first base's RM minus under the second's and
+  ``s = +1`` when the second base is the Gemma one (``-1`` when the first is). Positive = the paper's direction
+  (the Gemma-side RM ranks communion better and agency worse than the other). One-sample t-test against 0,
+  two-sided, alpha :data:`ALPHA`, with a 95% t interval (:func:`preregistered_test`).
+- **Verdict** (:func:`verdict`): "agrees with the paper" (p < alpha, mean > 0), "opposite to the paper"
+  (p < alpha, mean < 0), else "inconclusive at n seeds (about m needed)", m being the seeds a two-sided one-sample
+  t-test needs for :data:`POWER` power at the observed effect size (Cohen's d = mean / SD).
+- **Secondary**: per category, the sign test (how many seeds have the paper's sign; exact binomial, two-sided) and
+  the one-sample t of the gap (:func:`category_tests`).
+- **Prediction and check** (:func:`prediction_check`): per category, the base whose log-probabilities rank that
+  category better under positive prompts (chapter 03) against the base whose RMs rank it better (the seed mean of
+  the gap, decided when its 95% interval excludes 0).
+- **Inheritance word by word** (:func:`inheritance`): over the Big Two nouns both bases have as single tokens,
+  Spearman's rho between the RMs' rank difference (mean over seeds and positive prompts) and the bases' log-prob
+  rank difference, with a permutation null over words; the same statistic at step 0 (the untrained heads) is the
+  control.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from rmnb.analysis.value_neutral import paper_sign, seed_interval
+
+ALPHA = 0.05          # design constant: two-sided significance level of the pre-registered tests
+POWER = 0.80          # design constant: the power the "seeds needed" estimate asks for
+N_PERMUTATIONS = 9999  # design constant: word shufflings of the inheritance test's permutation null
+AGREES, OPPOSITE = "agrees with the paper", "opposite to the paper"
+
+
+def contrast_sign(families: tuple[str, str]) -> int | None:
+    """+1 when the paper's direction is a positive (communion gap - agency gap), i.e. the second base is the Gemma
+    one; -1 when the first is; ``None`` when the pair is not one Gemma base and one other."""
+    sign = paper_sign("Communion", families)
+    return None if sign is None else sign
+
+
+def split_contrasts(gaps: pd.DataFrame, families: tuple[str, str]) -> pd.DataFrame:
+    """Per seed and checkpoint (``when``): the agency and communion gaps and the split contrast (NaN without a paper
+    direction). ``gaps``: :func:`rmnb.analysis.value_neutral.seed_gaps` (``seed, when, category, gap``)."""
+    wide = gaps.pivot_table(index=["when", "seed"], columns="category", values="gap", observed=True)
+    wide.columns = [f"gap_{str(c).lower()}" for c in wide.columns]
+    sign = contrast_sign(families)
+    contrast = (wide.gap_communion - wide.gap_agency) * (sign if sign is not None else math.nan)
+    return wide.assign(contrast=contrast).reset_index()
+
+
+def seeds_needed(d: float, alpha: float = ALPHA, power: float = POWER) -> int | None:
+    """Seeds a two-sided one-sample t-test needs to reach ``power`` at effect size ``d`` (``None``: d = 0)."""
+    if not np.isfinite(d) or d == 0:
+        return None
+    from statsmodels.stats.power import TTestPower
+
+    n = TTestPower().solve_power(effect_size=abs(d), alpha=alpha, power=power, alternative="two-sided")
+    return max(2, math.ceil(n))
+
+
+def verdict(mean: float, p: float, n: int, needed: int | None, alpha: float = ALPHA) -> str:
+    """The pre-registered verdict (see the module docstring)."""
+    if n >= 2 and np.isfinite(p) and p < alpha:
+        return AGREES if mean > 0 else OPPOSITE
+    more = f"about {needed} needed" if needed else "no effect to power"
+    return f"inconclusive at {n} seed{'s' if n != 1 else ''} ({more})"
+
+
+def preregistered_test(contrasts, alpha: float = ALPHA) -> dict:
+    """The primary test on per-seed split contrasts: ``n, mean, sd, t, p, low, high, d, power, seeds_needed,
+    verdict`` (``power``: the power the test had at the observed d with these n seeds)."""
+    x = np.asarray(list(contrasts), dtype=float)
+    if x.size == 0 or np.isnan(x).all():
+        return dict(n=0, mean=math.nan, sd=math.nan, t=math.nan, p=math.nan, low=math.nan, high=math.nan,
+                    d=math.nan, power=math.nan, seeds_needed=None,
+                    verdict="no paper direction (the pair is not one Gemma base and one other)")
+    iv = seed_interval(x, 1 - alpha)
+    n, sd = iv["n"], iv["sd"]
+    if n < 2:
+        t = p = d = power = math.nan
+    elif sd == 0:
+        t, p, d, power = math.copysign(math.inf, iv["mean"]), 0.0 if iv["mean"] else 1.0, math.nan, math.nan
+    else:
+        t, p = (float(v) for v in sps.ttest_1samp(x, 0.0))
+        d = iv["mean"] / sd
+        from statsmodels.stats.power import TTestPower
+
+        power = float(TTestPower().power(effect_size=abs(d), nobs=n, alpha=alpha, alternative="two-sided"))
+    needed = seeds_needed(d, alpha) if np.isfinite(d) else None
+    return dict(n=n, mean=iv["mean"], sd=sd, t=t, p=p, low=iv["low"], high=iv["high"], d=d, power=power,
+                seeds_needed=needed, verdict=verdict(iv["mean"], p, n, needed, alpha))
+
+
+def category_tests(gaps: pd.DataFrame, families: tuple[str, str], when: str = "final",
+                   alpha: float = ALPHA) -> pd.DataFrame:
+    """Per category at ``when``: the seed mean gap with its t interval, the one-sample t and p, and the sign test
+    (``k`` of ``n`` seeds with the paper's sign; exact binomial, two-sided)."""
+    rows = []
+    for cat, g in gaps[gaps.when == when].groupby("category", observed=True, sort=True):
+        x = g.sort_values("seed").gap.to_numpy(dtype=float)
+        sign = paper_sign(str(cat), families)
+        iv = seed_interval(x, 1 - alpha)
+        t, p = (float(v) for v in sps.ttest_1samp(x, 0.0)) if x.size > 1 and x.std() > 0 else (math.nan, math.nan)
+        k = int((np.sign(x) == sign).sum()) if sign is not None else None
+        sign_p = float(sps.binomtest(k, x.size, 0.5).pvalue) if sign is not None else math.nan
+        rows.append(dict(category=str(cat), n=x.size, mean_gap=iv["mean"], low=iv["low"], high=iv["high"], t=t,
+                         p=p, paper_sign=sign, k_paper_sign=k, sign_p=sign_p))
+    return pd.DataFrame(rows)
+
+
+def prediction_check(prediction: dict, tests: pd.DataFrame, bases: tuple[str, str]) -> pd.DataFrame:
+    """Per category: ``predicted`` (the base chapter 03's log-probs favour), ``observed`` (the base whose RMs rank
+    the category better: the second when the mean gap is positive; "no clear difference" when the interval
+    contains 0) and ``agree`` ("yes", "no" or "undecided")."""
+    rows = []
+    for row in tests.itertuples():
+        predicted = prediction.get(row.category)
+        clear = np.isfinite(row.low) and (row.low > 0 or row.high < 0)
+        observed = (bases[1] if row.mean_gap > 0 else bases[0]) if clear else "no clear difference"
+        agree = "undecided" if not clear or predicted is None else ("yes" if observed == predicted else "no")
+        rows.append(dict(category=row.category, predicted=predicted, observed=observed, agree=agree))
+    return pd.DataFrame(rows)
+
+
+def mean_rank_difference(ranks: pd.DataFrame, first: str, second: str) -> pd.Series:
+    """Per word: its mean rank under ``first`` minus under ``second`` (``ranks``: ``model, word, rank``, one row per
+    model, word and repetition: prompts, seeds); positive = ``second`` ranks the word better."""
+    mean = ranks.groupby(["model", "word"], observed=True)["rank"].mean().unstack("model")
+    return (mean[first] - mean[second]).dropna()
+
+
+def within_ranks(scores: pd.DataFrame, by: list[str], words) -> pd.DataFrame:
+    """Rank ``words`` within each group of ``by`` by ``score`` (1 = highest; ties averaged), other words dropped:
+    the input rows plus ``rank``."""
+    kept = scores[scores.word.isin(set(words))].copy()
+    kept["rank"] = kept.groupby(by, observed=True).score.rank(ascending=False, method="average")
+    return kept
+
+
+def inheritance(rm_diff: pd.Series, lm_diff: pd.Series, n_permutations: int = N_PERMUTATIONS, seed: int = 0,
+                alpha: float = ALPHA) -> dict:
+    """Spearman's rho between two per-word differences (aligned on their shared words) and its permutation p
+    (two-sided, ``(k + 1) / (n_permutations + 1)``, words shuffled); ``n_words``, ``verdict``."""
+    joined = pd.concat([rm_diff.rename("rm"), lm_diff.rename("lm")], axis=1, join="inner").dropna()
+    n = len(joined)
+    if n < 3:
+        return dict(rho=math.nan, p=math.nan, n_words=n, n_permutations=n_permutations,
+                    verdict="too few shared words to test")
+    a, b = sps.rankdata(joined.rm), sps.rankdata(joined.lm)
+    a, b = (a - a.mean()) / a.std(), (b - b.mean()) / b.std()
+    rho = float(np.mean(a * b))
+    rng = np.random.default_rng(seed)
+    null = np.array([np.mean(a * rng.permutation(b)) for _ in range(n_permutations)])
+    p = float((np.sum(np.abs(null) >= abs(rho) - 1e-12) + 1) / (n_permutations + 1))
+    if p < alpha:
+        text = ("the RMs' preference follows the base models' log-probabilities" if rho > 0 else
+                "the RMs' preference runs against the base models' log-probabilities")
+    else:
+        text = "no word-level link between the RMs and the base models' log-probabilities"
+    return dict(rho=rho, p=p, n_words=n, n_permutations=n_permutations, verdict=text)

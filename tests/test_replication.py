@@ -1,0 +1,108 @@
+"""rmnb.analysis.replication: chapter 06's pre-registered test, its three verdicts on synthetic seeds, the power
+estimate, the prediction check and the word-level inheritance statistic."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rmnb.analysis import replication as rep
+
+FAMILIES = ("SmolLM", "Gemma")   # the second base is the Gemma one: paper direction = communion gap - agency gap > 0
+
+
+def _gaps(agency, communion, when="final"):
+    rows = [dict(seed=i + 1, when=when, category="Agency", gap=a) for i, a in enumerate(agency)]
+    rows += [dict(seed=i + 1, when=when, category="Communion", gap=c) for i, c in enumerate(communion)]
+    return pd.DataFrame(rows)
+
+
+def test_contrast_sign_follows_which_base_is_gemma():
+    assert rep.contrast_sign(("SmolLM", "Gemma")) == 1
+    assert rep.contrast_sign(("Gemma", "Llama")) == -1
+    assert rep.contrast_sign(("Llama", "SmolLM")) is None
+
+
+def test_split_contrasts_per_seed():
+    c = rep.split_contrasts(_gaps([-7, -47, -25.5], [8, 23.75, 28]), FAMILIES)
+    assert list(c.contrast) == [15, 70.75, 53.5]
+    flipped = rep.split_contrasts(_gaps([-7, -47, -25.5], [8, 23.75, 28]), ("Gemma", "SmolLM"))
+    assert list(flipped.contrast) == [-15, -70.75, -53.5]
+    assert rep.split_contrasts(_gaps([1, 2], [3, 4]), ("A", "B")).contrast.isna().all()
+
+
+def test_three_verdicts_on_synthetic_seeds():
+    rng = np.random.default_rng(1)
+    agrees = rep.preregistered_test(rng.normal(30, 10, 10))
+    assert agrees["verdict"] == rep.AGREES and agrees["p"] < rep.ALPHA and agrees["low"] > 0
+    opposite = rep.preregistered_test(rng.normal(-30, 10, 10))
+    assert opposite["verdict"] == rep.OPPOSITE and opposite["high"] < 0
+    unclear = rep.preregistered_test([5.0, -4.0, 3.0, -6.0, 2.5])
+    assert unclear["verdict"].startswith("inconclusive at 5 seeds (about ")
+    assert unclear["seeds_needed"] > 5 and unclear["p"] >= rep.ALPHA
+
+
+def test_the_issues_three_seeds_are_inconclusive_and_the_power_estimate_is_sane():
+    out = rep.preregistered_test([15, 70.75, 53.5])
+    assert out["n"] == 3 and out["p"] > rep.ALPHA      # t(2) with three seeds: wide interval
+    assert out["verdict"] == f"inconclusive at 3 seeds (about {out['seeds_needed']} needed)"
+    assert 3 < out["seeds_needed"] <= 10
+    assert rep.seeds_needed(out["d"]) == out["seeds_needed"]
+    # larger effects need fewer seeds
+    assert rep.seeds_needed(2.0) < rep.seeds_needed(0.8) < rep.seeds_needed(0.3)
+    assert rep.seeds_needed(0.0) is None
+
+
+def test_degenerate_inputs():
+    assert rep.preregistered_test([math.nan, math.nan])["verdict"].startswith("no paper direction")
+    one = rep.preregistered_test([12.0])
+    assert one["verdict"] == "inconclusive at 1 seed (no effect to power)" and math.isnan(one["p"])
+    same = rep.preregistered_test([4.0, 4.0, 4.0])
+    assert same["p"] == 0.0 and same["verdict"] == rep.AGREES
+
+
+def test_category_tests_and_sign_test():
+    tests = rep.category_tests(_gaps([-7, -47, -25.5, -3, -12], [8, 23.75, 28, -1, 10]), FAMILIES)
+    agency = tests.set_index("category").loc["Agency"]
+    communion = tests.set_index("category").loc["Communion"]
+    assert agency.paper_sign == -1 and agency.k_paper_sign == 5 and agency.sign_p == pytest.approx(0.0625)
+    assert communion.k_paper_sign == 4 and communion.sign_p == pytest.approx(0.375)
+
+
+def test_prediction_check():
+    tests = pd.DataFrame([dict(category="Agency", mean_gap=-20.0, low=-30.0, high=-10.0),
+                          dict(category="Communion", mean_gap=5.0, low=-2.0, high=12.0)])
+    out = rep.prediction_check({"Agency": "smol", "Communion": "gemma"}, tests, ("smol", "gemma")).set_index("category")
+    assert out.loc["Agency", "observed"] == "smol" and out.loc["Agency", "agree"] == "yes"
+    assert out.loc["Communion", "observed"] == "no clear difference" and out.loc["Communion", "agree"] == "undecided"
+    wrong = rep.prediction_check({"Agency": "gemma"}, tests.head(1), ("smol", "gemma"))
+    assert wrong.agree.iloc[0] == "no"
+
+
+def test_inheritance_detects_a_link_and_its_absence():
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(80)]
+    lm = pd.Series(rng.normal(size=80), index=words)
+    linked = rep.inheritance(lm * 2 + rng.normal(scale=0.5, size=80), lm, n_permutations=999)
+    assert linked["rho"] > 0.7 and linked["p"] <= 0.002 and linked["verdict"].startswith("the RMs' preference follows")
+    unrelated = rep.inheritance(pd.Series(rng.normal(size=80), index=words), lm, n_permutations=999)
+    assert unrelated["p"] > 0.01 and unrelated["verdict"].startswith("no word-level link")
+    reversed_ = rep.inheritance(-lm, lm, n_permutations=199)
+    assert reversed_["rho"] == pytest.approx(-1.0) and "runs against" in reversed_["verdict"]
+
+
+def test_inheritance_rho_is_spearmans():
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(3)
+    a, b = pd.Series(rng.normal(size=50)), pd.Series(rng.normal(size=50))
+    assert rep.inheritance(a, b, n_permutations=99)["rho"] == pytest.approx(spearmanr(a, b).statistic)
+
+
+def test_rank_differences():
+    scores = pd.DataFrame({"model": ["a"] * 3 + ["b"] * 3, "prompt": ["p"] * 6, "word": ["x", "y", "z"] * 2,
+                           "score": [3.0, 2.0, 1.0, 1.0, 2.0, 3.0]})
+    ranks = rep.within_ranks(scores, ["model", "prompt"], ["x", "y", "z"])
+    diff = rep.mean_rank_difference(ranks, "a", "b")
+    assert diff.to_dict() == {"x": -2.0, "y": 0.0, "z": 2.0}   # b ranks z better than a does
