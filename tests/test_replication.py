@@ -106,3 +106,31 @@ def test_rank_differences():
     ranks = rep.within_ranks(scores, ["model", "prompt"], ["x", "y", "z"])
     diff = rep.mean_rank_difference(ranks, "a", "b")
     assert diff.to_dict() == {"x": -2.0, "y": 0.0, "z": 2.0}   # b ranks z better than a does
+
+
+def test_sentences_and_table_follow_the_numbers():
+    test = rep.preregistered_test([15, 70.75, 53.5])
+    text = rep.test_sentence(test)
+    assert text.startswith("the mean split contrast over 3 seeds is +46.4 rank points (95% interval ")
+    assert f"t(2) = {test['t']:.2f}" in text and text.endswith(test["verdict"])
+    assert f"{test['seeds_needed']} seeds give 80%" in text
+    cats = rep.category_tests(_gaps([-7, -47, -25.5], [8, 23.75, 28]), FAMILIES)
+    assert rep.sign_sentence(cats).startswith("agency: 3 of 3 seeds have the paper's sign (sign test p = 0.25")
+    table = rep.test_table({"final": test, "step0": rep.preregistered_test([1.0, -2.0, 0.5])}, cats)
+    assert list(table.statistic) == ["split contrast, after training", "split contrast, step 0 (control)",
+                                     "Agency gap, after training", "Communion gap, after training"]
+    assert not table.isna().any().any() or table.p.notna().all()
+
+
+def test_prediction_sentence_counts_agreement():
+    check = pd.DataFrame([dict(category="Agency", predicted="s", observed="s", agree="yes"),
+                          dict(category="Communion", predicted="g", observed="no clear difference",
+                               agree="undecided")])
+    text = rep.prediction_sentence(check, {"s": "SmolLM2", "g": "Gemma"})
+    assert text.startswith("The prediction holds in 1 of the 1 categories where the RMs differ clearly (1 undecided)")
+    assert "for communion the log-probs favour Gemma and the RMs show no clear difference" in text
+
+
+def test_inheritance_sentence():
+    link = {"rho": 0.42, "p": 0.0004, "n_permutations": 9999, "verdict": "v"}
+    assert rep.inheritance_sentence(link) == "Spearman's rho = +0.42 (permutation p < 0.001, 9,999 shufflings): v"

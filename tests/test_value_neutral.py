@@ -81,16 +81,6 @@ def _committed():
     return found
 
 
-def test_every_embedded_rm_has_three_committed_seeds():
-    for rm in VALENCE_RMS:
-        seeds = [m["seed"] for m in committed.manifests(rm)]
-        assert seeds[:3] == [1, 2, 3], (rm, seeds)
-        for seed in seeds:
-            folder = committed.seed_dir(rm, seed)
-            assert (folder / committed.ADAPTER / "adapter_config.json").exists()
-            assert (folder / committed.ADAPTER / "adapter_model.safetensors").exists()
-
-
 def test_the_command_reproduces_each_committed_manifest(data_dir, capsys):
     """`rmnb train-embedded ID --seeds N --dry-run` plans exactly the run each committed manifest records."""
     for rm, manifest in _committed():
@@ -307,3 +297,37 @@ def test_a_tiny_run_on_the_valence_pairs_beats_its_step0_accuracy(data_dir, tmp_
     curve = run.manifest["curve"]
     assert [row["step"] for row in curve] == run.manifest["plan"]["checkpoint_steps"]
     assert curve[0]["training_words_seen"] == 0 < curve[1]["training_words_seen"] <= len(seen)
+
+
+def test_floor_rows_and_summary_report_failures():
+    rows = []
+    for seed, overall in ((1, 0.88), (2, 0.78)):
+        for framing, a in (("all", overall), ("positive", 0.9), ("negative", 0.86)):
+            rows.append(dict(base="b", base_label="B", seed=seed, when="final", framing=framing, accuracy=a,
+                             ci_low=0, ci_high=1, p_vs_chance=1e-9, n=400))
+    floor = vn.floor_rows(pd.DataFrame(rows), {"b": "B"})
+    assert list(floor.passed) == [True, False]
+    assert vn.floor_summary(floor) == "1 of 2 RMs pass the held-out floor; below it: B seed 2 (0.78)"
+    assert vn.floor_summary(floor.head(1)) == "all 1 RMs pass the held-out floor"
+
+
+def test_confound_sentence_reads_the_registry():
+    labels = {"smollm2-135m-instruct": "SmolLM2", "gemma3-270m": "Gemma"}
+    text = vn.confound_sentence(["smollm2-135m-instruct", "gemma3-270m"], labels)
+    assert text.startswith("SmolLM2 is an instruction-tuned model and Gemma a pretrained base model")
+    assert "differ in tuning stage" in text
+    assert "not in tuning stage" in vn.confound_sentence(["google/gemma-2-2b-it", "meta-llama/Llama-3.2-3B-Instruct"],
+                                                         {})
+    assert "not recorded" in vn.confound_sentence(["some/unknown", "gemma3-270m"], {})
+
+
+def test_movers_sentence_names_climbers_per_base():
+    from rmnb.analysis.training import mover_summary
+
+    changes = pd.DataFrame({"word": ["love", "power", "care"], "category": ["Communion", "Agency", "Communion"],
+                            "rank_change": [30, 5, -12]})
+    text = vn.movers_sentence({"b": changes}, {"b": "B"})
+    m = mover_summary(changes)
+    assert text == (f"Under the B RM (3 nouns ranked) the biggest climbers are {m['top_up']} ({m['up_agency']} agency "
+                    f"nouns among its top {m['n_up']}) and the biggest fallers {m['top_down']}.")
+    assert "love" in m["top_up"] and m["top_down"] == "care"

@@ -167,3 +167,166 @@ def inheritance(rm_diff: pd.Series, lm_diff: pd.Series, n_permutations: int = N_
     else:
         text = "no word-level link between the RMs and the base models' log-probabilities"
     return dict(rho=rho, p=p, n_words=n, n_permutations=n_permutations, verdict=text)
+
+
+def noun_logprobs(bases: tuple[str, str], device: str = "auto") -> dict:
+    """Chapter 03's measurement for two bases: next-token log-probs after each of the paper's 54 prompts in chat
+    format (its instruction-tuned condition; from the disk cache once computed), the Big Two nouns that are one
+    token in both vocabularies (the strict rule), and chapter 03's cell-by-cell tests. Returns ``word_lp``
+    (``model, prompt_id, term, category, logprob``), ``post`` (:func:`rmnb.analysis.base_logprobs.posthoc`, with
+    ``bases[0]`` as model A) and ``from_cache`` per base."""
+    from rmnb.analysis.base_logprobs import median_rank_table, posthoc
+    from rmnb.data import lexicons
+    from rmnb.data.prompts import load_prompts
+    from rmnb.inference.lexicon_match import strict_match, word_logprobs
+    from rmnb.inference.logprobs import ModelPool
+
+    pool, frame = ModelPool(device=device), load_prompts("paper54")
+    tables = {}
+    for base in bases:
+        tables[base] = pool.table(base, frame, "live", "chat")
+        pool.release(base)
+    strict = strict_match(lexicons.big_two_nouns(), {b: t.vocab for b, t in tables.items()})
+    word_lp = word_logprobs(strict, {b: t.values for b, t in tables.items()}, frame.prompt_id)
+    _, med = median_rank_table(word_lp)
+    return dict(word_lp=word_lp, post=posthoc(med, *bases), from_cache=dict(pool.from_cache))
+
+
+def predicted_favourites(post: pd.DataFrame) -> dict:
+    """Per category, the model whose log-probs rank it better under positive prompts (``post``: chapter 03's cell
+    tests)."""
+    positive = post[post.valence == "positive"]
+    return {str(r.category): r.better for r in positive.itertuples()}
+
+
+def lm_rank_difference(word_lp: pd.DataFrame, first: str, second: str) -> pd.Series:
+    """Per noun: its mean log-prob rank under positive prompts for ``first`` minus for ``second`` (ranks among the
+    nouns, within each model and prompt; positive = ``second`` ranks the noun better)."""
+    from rmnb.data.prompts import framing_of
+
+    positive = word_lp[word_lp.prompt_id.map(framing_of) == "positive"]
+    scores = positive.rename(columns={"term": "word", "logprob": "score"})
+    return mean_rank_difference(within_ranks(scores, ["model", "prompt_id"], scores.word.unique()), first, second)
+
+
+def rm_rank_difference(tables: dict, first: str, second: str, words, when: str = "final") -> pd.Series:
+    """Per noun: its mean reward rank (among ``words``, within each run and positive prompt; mean over seeds and
+    prompts) under ``first``'s RMs minus under ``second``'s, at step 0 or the end (``tables``: ``{(base, seed):
+    SeedTables}``; positive = ``second``'s RMs rank the noun better)."""
+    frames = []
+    for (base, seed), t in tables.items():
+        step = 0 if when == "step0" else t.final_step
+        nouns = t.nouns[t.nouns.step == step].astype({"response": str, "prompt_id": str})
+        frames.append(nouns.rename(columns={"response": "word"}).assign(model=base, seed=seed))
+    scores = pd.concat(frames, ignore_index=True)
+    ranks = within_ranks(scores, ["model", "seed", "prompt_id"], words)
+    return mean_rank_difference(ranks, first, second)
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+
+
+def test_sentence(test: dict) -> str:
+    """The primary test in words: mean split contrast, interval, t, p, d, power and seeds needed."""
+    if test["n"] < 2 or not np.isfinite(test["mean"]):
+        return f"{test['n']} seed{'s' if test['n'] != 1 else ''}: no test ({test['verdict']})"
+    ci = ("" if not np.isfinite(test["low"]) else
+          f" (95% interval {test['low']:+.1f} to {test['high']:+.1f})")
+    t = f"t({test['n'] - 1}) = {test['t']:.2f}, {_p(test['p'])}" if np.isfinite(test["t"]) else _p(test["p"])
+    extra = ""
+    if np.isfinite(test["d"]):
+        extra = (f"; effect size d = {test['d']:.2f}, so the test had {test['power']:.0%} power with "
+                 f"{test['n']} seeds, and {test['seeds_needed']} seeds give {POWER:.0%}")
+    return (f"the mean split contrast over {test['n']} seeds is {test['mean']:+.1f} rank points{ci}, {t}{extra}: "
+            f"{test['verdict']}")
+
+
+def sign_sentence(cats: pd.DataFrame) -> str:
+    """The secondary tests in words: per category, seeds with the paper's sign (sign test) and the gap's t-test."""
+    parts = []
+    for r in cats.itertuples():
+        if r.paper_sign is None or pd.isna(r.paper_sign):
+            parts.append(f"{r.category.lower()}: no paper direction for this pair")
+            continue
+        t = f", t({r.n - 1}) = {r.t:.2f}, {_p(r.p)}" if np.isfinite(r.t) else ""
+        parts.append(f"{r.category.lower()}: {r.k_paper_sign} of {r.n} seeds have the paper's sign (sign test "
+                     f"{_p(r.sign_p)}; mean gap {r.mean_gap:+.1f}{t})")
+    return "; ".join(parts)
+
+
+def test_table(test: dict, cats: pd.DataFrame) -> pd.DataFrame:
+    """The pre-registered results as one table for readers: the primary test at the end and at step 0, then the
+    per-category tests."""
+    rows = []
+    for when, name in (("final", "split contrast, after training"), ("step0", "split contrast, step 0 (control)")):
+        t = test[when]
+        rows.append({"statistic": name, "seeds": t["n"], "mean": t["mean"], "95% interval": _interval(t),
+                     "p": t["p"], "result": t["verdict"]})
+    for r in cats.itertuples():
+        rows.append({"statistic": f"{r.category} gap, after training", "seeds": r.n, "mean": r.mean_gap,
+                     "95% interval": _interval({"low": r.low, "high": r.high}), "p": r.p,
+                     "result": (f"{r.k_paper_sign} of {r.n} seeds with the paper's sign (sign test "
+                                f"{_p(r.sign_p)})") if r.k_paper_sign is not None else "no paper direction"})
+    return pd.DataFrame(rows)
+
+
+def _interval(t: dict) -> str:
+    return "-" if not np.isfinite(t["low"]) else f"{t['low']:+.1f} to {t['high']:+.1f}"
+
+
+def prediction_sentence(check: pd.DataFrame, labels: dict) -> str:
+    """Chapter 03's prediction against what the RMs did, per category, and how many agree."""
+    def name(x):
+        return labels.get(x, x)
+
+    parts = [f"for {r.category.lower()} the log-probs favour {name(r.predicted)} and the RMs "
+             + (f"favour {name(r.observed)}" if r.observed in labels else "show no clear difference")
+             for r in check.itertuples()]
+    agree = int((check.agree == "yes").sum())
+    decided = int((check.agree != "undecided").sum())
+    head = (f"The prediction holds in {agree} of {len(check)} categories" if decided == len(check) else
+            f"The prediction holds in {agree} of the {decided} categories where the RMs differ clearly "
+            f"({len(check) - decided} undecided)")
+    return f"{head}: " + "; ".join(parts) + "."
+
+
+def inheritance_sentence(link: dict) -> str:
+    """The word-level statistic in words: rho, permutation p, and its verdict."""
+    if not np.isfinite(link["rho"]):
+        return link["verdict"]
+    return (f"Spearman's rho = {link['rho']:+.2f} (permutation {_p(link['p'])}, {link['n_permutations']:,} "
+            f"shufflings): {link['verdict']}")
+
+
+def inheritance_points(tables: dict, word_lp: pd.DataFrame, bases, words) -> pd.DataFrame:
+    """The scatter's points: per noun and checkpoint, the log-prob and reward rank differences and the category."""
+    from rmnb.data import lexicons
+
+    categories = lexicons.big_two_nouns().set_index("term").category
+    lm = lm_rank_difference(word_lp, *bases)
+    frames = []
+    for when, shown in (("step0", "step 0 (untrained heads)"), ("final", "final")):
+        rm = rm_rank_difference(tables, *bases, words, when)
+        joined = pd.concat([lm.rename("lm_diff"), rm.rename("rm_diff")], axis=1, join="inner")
+        frames.append(joined.rename_axis("word").reset_index().assign(checkpoint=shown))
+    out = pd.concat(frames, ignore_index=True)
+    return out.assign(category=out.word.map(categories))
+
+
+def comparison_rows(test: dict, check: pd.DataFrame, link: dict, labels: dict, n_seeds: int,
+                    identical: str) -> pd.DataFrame:
+    """The chapter's "paper's numbers next to ours" rows (``claim, paper_key, this book, verdict``)."""
+    bases = " vs ".join(labels.values())
+    agree = int((check.agree == "yes").sum())
+    return pd.DataFrame([
+        {"claim": "Identical data and training", "paper_key": "same_data",
+         "this book": f"value-neutral pairs, {bases}, {n_seeds} seeds per base; settings, data and plan {identical}",
+         "verdict": identical},
+        {"claim": "Direction (Gemma-side RM ranks communion better, the other agency)", "paper_key": "train_direction",
+         "this book": test_sentence(test), "verdict": test["verdict"]},
+        {"claim": "Predicted by the base models' log-probs (chapter 03)", "paper_key": "traced_to_base",
+         "this book": prediction_sentence(check, labels), "verdict": f"{agree} of {len(check)} categories agree"},
+        {"claim": "Inherited word by word (not in the paper)", "paper_key": None,
+         "this book": inheritance_sentence(link), "verdict": link["verdict"]},
+    ])

@@ -226,3 +226,151 @@ def trained_status(model_ids, labels: dict | None = None) -> str:
             parts.append(f"{name} reaches held-out accuracy {final['accuracy']:.2f} (95% CI {final['ci_low']:.2f} to "
                          f"{final['ci_high']:.2f}) on its own data")
     return "; ".join(parts) + "." if parts else "No searched model is a reward model rmnb trains."
+
+
+def floor_rows(acc: pd.DataFrame, labels: dict) -> pd.DataFrame:
+    """One row per run: ``base, base_label, seed, overall, positive, negative, p, passed`` (:func:`floor_check` of
+    each run's final held-out accuracy)."""
+    rows = []
+    for (base, seed), g in acc.groupby(["base", "seed"], sort=True):
+        check = floor_check(g)
+        rows.append(dict(base=base, base_label=labels.get(base, base), seed=seed, overall=check["overall"],
+                         positive=check.get("positive", math.nan), negative=check.get("negative", math.nan),
+                         p=check["p"], passed=check["passed"]))
+    return pd.DataFrame(rows)
+
+
+def floor_summary(rows: pd.DataFrame) -> str:
+    """"all 20 RMs pass the floor" or "18 of 20 RMs pass the floor; below it: SmolLM2 seed 7 (0.78), ..."
+    (failures are reported, never dropped)."""
+    failed = rows[~rows.passed]
+    if failed.empty:
+        return f"all {len(rows)} RMs pass the held-out floor"
+    named = ", ".join(f"{r.base_label} seed {r.seed} ({r.overall:.2f})" for r in failed.itertuples())
+    return f"{len(rows) - len(failed)} of {len(rows)} RMs pass the held-out floor; below it: {named}"
+
+
+def table_median_ranks(tables: dict, keep: set | None = None, max_tokens: int | None = None) -> pd.DataFrame:
+    """Figure 4a's median ranks from per-seed token tables (``{(base, seed): SeedTables}``, step 0 and the end),
+    over the tokens whose decoded text is in ``keep`` (``None``: all; the pair's shared strings by default in
+    chapter 06) and, with ``max_tokens``, an evenly spaced subset (smoke runs): ``base, seed, when, step,
+    category, median_rank, n_tokens``."""
+    from rmnb.analysis.training import checkpoint_median_ranks
+    from rmnb.inference.vocabulary import spaced_subset
+
+    frames = []
+    for (base, seed), t in tables.items():
+        tokens = t.tokens.astype({"response": str, "category": str})
+        matched = tokens[tokens.step == 0][["token_id", "response", "term", "category"]]
+        if keep is not None:
+            matched = matched[matched.response.isin(keep)]
+        matched = spaced_subset(matched, max_tokens)
+        med = checkpoint_median_ranks(tokens[["step", "token_id", "score"]], matched)
+        frames.append(med.assign(base=base, seed=seed, when=med.step.map({0: "step0", t.final_step: "final"})))
+    return pd.concat(frames, ignore_index=True)
+
+
+LIVE_LR_FACTOR = 4      # design constant: the live run's learning rates are this multiple of the recipe's peak rates
+LIVE_HELDOUT = 128      # held-out pairs the live run is tested on
+LIVE_CURVE_PAIRS = 64   # of which the live run's learning curve reads this many at each checkpoint
+
+
+def live_run(rm_id: str, steps: int, *, refresh: bool = False, device: str = "auto"):
+    """The chapter's short live run of ``rm_id``'s recipe: the same data, ``steps`` optimizer steps at
+    :data:`LIVE_LR_FACTOR` times the recipe's peak learning rates, held constant (so that a dozen steps move the
+    weights at all), a checkpoint every quarter of the run, :data:`LIVE_HELDOUT` held-out pairs. Cached as
+    ``<rm_id>-live``. Returns ``(run, seconds, sentence)``: the sentence says whether it trained here or was read
+    from the cache."""
+    import time
+
+    from rmnb.data import valence
+    from rmnb.models import registry
+    from rmnb.training import trained
+
+    vs = trained.recipe_settings(rm_id)
+    settings = vs.with_overrides(n_train=steps * vs.effective_batch, epochs=1, heldout=LIVE_HELDOUT,
+                                 checkpoint_every=max(1, steps // 4), learning_rate=vs.learning_rate * LIVE_LR_FACTOR,
+                                 head_lr=(vs.head_lr or vs.learning_rate) * LIVE_LR_FACTOR, lr_scheduler="constant",
+                                 warmup_ratio=0.0)
+    t0 = time.time()
+    run = trained.train_or_load(registry.trained_recipe(rm_id).base_id, settings,
+                                data=trained.data_for(vs, valence.SOURCE_NAME),
+                                heldout=trained.heldout_for(valence.SOURCE_NAME), refresh=refresh, device=device,
+                                name=f"{rm_id}-live", curve_pairs=LIVE_CURVE_PAIRS)
+    wall = time.time() - t0
+    trained_s = run.manifest["timings_s"]["total"]
+    sentence = (f"took {wall:.0f} s here" if wall > trained_s / 2 else
+                f"was read from the cache here ({wall:.1f} s; it trained in {trained_s:.0f} s)")
+    return run, wall, sentence
+
+
+def install_sentence(runs: dict, labels: dict) -> str:
+    """How the embedded RMs got into the cache, one clause each (:func:`run_source`)."""
+    return "; ".join(f"{labels.get(b, b)}: {run_source(r)}" for b, r in runs.items())
+
+
+def confound_sentence(bases, labels: dict) -> str:
+    """What besides lineage separates two bases, from the registry's ``variant`` of each (instruct / pretrained)."""
+    from rmnb.models import registry
+
+    kinds = {b: (registry.REGISTRY[b].variant if b in registry.REGISTRY else None) for b in bases}
+    named = {"instruct": "an instruction-tuned model", "pretrained": "a pretrained base model"}
+    if None in kinds.values():
+        return ("The tuning stage of at least one base is not recorded, so a difference between the two may come "
+                "from tuning as well as from pretraining.")
+    a, b = bases
+    if kinds[a] == kinds[b]:
+        return (f"Both are {named.get(kinds[a], kinds[a])}s, so the two differ in lineage and size but not in "
+                "tuning stage.")
+    return (f"{labels.get(a, a)} is {named.get(kinds[a], kinds[a])} and {labels.get(b, b)} "
+            f"{named.get(kinds[b], kinds[b])}: they differ in tuning stage as well as in lineage, so a difference "
+            "between them cannot be put on pretraining alone.")
+
+
+def live_accuracy_sentence(live_rows: pd.DataFrame, curve: pd.DataFrame, base: str, steps: int) -> str:
+    """The live run's held-out accuracy at step 0 and at its end, with :func:`live_verdict`."""
+    shown = live_rows[live_rows.framing == "all"].set_index("when").accuracy
+    return (f"{shown['step0']:.2f} at step 0 and {shown['final']:.2f} after {steps} steps, "
+            f"{live_verdict(live_rows, curve, base, steps)}")
+
+
+def movers_sentence(changes: dict, labels: dict) -> str:
+    """Figure 5 in one sentence per base: the biggest climbers and fallers, and how many climbers are agency
+    nouns (:func:`rmnb.analysis.training.mover_summary`)."""
+    from rmnb.analysis.training import mover_summary
+
+    parts = []
+    for base, ch in changes.items():
+        m = mover_summary(ch)
+        parts.append(f"under the {labels.get(base, base)} RM ({m['n_nouns']} nouns ranked) the biggest climbers are "
+                     f"{m['top_up']} ({m['up_agency']} agency nouns among its top {m['n_up']}) and the biggest "
+                     f"fallers {m['top_down']}")
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
+def hh_section(bases: str, preset: str, data_source: str, data_step, n_train, n_heldout, checkpoint_every, seed, *,
+               refresh: bool = False, device: str = "auto"):
+    """The optional dialogue-data run: two bases trained on the same HH-RLHF (or other) pairs with ``preset``.
+    Returns ``(runs, accuracy table, Markdown summary)``."""
+    from rmnb.analysis.training import chance_verdict, heldout_table, identical_word, manifest_checks
+    from rmnb.models import registry
+    from rmnb.training import settings as train_settings
+    from rmnb.training import trained
+
+    ids = [b.strip() for b in bases.split(",") if b.strip()]
+    labels = {b: registry.REGISTRY[b].label if b in registry.REGISTRY else b for b in ids}
+    settings = train_settings.preset(preset, n_train=n_train, heldout=n_heldout, checkpoint_every=checkpoint_every,
+                                     seed=seed)
+    data = trained.data_for(settings, data_source, step=data_step)
+    runs = {b: trained.train_or_load(b, settings, data=data, refresh=refresh, device=device) for b in ids}
+    acc = heldout_table(runs, labels).assign(family=lambda f: f.base.map(registry.family_of))
+    checks = manifest_checks(*(runs[b].manifest for b in ids))
+    lines = [f"- {labels[b]}: held-out accuracy {r.heldout['step0']['accuracy']:.2f} at step 0, "
+             f"{r.heldout['final']['accuracy']:.2f} at the end (95% CI {r.heldout['final']['ci_low']:.2f} to "
+             f"{r.heldout['final']['ci_high']:.2f}: "
+             f"{chance_verdict(r.heldout['final']['ci_low'], r.heldout['final']['ci_high'])})"
+             for b, r in runs.items()]
+    text = (f"On {len(data)} {data.name} pairs, plan, order, settings and data are {identical_word(checks)} for the "
+            "two bases.\n\n" + "\n".join(lines))
+    return runs, acc, text

@@ -150,3 +150,18 @@ def seed_gap_points(gaps: pd.DataFrame, summary: pd.DataFrame, x_title: str, wid
         zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(strokeDash=[4, 3], color="#6B7280").encode(x="x:Q")
         panels.append(alt.layer(bars, dots, means, zero).properties(width=width, height=height))
     return alt.hconcat(*panels)
+
+
+def inheritance_scatter(words: pd.DataFrame, x_title: str, y_title: str, width: int = 260,
+                        height: int = 230) -> alt.FacetChart:
+    """Per Big Two noun (points, coloured by category): the base models' log-prob rank difference (x) against the
+    RMs' reward rank difference (y), one panel per checkpoint (step 0: untrained heads; final).
+    ``words``: ``word, category, lm_diff, rm_diff, checkpoint``."""
+    return alt.Chart(words).mark_point(filled=True, opacity=0.7).encode(
+        x=alt.X("lm_diff:Q", title=x_title), y=alt.Y("rm_diff:Q", title=y_title),
+        color=alt.Color("category:N", scale=alt.Scale(domain=list(CATEGORY_COLOURS),
+                                                      range=list(CATEGORY_COLOURS.values())), title="Category"),
+        tooltip=["word:N", "category:N", alt.Tooltip("lm_diff:Q", format="+.1f"),
+                 alt.Tooltip("rm_diff:Q", format="+.1f")],
+    ).properties(width=width, height=height).facet(
+        column=alt.Column("checkpoint:N", title=None, sort=["step 0 (untrained heads)", "final"]))

@@ -37,6 +37,8 @@ REPORTED: dict[str, Reported] = {
     # §4 controlled RM training (chapters 05 and 06)
     "same_data": Reported("the effect holds even when the preference data and finetuning process are identical",
                           "reported by the paper"),
+    "traced_to_base": Reported("the split is already present in the base LLMs' next-token log-probabilities, "
+                               "instruction-tuned and pretrained", "reported by the paper"),
     "train_durable": Reported("the effect is repeatable and surprisingly durable", "reported by the paper"),
     "train_recipe": Reported("2 epochs, LoRA rank 32 / alpha 64, AdamW lr 1e-5, effective batch 16, Bradley-Terry "
                              "loss, fixed random seed, checkpoint every 1,000 steps", SUMMARY),

@@ -56,12 +56,17 @@ class SeedTables:
     manifest: dict
     tokens: pd.DataFrame
     nouns: pd.DataFrame
-    heldout: pd.DataFrame
-    source: str           # "committed" or "computed here"
+    pair_scores: pd.DataFrame   # the held-out pairs' rewards at step 0 and the end
+    source: str                 # "committed" or "computed here"
 
     @property
     def base_id(self) -> str:
         return self.manifest["base_id"]
+
+    @property
+    def heldout(self) -> dict:
+        """Held-out accuracy at step 0 and the end, overall and per framing (as :attr:`TrainedRun.heldout`)."""
+        return self.manifest["heldout"]
 
     @property
     def final_step(self) -> int:
@@ -176,7 +181,9 @@ def seed_tables(rm_id: str, seed: int, *, device: str = "auto", refresh: bool = 
         return found
     run = trained.ensure(rm_id, seed=seed, refresh=refresh, progress=progress, device=device)
     tables = evaluate(run, device=device, refresh=refresh, progress=progress)
-    return SeedTables(rm_id, seed, slim_manifest(run.manifest), tables["tokens"], tables["nouns"],
+    manifest = (committed.export_manifest(run, rm_id, run.folder.name) if "consumed_order" in run.manifest
+                else run.manifest)                      # a trained run proves its order; an installed one says it
+    return SeedTables(rm_id, seed, slim_manifest(manifest), tables["tokens"], tables["nouns"],
                       pd.read_parquet(run.folder / HELDOUT), "computed here")
 
 

@@ -195,3 +195,15 @@ def make_plan(train: PreferenceData, settings: TrainSettings) -> TrainingPlan:
     ckpts = tuple(sorted({0, *range(every, steps + 1, every), steps}))
     return TrainingPlan(tuple(int(i) for i in order), settings.effective_batch, steps, ckpts, settings.seed,
                         train.fingerprint())
+
+
+def recipe_sentence(settings: TrainSettings) -> str:
+    """The recipe in words: batch, epochs, learning rates, LoRA rank and where, the schedule."""
+    layers = "every layer" if settings.lora_top_layers is None else f"the top {settings.lora_top_layers} layers"
+    targets = "/".join(t.removesuffix("_proj") for t in settings.lora_targets)
+    schedule = (settings.lr_scheduler if not settings.warmup_ratio else
+                f"{settings.lr_scheduler} after a {settings.warmup_ratio:.0%} linear warm-up")
+    epochs = f"{settings.epochs} epoch" + ("" if settings.epochs == 1 else "s")
+    return (f"batches of {settings.effective_batch} pairs, {epochs}, a peak learning rate of {settings.learning_rate:g} "
+            f"for LoRA (rank {settings.lora_r}, on {targets} of {layers}) and {settings.head_lr or settings.learning_rate:g} "
+            f"for the score head, {schedule}")
