@@ -201,7 +201,7 @@ def _cmd_doctor(args) -> int:
 
 
 def _cmd_handout(args) -> int:
-    folder, archive = handout.write_handout(args.out, teacher=args.teacher)
+    folder, archive = handout.write_handout(args.out, teacher=args.teacher, force=args.force)
     print(f"[rmnb] {'teacher' if args.teacher else 'student'} edition: {folder} (and {archive})")
     return 0
 
@@ -311,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "laptop defaults, a README, and a zip")
     hand.add_argument("--out", default="handout", metavar="DIR", help="output folder (default: handout/)")
     hand.add_argument("--teacher", action="store_true", help="the teacher edition: keep the solutions")
+    hand.add_argument("--force", action="store_true", help="replace DIR (and DIR.zip) even if they hold files "
+                      "rmnb did not write (they are lost); the book's own folders are refused all the same")
     hand.set_defaults(func=_cmd_handout)
     return parser
 

