@@ -23,6 +23,8 @@ How an exercise is written (chapter sources, ``## Exercises``; :mod:`rmnb.book.h
 from __future__ import annotations
 
 import inspect
+import math
+import numbers
 from collections.abc import Callable
 
 from rmnb.base.errors import RmnbError
@@ -69,6 +71,30 @@ def expected(key: str, namespace: dict):
         raise RmnbError(f"this notebook has not defined {', '.join(missing)} yet. Fix: run the chapter's cells "
                         "above first (Run > Run All Above).")
     return fn(**{n: namespace[n] for n in names})
+
+
+def shape(value) -> str:
+    """What an answer looks like, without its value: a count and its order of magnitude, a number's sign and
+    decade, or text ("what you should see" in the handout)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "no value in the book's run (its settings leave it undefined; the solution says why)"
+    if isinstance(value, str):
+        return "a word or a name (text)"
+    if isinstance(value, bool):
+        return "True or False"
+    if isinstance(value, numbers.Integral):
+        digits = len(str(abs(int(value))))
+        return ("a whole number from 0 to 9" if digits == 1 and value >= 0 else
+                f"a whole number with {digits} digits" + (" (negative)" if value < 0 else ""))
+    value = float(value)
+    if value == 0:
+        return "zero"
+    sign = "a positive" if value > 0 else "a negative"
+    decade = math.floor(math.log10(abs(value)))
+    low, high = 10.0 ** decade, 10.0 ** (decade + 1)
+    if value < 0:
+        low, high = -high, -low
+    return f"{sign} number between {low:g} and {high:g}"
 
 
 # --- 00 · token search ---------------------------------------------------------------------------------------------

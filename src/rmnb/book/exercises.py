@@ -18,6 +18,7 @@ from rmnb.base.errors import RmnbError
 
 ZERO_TOL = 1e-9  # how far from an expected value of exactly zero an answer may be
 NEAR = 0.10      # a wrong answer within this relative distance is told it is close (and nothing more)
+SHAPE_PREFIX = "shape_"  # results key of an exercise's answer shape: shape_01.2
 
 
 def distance(answer, expected) -> float:
@@ -83,24 +84,29 @@ def verdict(answer, expected, *, rel_tol: float = 0.01, what: str = "your answer
     return outcome == "correct"
 
 
-def check(answer, exercise, namespace: dict | None = None, *, what: str = "your answer") -> bool:
+def check(answer, exercise, namespace: dict | None = None, *, what: str = "your answer") -> None:
     """Print whether ``answer`` is correct for ``exercise`` (``"NN.k"``), whose value :mod:`rmnb.book.answers`
-    computes from ``namespace`` (the notebook's ``globals()``). Without ``namespace``, ``exercise`` is the expected
-    value itself (the older form, for chapter 06 until it is converted)."""
+    computes from ``namespace`` (the notebook's ``globals()``); returns nothing, so the cell shows only the verdict.
+    Without ``namespace``, ``exercise`` is the expected value itself (the older form, for chapter 06 until it is
+    converted)."""
     if namespace is None:
-        return verdict(answer, exercise, what=what)
+        verdict(answer, exercise, what=what)
+        return
     from rmnb.book import answers
 
-    rel_tol = answers.tolerance(exercise)
     if answer is None:  # no need to compute the reference yet
-        return verdict(None, 0.0, what=what)
+        verdict(None, 0.0, what=what)
+        return
     try:
         expected = answers.expected(exercise, namespace)
     except RmnbError as exc:
         print(f"{what}: cannot be checked yet: {exc}")
-        return False
+        return
     except Exception as exc:  # a table the student changed in place; the reference code is not shown
         print(f"{what}: cannot be checked: computing the chapter's value failed ({type(exc).__name__}). Run the "
               "chapter again from the top (Run > Run All Cells), then your cell and this one.")
-        return False
-    return verdict(answer, expected, rel_tol=rel_tol, what=what)
+        return
+    verdict(answer, expected, rel_tol=answers.tolerance(exercise), what=what)
+    record = getattr(namespace.get("res"), "record", None)
+    if callable(record):  # the shape of the answer, for the handout's "what you should see" (not the value)
+        record(f"{SHAPE_PREFIX}{exercise}", answers.shape(expected))
