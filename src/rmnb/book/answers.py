@@ -94,7 +94,10 @@ def shape(value) -> str:
     low, high = 10.0 ** decade, 10.0 ** (decade + 1)
     if value < 0:
         low, high = -high, -low
-    return f"{sign} number between {low:g} and {high:g}"
+    def shown(x: float) -> str:
+        return f"{x:,.0f}" if abs(x) >= 1 else f"{x:g}"
+
+    return f"{sign} number between {shown(low)} and {shown(high)}"
 
 
 # --- 00 · token search ---------------------------------------------------------------------------------------------

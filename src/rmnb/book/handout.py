@@ -41,7 +41,7 @@ import nbformat
 
 from rmnb.base.errors import RmnbError
 from rmnb.base.paths import repo_root
-from rmnb.book import html_pages, student_markdown
+from rmnb.book import html_pages, seminar, student_markdown
 from rmnb.book.exercises import SHAPE_PREFIX
 from rmnb.book.handout_readme import colab_setup_source, readme, repository_url
 from rmnb.book.output_folder import publish
@@ -235,6 +235,7 @@ def write_handout(out: str | Path = "handout", teacher: bool = False, root: Path
                 (folder / f"{path.stem}.html").write_text(html_pages.notebook_page(nb, root, title), encoding="utf-8")
         if teacher:
             html_pages.copy_vega(root, folder)
+            seminar.write_teacher_material(folder, root)
         (folder / "README.md").write_text(readme(teacher=teacher, folder=resolved.name, listing=listing, url=url,
                                                  built=built, repo_folder=repo_folder), encoding="utf-8")
 
