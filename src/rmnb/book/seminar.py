@@ -91,7 +91,7 @@ def deck(session: seminar_plan.Session, root: Path, vega_src: str = html_pages.V
     questions = "\n".join(f"1. {_plain(d['question'])}" for d in session.discussion)
     slides.append(f"<h2>Discussion</h2>\n{html_pages.markdown(questions)}")
     for i, q in enumerate(session.quiz, 1):
-        options = "\n".join(f"- ({_LETTERS[j]}) {_plain(o)}" for j, o in enumerate(q["options"]))
+        options = "\n".join(f"- ({_LETTERS[j]}) {_plain(o)}" for j, o in enumerate(shown_options(session, i)[0]))
         slides.append(f"<h2>Quiz {i} of {len(session.quiz)}</h2>\n{html_pages.markdown(_plain(q['question']))}\n"
                       f"{html_pages.markdown(options)}")
     body = "\n".join(f"<section>\n{s}\n</section>" for s in slides) + "\n" + DECK_SCRIPT
@@ -100,14 +100,23 @@ def deck(session: seminar_plan.Session, root: Path, vega_src: str = html_pages.V
         f'<script src="{html_pages.VEGA_FILE}">', f'<script src="{vega_src}">')
 
 
+def shown_options(session: seminar_plan.Session, i: int) -> tuple[list[str], int]:
+    """Question ``i`` (from 1)'s options in the order they are shown, rotated by the session and question number so
+    the right one is not always in the same place (the plan may list it first), and its index in that order."""
+    q = session.quiz[i - 1]
+    options, k = list(q["options"]), (session.number + i) % len(q["options"])
+    return options[k:] + options[:k], (q["answer"] - k) % len(options)
+
+
 def quiz_markdown(session: seminar_plan.Session, answers: bool, dropdown: bool = False) -> list[str]:
     """A session's quiz as markdown; with ``answers``, each answer and why (folded in a dropdown for the guide)."""
     lines = []
     for i, q in enumerate(session.quiz, 1):
+        options, right = shown_options(session, i)
         lines += [f"**Q{i}.** {q['question']}", ""]
-        lines += [f"- ({_LETTERS[j]}) {o}" for j, o in enumerate(q["options"])] + [""]
+        lines += [f"- ({_LETTERS[j]}) {o}" for j, o in enumerate(options)] + [""]
         if answers:
-            answer = f"({_LETTERS[q['answer']]}) {q['options'][q['answer']]}. {q['why']}"
+            answer = f"({_LETTERS[right]}) {options[right]}. {q['why']}"
             lines += ([":::{dropdown} Answer", answer, ":::", ""] if dropdown else [f"*Answer:* {answer}", ""])
     return lines
 
@@ -141,8 +150,8 @@ def session_budget(session: seminar_plan.Session, root: Path) -> str:
 
 def guide_fragment(root: Path) -> str:
     """The MyST the teacher's guide includes for its sessions."""
-    lines = []
-    for s in seminar_plan.read_plan(root).sessions:
+    lines, plan = [], seminar_plan.read_plan(root)
+    for s in plan.sessions:
         chapters = ", ".join(f"{{ref}}`ch{stem[:2]}`" for stem in s.chapters)
         runs = " and ".join(f"`rmnb run {stem[:2]}`" for stem in s.chapters)
         lines += [f"### Session {s.number} · {s.title}", "",
@@ -161,7 +170,15 @@ def guide_fragment(root: Path) -> str:
                       f"*Where in the paper:* {d['section']}.", "", "*Arguments to expect:*", "", notes, ":::", ""]
         lines += [f"**Quiz** ({len(s.quiz)} questions; the answers are folded).", ""]
         lines += quiz_markdown(s, answers=True, dropdown=True)
-    return "\n".join(lines)
+    lines += ["## A two-session variant", "",
+              "For a single week or a guest lecture. Set the first exercise of each chapter and the first discussion "
+              "question of the sessions named; the *Two sessions* table under {ref}`Run times <teachers-guide>` "
+              "gives their run times.", ""]
+    for short in plan.short:
+        chapters = ", ".join(f"{{ref}}`ch{stem[:2]}`" for stem in short["chapters"])
+        sessions = " and ".join(str(n) for n in short.get("discussion_from", []))
+        lines.append(f"- **Session {short['name']}**: {chapters}; discussion from sessions {sessions}.")
+    return "\n".join(lines) + "\n"
 
 
 def write_decks(folder: Path, root: Path, vega_src: str = html_pages.VEGA_FILE) -> list[Path]:
