@@ -373,8 +373,8 @@ def test_myst_roles_and_directives_become_plain_markdown():
     assert sm.inline("{glue:text}`unknown:.1f` {glue:text}`missing_value:.1f`", ctx) == "… n/a"
     assert sm.inline("{glue:text}`n`") == sm.MISSING  # no build
     assert sm.inline("{ref}`ch03` and {ref}`the guide <teachers-guide>`", ctx) == (
-        "[chapter 03](03_base_model_logprobs.ipynb) and “the guide” (a page of the book)")
-    assert sm.inline("{ref}`reproduce`", ctx) == "“Re-running a chapter” (a page of the book)"
+        "[chapter 03](03_base_model_logprobs.ipynb) and “the guide” (on the book's site)")
+    assert sm.inline("{ref}`reproduce`", ctx) == "“Re-running a chapter” (on the book's site)"
     assert sm.inline("the book's {doc}`/book/bibliography`", ctx).startswith("the book's “")
     assert sm.inline("{cite:p}`christian2026reward, christian2025optimal` and {cite:t}`abele2007agency`", ctx) == (
         "(Christian et al., 2026; Christian et al., 2025) and Abele and Wojciszke (2007)")

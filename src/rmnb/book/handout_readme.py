@@ -110,10 +110,10 @@ def readme(*, teacher: bool, folder: str, listing: list[tuple[str, str]], url: s
            repo_folder: str) -> str:
     """The README of an edition: how to install, check, start and read, with the chapters (and their Colab links)."""
     if url:
-        clone = f"Clone the book's repository:\n\n       git clone {url} rmnb && cd rmnb\n"
+        clone = f"Clone the book's repository:\n\n       git clone {url} rmnb && cd rmnb"
     else:
         clone = ("This copy of the book names no repository URL (the teacher sets `repository-code:` in "
-                 "`CITATION.cff`); get the book's folder from your teacher and open a terminal in it:\n")
+                 "`CITATION.cff`); get the book's folder from your teacher and open a terminal in it:")
     links = {stem: colab_link(url, repo_folder, f"{stem}.ipynb") for stem, _ in listing}
     if any(links.values()):
         colab = ("## Without installing: Colab\n\nEach chapter below has a Colab link. It opens the notebook from "

@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -31,20 +30,13 @@ from pathlib import Path
 
 from rmnb.base.errors import RmnbError
 from rmnb.base.tempfiles import remove_stale_temps
+from rmnb.data.fetch import sha256_of
 
 MANIFEST = ".rmnb-output.json"  # written last into the folder: what it is and every file it holds, with sha256
 # The book's own folders: never written into, whatever --force says (git's tracked top-level folders are added).
 SOURCE_FOLDERS = ("src", "tests", "notebooks", "book", "data", "tools", "benchmarks", ".git", ".github", ".venv")
 PSEUDO_FILE_SYSTEMS = ("/proc", "/sys", "/dev")
 IGNORED = (".ipynb_checkpoints", ".DS_Store")  # written by Jupyter and file browsers, never the user's own work
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def source_folders(root: Path) -> set[Path]:
@@ -100,7 +92,7 @@ def foreign_entries(folder: Path, manifest: dict | None) -> list[str]:
             continue
         if rel not in files:
             out.append(rel)
-        elif path.is_symlink() or _sha256(path) != files[rel]:
+        elif path.is_symlink() or sha256_of(path) != files[rel]:
             out.append(f"{rel} (changed since rmnb wrote it)")
     return [e for e in out if not any(e.startswith(d) and e != d for d in out if d.endswith("/"))]
 
@@ -120,7 +112,7 @@ def _refuse_overwrite(out: Path, zip_path: Path | None, kind: str, force: bool, 
     if zip_path is not None and zip_path.exists():
         if zip_path.is_dir():
             raise RmnbError(f"the zip {zip_path} would replace a folder of that name. Fix: choose another {option}.")
-        if manifest is None or manifest.get("zip_sha256") != _sha256(zip_path):
+        if manifest is None or manifest.get("zip_sha256") != sha256_of(zip_path):
             raise RmnbError(f"{zip_path} exists and rmnb did not write it (or it changed since); nothing was "
                             f"changed. Fix: move it away, choose another {option}, or pass --force to replace it.")
 
@@ -192,11 +184,11 @@ def publish(out: str | Path, root: Path, fill: Callable[[Path], None], *, kind: 
             remove_stale_temps(stale)  # left by a killed earlier run
         tmp.mkdir()
         fill(tmp)
-        manifest = {"kind": kind, "files": {p.relative_to(tmp).as_posix(): _sha256(p)
+        manifest = {"kind": kind, "files": {p.relative_to(tmp).as_posix(): sha256_of(p)
                                             for p in sorted(tmp.rglob("*")) if p.is_file()}}
         if zip_path is not None:
             _zip(tmp, tmp_zip, out.name)
-            manifest["zip_sha256"] = _sha256(tmp_zip)
+            manifest["zip_sha256"] = sha256_of(tmp_zip)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         _swap(tmp, out, old, tmp_zip, zip_path)
     except BaseException as exc:

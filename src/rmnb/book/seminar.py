@@ -18,6 +18,7 @@ import html
 import re
 from pathlib import Path
 
+from rmnb.base.paths import repo_root
 from rmnb.book import html_pages, seminar_plan, student_markdown, timings
 
 FRAGMENT = "seminar.inc"        # next to the executed chapters, included by the teacher's guide
@@ -194,7 +195,9 @@ def write_decks(folder: Path, root: Path, vega_src: str = html_pages.VEGA_FILE) 
 def write_seminar(chapters_dir: Path, root: Path | None = None) -> Path:
     """Write the guide's session fragment and every session's slides next to the executed chapters."""
     chapters_dir = Path(chapters_dir)
-    root = Path(root) if root else chapters_dir.resolve().parents[1]
+    if root is None:  # the book whose chapters these are; a folder outside a book (a test's) uses this checkout's
+        above = chapters_dir.resolve().parents[1]
+        root = above if (above / "notebooks").is_dir() else repo_root()
     write_decks(chapters_dir / SLIDES_DIR, root, SITE_VEGA)
     out = chapters_dir / FRAGMENT
     out.write_text(guide_fragment(root), encoding="utf-8")

@@ -173,7 +173,7 @@ def format_value(value, spec: str | None) -> str:
 
 def _link(target: Target, text: str, ctx: Context) -> str:
     if target.notebook is None:
-        return f"“{text}” (a page of the book)"
+        return f"“{text}” (on the book's site)"
     where = "" if target.notebook == f"{ctx.chapter}.ipynb" else target.notebook
     anchor = f"#{target.anchor}" if target.anchor else ""
     return f"[{text}]({where}{anchor})" if where or anchor else text
