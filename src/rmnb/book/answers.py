@@ -302,6 +302,31 @@ def stable_by_a_third(stab) -> int:
     return int((stab.progress <= THIRD + 1e-9).sum())
 
 
+# --- 06 · live training (for the lead's conversion of the chapter: its three exercises as they stand) -------------
+
+@reference("06.1")
+def widest_seed_spread(acc) -> float:
+    """The larger of the two bases' spreads (max - min over seeds) of final overall held-out accuracy."""
+    final = acc[(acc.when == "final") & (acc.framing == "all")]
+    return float(final.groupby("base").accuracy.agg(lambda a: a.max() - a.min()).max())
+
+
+@reference("06.2")
+def last_interval_gain(curve) -> float:
+    """Mean over runs of the overall accuracy at the last checkpoint minus at the one before (0 for one checkpoint)."""
+    overall = curve[curve.framing == "all"].sort_values("step")
+    gains = overall.groupby(["base", "seed"]).accuracy.agg(lambda a: a.iloc[-1] - a.iloc[-2] if len(a) > 1 else 0.0)
+    return float(gains.mean())
+
+
+@reference("06.3")
+def agency_climbers(changes, vn_bases) -> int:
+    """Agency nouns among the top climbers of the words-that-moved figure, both bases together."""
+    from rmnb.analysis import training as checkpoints
+
+    return int(sum(checkpoints.mover_summary(changes[b])["up_agency"] for b in vn_bases))
+
+
 # --- 07 · the greatest thing ever ----------------------------------------------------------------------------------
 
 def worst_summary():
