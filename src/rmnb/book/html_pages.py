@@ -43,8 +43,8 @@ def figure(spec: dict | None, element_id: str) -> str:
     if spec is None:
         return '<p class="missing">(this figure was not drawn in the build this page was made from)</p>'
     data = json.dumps(spec).replace("</", "<\\/")
-    return (f'<div class="figure" id="{element_id}"></div>\n<script>vegaEmbed("#{element_id}", {data}, '
-            '{"actions": false, "renderer": "svg"});</script>')
+    return (f'<div class="figure" id="{element_id}"></div>\n<script>vegaEmbed(document.getElementById('
+            f'"{element_id}"), {data}, {{"actions": false, "renderer": "svg"}});</script>')
 
 
 def code(source: str) -> str:

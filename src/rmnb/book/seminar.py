@@ -5,7 +5,7 @@
   estimated class time against the session's slot, discussion questions with facilitator notes, the quiz with its
   answers folded, and a link to the slides.
 - :func:`deck`: one session's slides, a self-contained HTML page in the manner of reveal.js (arrow keys, space or a
-  click to move; ``P`` prints every slide): each chapter's summary with the build's numbers, its first figures drawn
+  click to move; ``#N`` in the address opens slide N; ``P`` shows every slide, for printing): each chapter's summary with the build's numbers, its first figures drawn
   from the build's Vega-Lite specs by the vendored Vega bundle (no CDN), the discussion questions and the quiz
   (without answers).
 - :func:`write_seminar`: both, during every build (the status page calls it), into ``book/chapters/``;
@@ -70,14 +70,15 @@ DECK_SCRIPT = """<div id="counter"></div><script>
 const slides = [...document.querySelectorAll("section")]; let at = 0;
 function show(i) { at = Math.max(0, Math.min(slides.length - 1, i));
   slides.forEach((s, j) => s.classList.toggle("current", j === at));
-  document.getElementById("counter").textContent = (at + 1) + " / " + slides.length; }
+  document.getElementById("counter").textContent = (at + 1) + " / " + slides.length;
+  history.replaceState(null, "", "#" + (at + 1)); }
 document.addEventListener("keydown", e => {
   if (["ArrowRight", "PageDown", " "].includes(e.key)) show(at + 1);
   else if (["ArrowLeft", "PageUp"].includes(e.key)) show(at - 1);
   else if (e.key === "Home") show(0); else if (e.key === "End") show(slides.length - 1);
   else if (e.key === "p" || e.key === "P") slides.forEach(s => s.classList.add("current")); });
 document.addEventListener("click", e => { if (!e.target.closest("a, .figure")) show(at + 1); });
-show(0);
+show((parseInt(location.hash.slice(1)) || 1) - 1);
 </script>"""
 
 
