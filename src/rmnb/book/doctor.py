@@ -246,7 +246,7 @@ def disk_needed() -> tuple[float, str]:
     cache = (measured.get("disk") or {}).get("cache_bytes")
     if cache and measured.get("profile") == "default":
         return cache / GIB, f"measured on {measured.get('measured', '?')} (book/timings.json)"
-    return DISK_ESTIMATE_GIB, "an estimate: not measured on this copy (python -m rmnb.book.measure_timings)"
+    return DISK_ESTIMATE_GIB, "an estimate, not measured on this copy: python -m rmnb.book.measure_timings measures it"
 
 
 def check_disk() -> Check:
