@@ -16,6 +16,12 @@ from numbers import Integral, Real
 
 from rmnb.base.errors import RmnbError
 
+# The exercise cells of the chapter sources (the conventions: rmnb.book.handout and rmnb.book.answers).
+SOLUTION_TAG = "solution"   # a code cell only the solutions need (removed from the student edition)
+EXERCISE_TAG = "exercise"   # where a student writes code: the lines above SOLUTION_MARKER stay
+CHECK_TAG = "check"         # check(answer, "NN.k", globals()): stays in both editions
+SOLUTION_MARKER = "# --- solution ---"
+
 ZERO_TOL = 1e-9  # how far from an expected value of exactly zero an answer may be
 NEAR = 0.10      # a wrong answer within this relative distance is told it is close (and nothing more)
 SHAPE_PREFIX = "shape_"  # results key of an exercise's answer shape: shape_01.2

@@ -41,18 +41,14 @@ import nbformat
 
 from rmnb.base.errors import RmnbError
 from rmnb.base.paths import repo_root
-from rmnb.book import html_pages, seminar, student_markdown
-from rmnb.book.exercises import SHAPE_PREFIX
+from rmnb.book import html_pages, seminar, seminar_plan, student_markdown
+from rmnb.book.exercises import CHECK_TAG, EXERCISE_TAG, SHAPE_PREFIX, SOLUTION_MARKER, SOLUTION_TAG
 from rmnb.book.handout_readme import colab_setup_source, readme, repository_url
 from rmnb.book.output_folder import publish
 from rmnb.book.parameters import chapter_parameters, default_parameters
 from rmnb.book.runner import chapters
 from rmnb.book.student_markdown import Context, to_jupyter
 
-SOLUTION_TAG = "solution"
-EXERCISE_TAG = "exercise"
-CHECK_TAG = "check"
-SOLUTION_MARKER = "# --- solution ---"
 HIDDEN_TAGS = ("remove-cell", "remove-input", "hide-input", "hide-cell")  # collapsed in the student edition
 FIGURE_TAG = "figure"  # the cells the student edition adds to show a glued figure
 
@@ -197,8 +193,7 @@ def edition(path: Path, teacher: bool = False, ctx: Context | None = None, when:
     cells.insert(first + 1, nbformat.v4.new_markdown_cell(note))
     if url:
         cells.insert(first + 2, nbformat.v4.new_code_cell(colab_setup_source(url), metadata={"tags": ["setup"]}))
-    cited = [ctx.citations[k] and student_markdown.reference_line(ctx.citations[k], k)
-             for k in ctx.cited if k in ctx.citations]
+    cited = [student_markdown.reference_line(ctx.citations[k], k) for k in ctx.cited if ctx.citations.get(k)]
     if cited:
         cells.append(nbformat.v4.new_markdown_cell("The works cited in this chapter:\n\n" + "\n".join(cited)))
     nb.cells = cells
@@ -235,7 +230,8 @@ def write_handout(out: str | Path = "handout", teacher: bool = False, root: Path
                 (folder / f"{path.stem}.html").write_text(html_pages.notebook_page(nb, root, title), encoding="utf-8")
         if teacher:
             html_pages.copy_vega(root, folder)
-            seminar.write_teacher_material(folder, root)
+            if (root / seminar_plan.PLAN_FILE).exists():  # the book's seminar: its slides and quizzes
+                seminar.write_teacher_material(folder, root)
         (folder / "README.md").write_text(readme(teacher=teacher, folder=resolved.name, listing=listing, url=url,
                                                  built=built, repo_folder=repo_folder), encoding="utf-8")
 

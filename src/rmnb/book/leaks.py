@@ -21,14 +21,8 @@ import builtins
 import copy
 import re
 
-from rmnb.book.handout import (
-    CHECK_TAG,
-    EXERCISE_TAG,
-    SOLUTION_MARKER,
-    SOLUTION_TAG,
-    is_solution_code,
-    solution_glue_names,
-)
+from rmnb.book.exercises import CHECK_TAG, EXERCISE_TAG, SOLUTION_MARKER, SOLUTION_TAG
+from rmnb.book.handout import is_solution_code, solution_glue_names
 
 MIN_PARTS = 3
 EXERCISES = "## Exercises"

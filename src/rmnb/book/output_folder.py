@@ -128,8 +128,8 @@ def os_error_line(exc: OSError, out: Path) -> str:
         fix = "choose an --out whose parent is a folder"
     else:
         fix = "choose another --out, or fix the cause above"
-    return (f"could not write {where}: {exc.strerror or exc}. Nothing was changed: {out} is as it was, and no "
-            f"partial output was left. Fix: {fix}.")
+    return (f"writing {out} failed at {where}: {exc.strerror or exc}. Nothing was changed: {out} is as it was, "
+            f"and no partial output was left. Fix: {fix}.")
 
 
 def _zip(folder: Path, target: Path, name: str) -> None:

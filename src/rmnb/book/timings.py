@@ -29,6 +29,7 @@ from pathlib import Path
 
 from rmnb.base.paths import repo_root
 from rmnb.book import seminar_plan
+from rmnb.book.exercises import EXERCISE_TAG, SOLUTION_MARKER
 
 MEASURED_FILE = "book/timings.json"  # relative to the book's root
 FRAGMENT = "timings.inc"             # written next to the executed chapters
@@ -128,8 +129,6 @@ def human_minutes(solution_lines: int) -> int:
 def solution_lines(path: Path) -> dict[str, int]:
     """``{"Exercise 1": lines, ...}``: the code lines of each exercise's reference solution (below the marker of
     its ``exercise`` cell, without blank and comment lines) in a chapter source."""
-    from rmnb.book.handout import EXERCISE_TAG, SOLUTION_MARKER  # the exercise conventions' one home
-
     text, out, current = Path(path).read_text(encoding="utf-8"), {}, None
     for block in re.split(r"^(?=```)", text, flags=re.MULTILINE):
         title = _EXERCISE_TITLE.search(block.splitlines()[0]) if block.strip() else None
