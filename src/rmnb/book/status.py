@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rmnb.base.device import describe_device
 from rmnb.base.provenance import installed_distributions
+from rmnb.book.seminar import write_seminar
 from rmnb.book.timings import write_timing_fragment
 
 
@@ -96,4 +97,5 @@ def write_status_page(chapters_dir: Path, out_md: Path) -> Path:
     out_md.parent.mkdir(parents=True, exist_ok=True)
     out_md.write_text("\n".join(lines), encoding="utf-8")
     write_timing_fragment(chapters_dir)  # the teacher's guide's run-time tables (rmnb.book.timings)
+    write_seminar(chapters_dir)  # the guide's sessions, the slides and the quizzes (rmnb.book.seminar)
     return out_md
