@@ -14,13 +14,7 @@ from rmnb.book.runner import chapters
 _KEY = re.compile(r'check\(answer, "(\d\d\.\d+)", globals\(\)\)')
 
 
-def _per_chapter(stem):
-    if stem == "06_training_live":
-        return pytest.param(stem, marks=pytest.mark.xfail(strict=True, reason="chapter 06 is converted by the lead"))
-    return stem
-
-
-@pytest.mark.parametrize("stem", [_per_chapter(p.stem) for p in chapters(ROOT)])
+@pytest.mark.parametrize("stem", [p.stem for p in chapters(ROOT)])
 def test_each_check_has_its_reference_and_each_reference_its_check(stem):
     text = (ROOT / "notebooks" / f"{stem}.md").read_text()
     used = _KEY.findall(text)

@@ -222,16 +222,7 @@ def _solution_code_lines(path) -> set[str]:
     return {x.strip() for s in leaks.solution_sources(nb) for x in s.splitlines() if len(x.strip()) >= 12}
 
 
-CONVERTED_BY_THE_LEAD = "06_training_live"  # its exercises still check against res.values (issue 27, lead's rewrite)
-
-
-def _per_chapter(stem):
-    if stem == CONVERTED_BY_THE_LEAD:
-        return pytest.param(stem, marks=pytest.mark.xfail(strict=True, reason="chapter 06 is converted by the lead"))
-    return stem
-
-
-@pytest.mark.parametrize("stem", [_per_chapter(p.stem) for p in chapters(ROOT)])
+@pytest.mark.parametrize("stem", [p.stem for p in chapters(ROOT)])
 def test_no_solution_call_reaches_the_student_edition(stem):
     """Every call of the teacher's solutions, variables renamed, against the whole student edition; every check
     cell only checks; no kept cell glues an ex_ value."""

@@ -45,9 +45,7 @@ def _exercise_texts(path):
     return re.findall(r"\{admonition\} Exercise \d+:.*?\n```", path.read_text(), flags=re.DOTALL)
 
 
-@pytest.mark.parametrize("stem", [pytest.param(p.stem, marks=pytest.mark.xfail(
-    strict=True, reason="chapter 06's exercises are converted by the lead")) if p.stem == "06_training_live"
-    else p.stem for p in chapters(ROOT)])
+@pytest.mark.parametrize("stem", [p.stem for p in chapters(ROOT)])
 def test_every_exercise_asks_for_a_prediction_first(stem):
     texts = _exercise_texts(ROOT / "notebooks" / f"{stem}.md")
     assert texts and all("Predict first" in " ".join(t.split()) for t in texts), f"{stem}: an exercise asks for no prediction"
