@@ -108,7 +108,10 @@ def test_resume_after_crash(rm, tmp_path, monkeypatch):
         job.score(rm, PROMPTS, WORDS * 2, out=out, progress=False, shard_size=5)
     folder = run_folders(out)[0]
     shards = sorted((folder / "shards").iterdir())
-    assert [p.name for p in shards] == ["p0000-c0000.parquet", "p0000-c0001.parquet", "p0000-c0002.parquet"]
+    assert [p.name for p in shards if p.suffix == ".parquet"] == ["p0000-c0000.parquet", "p0000-c0001.parquet",
+                                                                  "p0000-c0002.parquet"]
+    assert [p.name for p in shards if p.suffix == ".sha256"] == [f"{p.name}.sha256" for p in shards
+                                                                 if p.suffix == ".parquet"]  # content hashes
     assert read_meta(folder)["status"] == "running"
 
     # a crash in the middle of writing a shard leaves no partial shard behind

@@ -16,8 +16,12 @@ are recorded in the sidecar but are not part of the key. A shard is written to a
 an interrupted run leaves only complete shards; running the same job again skips them.
 
 A run is complete only once verified: as many rows as planned (prompts x responses), every score finite, the
-inputs' content hash recorded. Reading a stored run verifies it again (:meth:`RunStore.problem`), so a damaged or
-truncated run is reported ("incomplete or damaged: rerun with --refresh"), never returned as finished. One job
+inputs' content hash recorded. **Content hashes**: each shard's sha256 is written beside it
+(``shards/pPPPP-cCCCC.parquet.sha256``) and checked before the shard is reused or consolidated; a finished run
+records the sha256 of ``scores.parquet`` in its sidecar (``scores_sha256``). Reading a stored run verifies it again
+(:meth:`RunStore.problem`: the hash, then the whole table read back), so a damaged, truncated or edited run is
+reported ("incomplete or damaged: rerun with --refresh"), never returned as finished. A run finished by an older
+rmnb (no recorded hash) is verified by reading it whole, and its hash is recorded the next time it is reused. One job
 at a time: :meth:`RunStore.lock` locks the run folder (``filelock``); shards and Ray workers (:mod:`rmnb.data.units`)
 write each shard file (a work unit) under its own :meth:`RunStore.unit_lock`.
 """
@@ -75,22 +79,88 @@ def _atomic_write_bytes(path: Path, write) -> None:
             tmp.unlink()
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    payload = text.encode()
+    _atomic_write_bytes(path, lambda fh: fh.write(payload))
+
+
 def write_json_atomic(path: Path, data: dict) -> None:
     payload = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
     _atomic_write_bytes(path, lambda fh: fh.write(payload))
 
 
-def write_parquet_atomic(path: Path, frame: pd.DataFrame) -> None:
+def write_parquet_atomic(path: Path, frame: pd.DataFrame) -> str:
+    """Write ``frame`` as parquet, atomically; returns the sha256 (hex) of the bytes written."""
     table = pa.Table.from_pandas(frame[COLUMNS], schema=SCHEMA, preserve_index=False)
-    _atomic_write_bytes(path, lambda fh: pq.write_table(table, fh))
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    payload = sink.getvalue().to_pybytes()
+    _atomic_write_bytes(path, lambda fh: fh.write(payload))
+    return hashlib.sha256(payload).hexdigest()
 
 
-def parquet_rows(path: Path) -> int:
-    """Row count from a parquet file's footer (raises :class:`RmnbError` when the file is unreadable)."""
+def file_sha256(path: Path) -> str:
+    """sha256 (hex) of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+HASH_SUFFIX = ".sha256"
+
+
+def hash_file(path: Path) -> Path:
+    """Where the sha256 of a shard is kept: beside it, ``<shard>.parquet.sha256``."""
+    return path.with_name(path.name + HASH_SUFFIX)
+
+
+def changed_problem(path: Path, recorded: str | None) -> str | None:
+    """Why ``path`` no longer holds the bytes whose sha256 was ``recorded`` (``None``: the same, or none recorded)."""
+    if not recorded:
+        return None
     try:
-        return pq.ParquetFile(path).metadata.num_rows
+        actual = file_sha256(path)
+    except OSError as exc:
+        return f"{path.name} is unreadable ({type(exc).__name__}: {exc.strerror or exc})"
+    if actual != recorded:
+        return (f"{path.name} has changed since it was written (its sha256 is {actual[:12]}..., the run recorded "
+                f"{recorded[:12]}...)")
+    return None
+
+
+def table_problem(path: Path, expected_rows: int | None) -> str | None:
+    """Read the whole parquet file: why it is unusable (unreadable page, wrong row count, non-finite score)."""
+    try:
+        table = pq.read_table(path)
     except Exception as exc:  # noqa: BLE001 - any failure means the file is unusable
-        raise RmnbError(f"{path} is unreadable ({type(exc).__name__}: {exc})") from exc
+        return f"{path.name} is unreadable ({type(exc).__name__}: {exc})"
+    if expected_rows is not None and table.num_rows != int(expected_rows):
+        return f"{path.name} has {table.num_rows} rows where the plan has {expected_rows}"
+    if "score" not in table.column_names:
+        return f"{path.name} has no score column"
+    values = table.column("score").to_numpy(zero_copy_only=False).astype(float)
+    if not np.isfinite(values).all():
+        return f"{path.name} holds scores that are not finite"
+    return None
+
+
+def shard_problem(path: Path, expected_rows: int | None) -> str | None:
+    """Why a stored shard cannot be used: its bytes differ from its recorded sha256, or its table does not read
+    whole with the planned rows. A shard without a recorded hash (an older rmnb, or a writer killed between the
+    shard and its hash) is checked by reading it."""
+    try:
+        expected_hash = recorded_hash(path)
+    except OSError as exc:
+        return f"{hash_file(path).name} is unreadable ({type(exc).__name__}: {exc.strerror or exc})"
+    return changed_problem(path, expected_hash) or table_problem(path, expected_rows)
+
+
+def recorded_hash(path: Path) -> str | None:
+    """The sha256 recorded beside a shard (``None`` when none was)."""
+    file = hash_file(path)
+    return file.read_text().strip() if file.exists() else None
 
 
 def check_scores(frame: pd.DataFrame, expected_rows: int, what: str) -> None:
@@ -253,19 +323,16 @@ class RunStore:
         return int(meta["shard_size"])
 
     def check_shards(self, expected: dict) -> None:
-        """``expected``: {(prompt index, chunk index): rows}. Raise if a stored shard is unreadable or short."""
+        """``expected``: {(prompt index, chunk index): rows}. Raise if a stored shard has changed since it was
+        written (its sha256), is unreadable or short."""
         for (p, c), rows in expected.items():
             path = self.shard_path(p, c)
             if not path.exists():
                 continue
-            try:
-                n = parquet_rows(path)
-            except RmnbError as exc:
-                raise RmnbError(f"The stored shard {path} is unreadable: the run is incomplete or damaged; "
-                                f"{REFRESH_HINT}. ({exc})") from None
-            if n != rows:
-                raise RmnbError(f"The stored shard {path} has {n} rows where the plan has {rows}: the run is "
-                                f"incomplete or damaged; {REFRESH_HINT}.")
+            why = shard_problem(path, rows)
+            if why:
+                raise RmnbError(f"The stored shard {path} cannot be used ({why}): the run is incomplete or damaged; "
+                                f"{REFRESH_HINT}.")
 
     def write_shard(self, prompt_index: int, chunk_index: int, frame: pd.DataFrame,
                     expected_rows: int | None = None) -> Path:
@@ -273,7 +340,8 @@ class RunStore:
         path = self.shard_path(prompt_index, chunk_index)
         if expected_rows is not None:
             check_scores(frame, expected_rows, f"shard {path.name} of {self.folder}")
-        write_parquet_atomic(path, frame)
+        digest = write_parquet_atomic(path, frame)
+        write_text_atomic(hash_file(path), digest + "\n")
         return path
 
     def close(self, *, shards_written: int, finished: bool, session: dict | None = None) -> None:
@@ -296,8 +364,8 @@ class RunStore:
             except RmnbError:
                 write_json_atomic(self.meta_path, meta)
                 raise
-            write_parquet_atomic(self.scores_path, frame)
-            meta.update(status="complete", n_rows=len(frame), completed=_now())
+            digest = write_parquet_atomic(self.scores_path, frame)
+            meta.update(status="complete", n_rows=len(frame), completed=_now(), scores_sha256=digest)
             write_json_atomic(self.meta_path, meta)
             shutil.rmtree(self.shards, ignore_errors=True)
             shutil.rmtree(self.folder / ".locks", ignore_errors=True)
@@ -305,37 +373,46 @@ class RunStore:
             write_json_atomic(self.meta_path, meta)
 
     # -- reading ----------------------------------------------------------------------------------------------
+    def record_content_hash(self) -> None:
+        """Record the sha256 of a finished run's scores.parquet where an older rmnb did not (under the lock, once
+        the run has been verified by reading it whole)."""
+        self._require_lock()
+        meta = self.meta()
+        if meta.get("status") == "complete" and not meta.get("scores_sha256"):
+            meta["scores_sha256"] = file_sha256(self.scores_path)
+            write_json_atomic(self.meta_path, meta)
+
     def read_shards(self) -> pd.DataFrame:
+        """Every stored shard, each verified first (its sha256, then read whole)."""
         files = sorted(self.shards.glob("p*-c*.parquet")) if self.shards.exists() else []
         if not files:
             return pd.DataFrame({c: pd.Series(dtype=t.to_pandas_dtype()) for c, t in zip(COLUMNS, SCHEMA.types)})
-        return pd.concat([read_parquet_checked(f) for f in files], ignore_index=True)
+        return pd.concat([read_shard_checked(f) for f in files], ignore_index=True)
 
     def read(self) -> pd.DataFrame:
         return read_parquet_checked(self.scores_path) if self.complete else self.read_shards()
 
 
+def read_shard_checked(path: Path) -> pd.DataFrame:
+    """One stored shard, after checking it against its recorded sha256."""
+    why = changed_problem(path, recorded_hash(path))
+    if why:
+        raise RmnbError(f"The stored shard {path} cannot be used ({why}): the run is incomplete or damaged; "
+                        f"{REFRESH_HINT}.")
+    return read_parquet_checked(path)
+
+
 def run_problem(folder: Path, meta: dict) -> str | None:
-    """Why the run in ``folder`` (sidecar ``meta``) marked complete cannot be trusted; ``None`` when verified."""
+    """Why the run in ``folder`` (sidecar ``meta``) marked complete cannot be trusted; ``None`` when verified:
+    scores.parquet has the sha256 recorded when the run finished, reads whole, has the planned rows, every score
+    finite, and the recorded sizes are valid."""
     scores = folder / SCORES_FILE
     if not scores.exists():
         return f"{SCORES_FILE} is missing"
-    try:
-        n = parquet_rows(scores)
-    except RmnbError as exc:
-        return str(exc)
-    planned = meta.get("expected_rows", meta.get("n_rows"))
-    if planned is not None and n != int(planned):
-        return f"{SCORES_FILE} has {n} rows where the plan has {planned}"
     if int(meta.get("shard_size") or 1) < 1 or any(int(s.get("batch_size") or 1) < 1 for s in meta.get("sessions", [])):
         return "it was written with a batch or shard size below 1"
-    try:
-        values = pq.read_table(scores, columns=["score"]).column("score").to_numpy(zero_copy_only=False)
-    except Exception as exc:  # noqa: BLE001
-        return f"{SCORES_FILE} is unreadable ({type(exc).__name__}: {exc})"
-    if not np.isfinite(values.astype(float)).all():
-        return f"{SCORES_FILE} holds scores that are not finite"
-    return None
+    planned = meta.get("expected_rows", meta.get("n_rows"))
+    return changed_problem(scores, meta.get("scores_sha256")) or table_problem(scores, planned)
 
 
 def _now() -> str:
@@ -377,7 +454,7 @@ def read_results(path: str | Path, *, include_incomplete: bool = False) -> pd.Da
             files = sorted((folder / "shards").glob("p*-c*.parquet"))
             if not files:
                 continue
-            frame = pd.concat([read_parquet_checked(f) for f in files], ignore_index=True)
+            frame = pd.concat([read_shard_checked(f) for f in files], ignore_index=True)
         frames.append(frame.assign(run_key=meta.get("key"), complete=complete))
     if not frames:
         raise RmnbError(f"The runs below {path} are all incomplete; finish them (run the same command again) or "
@@ -407,6 +484,7 @@ def rows_per_second(folders) -> float:
 
 
 __all__ = [
-    "RunStore", "run_problem", "check_scores", "REFRESH_HINT", "read_results", "read_meta", "rows_per_second",
+    "RunStore", "run_problem", "shard_problem", "table_problem", "changed_problem", "file_sha256", "hash_file",
+    "check_scores", "REFRESH_HINT", "read_results", "read_meta", "rows_per_second",
     "run_folders", "content_key", "slug", "SCHEMA", "COLUMNS", "package_versions"
 ]

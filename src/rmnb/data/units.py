@@ -24,11 +24,11 @@ from rmnb.base.errors import RmnbError
 from rmnb.data.store import (
     META_FILE,
     SCORES_FILE,
-    parquet_rows,
     read_meta,
     read_parquet_checked,
     run_folders,
     run_problem,
+    shard_problem,
 )
 
 UNIT_FILE = re.compile(r"^p(\d{4})-c(\d{4})\.parquet$")
@@ -106,7 +106,15 @@ def format_status(frame: pd.DataFrame) -> str:
 
 
 def check_run(folder: Path) -> list[str]:
-    """Problems of one run folder (empty: verified complete, every (model, prompt, response) exactly once)."""
+    """Problems of one run folder (empty: verified complete, every (model, prompt, response) exactly once).
+    Every file is checked against its recorded sha256 and read whole; nothing here raises for a damaged file."""
+    try:
+        return _check_run(folder)
+    except (RmnbError, OSError, ValueError, KeyError) as exc:  # a damaged sidecar or file: a problem, not a crash
+        return [f"cannot be verified ({type(exc).__name__}: {exc})"]
+
+
+def _check_run(folder: Path) -> list[str]:
     try:
         meta = read_meta(folder)
         prompt_ids, plan = _plan_of(meta)
@@ -127,13 +135,9 @@ def check_run(folder: Path) -> list[str]:
             path = folder / "shards" / f"{unit_name(p, c)}.parquet"
             if not path.exists():
                 continue
-            try:
-                n = parquet_rows(path)
-            except RmnbError:
-                problems.append(f"unit {path.name} is truncated or unreadable")
-                continue
-            if n != rows:
-                problems.append(f"unit {path.name} has {n} rows where the plan has {rows} (truncated)")
+            why = shard_problem(path, rows)
+            if why:
+                problems.append(f"unit {path.name} is truncated, changed or unreadable: {why}")
                 continue
             unit = read_parquet_checked(path)
             foreign = sorted(set(unit.prompt_id) - {prompt_ids[p]})

@@ -274,8 +274,10 @@ def _finished(store: RunStore, meta: dict, progress: bool) -> Path:
     if why:
         raise RmnbError(f"The stored run {store.folder} is incomplete or damaged ({why}): rerun with "
                         "--refresh (Python: refresh=True) to score it again.")
+    store.record_content_hash()  # a run finished by an older rmnb: verified whole just now, hashed from now on
     if progress:
-        print(f"rmnb: already scored (verified), nothing to do: {store.folder}", file=sys.stderr)
+        print(f"rmnb: already scored (verified: content hash and all {meta.get('n_rows', '?')} rows read), nothing "
+              f"to do: {store.folder}", file=sys.stderr)
     return store.folder
 
 
