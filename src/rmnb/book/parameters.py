@@ -247,8 +247,14 @@ def check_values(chapter: str, values: dict, defaults: dict | None = None, warn=
     return notes
 
 
+_WARNED: set[str] = set()
+
+
 def _print_warning(text: str) -> None:
-    print(f"rmnb: warning: {text}", file=sys.stderr, flush=True)
+    """Print a warning on stderr, once per process (the CLI, the runner and a variant run all check)."""
+    if text not in _WARNED:
+        _WARNED.add(text)
+        print(f"rmnb: warning: {text}", file=sys.stderr, flush=True)
 
 
 def _cell_defaults(chapter: str) -> dict:

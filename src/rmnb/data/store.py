@@ -74,9 +74,15 @@ def _atomic_write_bytes(path: Path, write) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        if exc.filename is None and exc.errno is not None:  # a failed write names no file: name this one
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # cleanup never hides the error that stopped the write
+            pass
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -381,6 +387,14 @@ class RunStore:
         if meta.get("status") == "complete" and not meta.get("scores_sha256"):
             meta["scores_sha256"] = file_sha256(self.scores_path)
             write_json_atomic(self.meta_path, meta)
+
+    def close_after_failure(self, *, shards_written: int, session: dict | None = None) -> None:
+        """Record this session after an error or an interrupt, never raising: the error that stopped the run is
+        the one to see (a full disk that stopped a shard also stops the sidecar's update)."""
+        try:
+            self.close(shards_written=shards_written, finished=False, session=session)
+        except (OSError, RmnbError, RuntimeError):
+            pass
 
     def read_shards(self) -> pd.DataFrame:
         """Every stored shard, each verified first (its sha256, then read whole)."""

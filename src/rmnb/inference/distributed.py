@@ -150,7 +150,8 @@ def score_ray(model, prompts, responses, *, prepare, run_units, reuse, address: 
             if done is not None:
                 return done
             session = {**info["session"], "executor": "ray", "workers": n, "gpus_per_worker": gpus,
-                       "address": address or "local", "argv": sys.argv}
+                       "address": address or "local", "argv": sys.argv, "host": platform.node(),
+                       "pid": os.getpid()}  # the driver: the writer of the sidecar
             plan = plan_units(info["n_prompts"], info["n_responses"], info["shard_size"])
             shard_size = store.open(shard_size=info["shard_size"], n_units=len(plan), session=session,
                                     expected_rows=info["n_prompts"] * info["n_responses"],
@@ -158,16 +159,17 @@ def score_ray(model, prompts, responses, *, prepare, run_units, reuse, address: 
             plan = plan_units(info["n_prompts"], info["n_responses"], shard_size)
             store.check_shards(plan)
             pending = [u for u in plan if not store.has_shard(*u)]
-            written, pids, finished = 0, set(), False
             bar = progress_bar(total=len(plan), initial=len(plan) - len(pending), unit="unit",
                                desc=f"{info['label']} {info['kind']} (Ray, {n} workers)", enabled=progress)
             try:
                 written, pids = _dispatch(ray, actors, pending, shard_size, bar)
-                finished = True
-            finally:
+            except BaseException:
                 bar.close()
-                store.close(shards_written=written, finished=finished,
-                            session={"worker_pids": sorted(pids), "worker_processes": len(pids)})
+                store.close_after_failure(shards_written=sum(store.has_shard(*u) for u in pending))
+                raise
+            bar.close()
+            store.close(shards_written=written, finished=True,
+                        session={"worker_pids": sorted(pids), "worker_processes": len(pids)})
         return store.folder
     finally:
         for actor in actors:
