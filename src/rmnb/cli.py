@@ -343,8 +343,7 @@ def describe_os_error(exc: OSError) -> str:
     where = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None) or "a file rmnb writes"
     cause = exc.strerror or str(exc) or type(exc).__name__
     fixes = {
-        errno.ENOSPC: "free some space on that disk, or point --out (rmnb score), RMNB_CACHE_DIR or --out DIR at a "
-                      "disk with room",
+        errno.ENOSPC: "free some space on that disk, or write elsewhere (--out DIR; RMNB_CACHE_DIR for the cache)",
         errno.EDQUOT: "free some of your disk quota, or write to another disk",
         errno.EACCES: "choose a path you can write to, or change the permissions of this one",
         errno.EPERM: "choose a path you can write to, or change the permissions of this one",
