@@ -94,15 +94,26 @@ def test_cli_chapter_help_lists_parameters(capsys):
     assert "n_permutations" in out and "scores_dir" in out
 
 
-def test_rules_name_real_chapters_and_parameters():
+def test_every_parameter_of_every_chapter_has_a_rule(data_dir):
     stems = {p.stem: p for p in CHAPTERS}
+    assert set(parameters.RULES) == set(stems)
     for stem, rules in parameters.RULES.items():
-        assert stem in stems, stem
         defaults = parameters.chapter_parameters(stems[stem])
-        assert set(rules) <= set(defaults), stem
-        parameters.check_values(stem, {k: p.default for k, p in defaults.items()})  # the defaults are valid
+        assert set(rules) == set(defaults), stem
+        values = {k: p.default for k, p in defaults.items()}
+        assert parameters.check_values(stem, values, defaults=values) == []  # the defaults are valid, no warning
         for name, rule in rules.items():  # so is each suggested fix
-            parameters.check_values(stem, {name: rule.suggestion()})
+            parameters.check_values(stem, {name: rule.suggestion()}, defaults={})
+    for stem, renamed in parameters.RENAMED.items():  # an old name is never a current one
+        assert not set(renamed) & set(parameters.chapter_parameters(stems[stem])), stem
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_the_chapter_checks_its_values_first(path):
+    """Before any work, the chapter checks its values again (papermill or Jupyter may have set them)."""
+    code = [c.source for c in jupytext.read(path).cells if c.cell_type == "code"
+            and not {"parameters", "remove-input"} & set(c.metadata.get("tags", []))]
+    assert f'parameters.check_values("{path.stem}", globals())' in code[0], path.stem
 
 
 @pytest.mark.parametrize("stem, values, message", [
