@@ -19,6 +19,7 @@ from _tiny import (
 )
 from rmnb import cli
 from rmnb.base.errors import RmnbError
+from rmnb.data import integrity
 from rmnb.data.store import COLUMNS, read_meta, read_results, run_folders
 from rmnb.inference.responses import Conversation, strings, vocabulary
 from rmnb.inference.reward import reward_scores_full
@@ -121,7 +122,7 @@ def test_resume_after_crash(rm, tmp_path, monkeypatch):
             def half(fh):
                 fh.write(b"PAR1 half a shard")
                 raise OSError("disk vanished")
-            store_mod._atomic_write_bytes(path, half)
+            integrity.atomic_write_bytes(path, half)
         return real_write(path, frame)
 
     monkeypatch.setattr(job, "score_unit", real_unit)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from rmnb.base.errors import RmnbError
 from rmnb.base.paths import cache_dir, env_flag
-from rmnb.data.store import file_sha256, write_json_atomic
+from rmnb.data.integrity import file_sha256, write_json_atomic
 
 RELEASED_REPO = "Oxford-HIPlab/iclr2026-lm-logprobs"
 # {dataset commit: {file name: sha256}} known in advance; the user cache records those of each first download.

@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 import shutil
 import time
 from datetime import datetime, timezone
@@ -45,6 +44,8 @@ import pyarrow.parquet as pq
 import rmnb
 from rmnb.base.errors import RmnbError
 from rmnb.base.provenance import git_sha, package_versions, slug
+from rmnb.data import integrity
+from rmnb.data.integrity import file_sha256, write_json_atomic  # also the store's, for the modules that use it
 
 SCHEMA = pa.schema([
     ("model_id", pa.string()), ("revision", pa.string()), ("dtype", pa.string()), ("kind", pa.string()),
@@ -65,108 +66,14 @@ def content_key(params: dict) -> str:
 STALE_TMP_S = 600  # a temporary file this old belongs to a writer that was killed (a write takes seconds)
 
 
-def _atomic_write_bytes(path: Path, write) -> None:
-    # host, pid and a random part: writers on several machines share one folder (a shared filesystem)
-    tmp = path.with_name(f".{path.name}.{slug(platform.node(), 24)}-{os.getpid()}-{os.urandom(3).hex()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        if exc.filename is None and exc.errno is not None:  # a failed write names no file: name this one
-            raise OSError(exc.errno, exc.strerror, str(path)) from exc
-        raise
-    finally:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:  # cleanup never hides the error that stopped the write
-            pass
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    payload = text.encode()
-    _atomic_write_bytes(path, lambda fh: fh.write(payload))
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    payload = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
-    _atomic_write_bytes(path, lambda fh: fh.write(payload))
-
-
 def write_parquet_atomic(path: Path, frame: pd.DataFrame) -> str:
     """Write ``frame`` as parquet, atomically; returns the sha256 (hex) of the bytes written."""
     table = pa.Table.from_pandas(frame[COLUMNS], schema=SCHEMA, preserve_index=False)
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
     payload = sink.getvalue().to_pybytes()
-    _atomic_write_bytes(path, lambda fh: fh.write(payload))
+    integrity.atomic_write_bytes(path, lambda fh: fh.write(payload))
     return hashlib.sha256(payload).hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 (hex) of a file's bytes, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-HASH_SUFFIX = ".sha256"
-
-
-def hash_file(path: Path) -> Path:
-    """Where the sha256 of a shard is kept: beside it, ``<shard>.parquet.sha256``."""
-    return path.with_name(path.name + HASH_SUFFIX)
-
-
-def changed_problem(path: Path, recorded: str | None) -> str | None:
-    """Why ``path`` no longer holds the bytes whose sha256 was ``recorded`` (``None``: the same, or none recorded)."""
-    if not recorded:
-        return None
-    try:
-        actual = file_sha256(path)
-    except OSError as exc:
-        return f"{path.name} is unreadable ({type(exc).__name__}: {exc.strerror or exc})"
-    if actual != recorded:
-        return (f"{path.name} has changed since it was written (its sha256 is {actual[:12]}..., the run recorded "
-                f"{recorded[:12]}...)")
-    return None
-
-
-def table_problem(path: Path, expected_rows: int | None) -> str | None:
-    """Read the whole parquet file: why it is unusable (unreadable page, wrong row count, non-finite score)."""
-    try:
-        table = pq.read_table(path)
-    except Exception as exc:  # noqa: BLE001 - any failure means the file is unusable
-        return f"{path.name} is unreadable ({type(exc).__name__}: {exc})"
-    if expected_rows is not None and table.num_rows != int(expected_rows):
-        return f"{path.name} has {table.num_rows} rows where the plan has {expected_rows}"
-    if "score" not in table.column_names:
-        return f"{path.name} has no score column"
-    values = table.column("score").to_numpy(zero_copy_only=False).astype(float)
-    if not np.isfinite(values).all():
-        return f"{path.name} holds scores that are not finite"
-    return None
-
-
-def shard_problem(path: Path, expected_rows: int | None) -> str | None:
-    """Why a stored shard cannot be used: its bytes differ from its recorded sha256, or its table does not read
-    whole with the planned rows. A shard without a recorded hash (an older rmnb, or a writer killed between the
-    shard and its hash) is checked by reading it."""
-    try:
-        expected_hash = recorded_hash(path)
-    except OSError as exc:
-        return f"{hash_file(path).name} is unreadable ({type(exc).__name__}: {exc.strerror or exc})"
-    return changed_problem(path, expected_hash) or table_problem(path, expected_rows)
-
-
-def recorded_hash(path: Path) -> str | None:
-    """The sha256 recorded beside a shard (``None`` when none was)."""
-    file = hash_file(path)
-    return file.read_text().strip() if file.exists() else None
 
 
 def check_scores(frame: pd.DataFrame, expected_rows: int, what: str) -> None:
@@ -335,7 +242,7 @@ class RunStore:
             path = self.shard_path(p, c)
             if not path.exists():
                 continue
-            why = shard_problem(path, rows)
+            why = integrity.shard_problem(path, rows)
             if why:
                 raise RmnbError(f"The stored shard {path} cannot be used ({why}): the run is incomplete or damaged; "
                                 f"{REFRESH_HINT}.")
@@ -347,7 +254,7 @@ class RunStore:
         if expected_rows is not None:
             check_scores(frame, expected_rows, f"shard {path.name} of {self.folder}")
         digest = write_parquet_atomic(path, frame)
-        write_text_atomic(hash_file(path), digest + "\n")
+        integrity.write_text_atomic(integrity.hash_file(path), digest + "\n")
         return path
 
     def close(self, *, shards_written: int, finished: bool, session: dict | None = None) -> None:
@@ -409,7 +316,7 @@ class RunStore:
 
 def read_shard_checked(path: Path) -> pd.DataFrame:
     """One stored shard, after checking it against its recorded sha256."""
-    why = changed_problem(path, recorded_hash(path))
+    why = integrity.changed_problem(path, integrity.recorded_hash(path))
     if why:
         raise RmnbError(f"The stored shard {path} cannot be used ({why}): the run is incomplete or damaged; "
                         f"{REFRESH_HINT}.")
@@ -426,7 +333,7 @@ def run_problem(folder: Path, meta: dict) -> str | None:
     if int(meta.get("shard_size") or 1) < 1 or any(int(s.get("batch_size") or 1) < 1 for s in meta.get("sessions", [])):
         return "it was written with a batch or shard size below 1"
     planned = meta.get("expected_rows", meta.get("n_rows"))
-    return changed_problem(scores, meta.get("scores_sha256")) or table_problem(scores, planned)
+    return integrity.changed_problem(scores, meta.get("scores_sha256")) or integrity.table_problem(scores, planned)
 
 
 def _now() -> str:
@@ -498,7 +405,6 @@ def rows_per_second(folders) -> float:
 
 
 __all__ = [
-    "RunStore", "run_problem", "shard_problem", "table_problem", "changed_problem", "file_sha256", "hash_file",
-    "check_scores", "REFRESH_HINT", "read_results", "read_meta", "rows_per_second",
+    "RunStore", "run_problem", "file_sha256", "write_json_atomic", "check_scores", "REFRESH_HINT", "read_results", "read_meta", "rows_per_second",
     "run_folders", "content_key", "slug", "SCHEMA", "COLUMNS", "package_versions"
 ]

@@ -23,6 +23,7 @@ import pandas as pd
 
 from rmnb.base.errors import RmnbError
 from rmnb.base.tempfiles import pid_running
+from rmnb.data.integrity import shard_problem
 from rmnb.data.store import (
     META_FILE,
     SCORES_FILE,
@@ -30,7 +31,6 @@ from rmnb.data.store import (
     read_parquet_checked,
     run_folders,
     run_problem,
-    shard_problem,
 )
 
 UNIT_FILE = re.compile(r"^p(\d{4})-c(\d{4})\.parquet$")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rmnb.base.errors import RmnbError
 from rmnb.base.paths import cache_dir
-from rmnb.data.store import write_json_atomic
+from rmnb.data.integrity import write_json_atomic
 from rmnb.models import registry
 
 RECORD_FILE = "revisions.json"
