@@ -1,15 +1,29 @@
-"""Confusing cases of issue #13: each gets a message that names the problem and the fix (see tests/README.md)."""
+"""Faults and confusing cases, tried as a hostile new user would: each gets a clear refusal that names the problem
+and the fix, or a result identical to an uninterrupted reference; never exit 0 with a wrong result (see
+tests/README.md). Offline, with the tiny models of ``_tiny.py``."""
 
+import errno
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
+import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
-from _tiny import chatml_tokenizer, llama_config, reward_model
+import rmnb.data.store as store_mod
+import rmnb.inference.job as job
+from _tiny import WORDS, chatml_tokenizer, llama_config, reward_model
+from conftest import FAILING_CHAPTER, ROOT, book_with_chapters, interrupt_on_call, save_tiny_rm
 from rmnb import cli
 from rmnb.base.errors import RmnbError
 from rmnb.base.tempfiles import remove_stale_temps
+from rmnb.book import parameters, runner
+from rmnb.data.store import read_meta, read_results, run_folders
+from rmnb.data.units import format_status, run_status
 from rmnb.models import loading
 
 
@@ -58,35 +72,12 @@ def test_quiet_disables_every_progress_bar(capsys):
     assert not tqdm(range(1)).disable  # restored
 
 
-# --- issue 28: finished runs verified by content, clean failures, leftovers, parameters -------------------------
-
-import errno  # noqa: E402
-import json  # noqa: E402
-import signal  # noqa: E402
-import time  # noqa: E402
-
-import pandas as pd  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
-
-import rmnb.data.store as store_mod  # noqa: E402
-import rmnb.inference.job as job  # noqa: E402
-from _tiny import WORDS  # noqa: E402
-from conftest import MYST_HEADER, ROOT  # noqa: E402
-from rmnb.book import parameters, runner  # noqa: E402
-from rmnb.data.store import read_meta, read_results, run_folders  # noqa: E402
-from rmnb.data.units import format_status, run_status  # noqa: E402
-
 COLS = ["prompt_id", "response", "score"]
 
 
 @pytest.fixture(scope="module")
 def rm_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("faults")
-    tok = chatml_tokenizer()
-    reward_model(llama_config(tok)).save_pretrained(root / "rm")
-    tok.save_pretrained(root / "rm")
-    (root / "words.txt").write_text("\n".join(WORDS) + "\n")
-    return root
+    return save_tiny_rm(tmp_path_factory.mktemp("faults"), WORDS)
 
 
 def _score(rm_dir, out, *extra):
@@ -140,15 +131,8 @@ def test_a_changed_finished_run_is_caught_by_rerun_and_check(rm_dir, tmp_path, f
 
 
 def test_a_changed_shard_stops_the_resume_and_fails_the_check(rm_dir, tmp_path, monkeypatch, capsys):
-    real, calls = job.score_unit, {"n": 0}
-
-    def interrupted(*a, **k):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-
-    monkeypatch.setattr(job, "score_unit", interrupted)
+    real = job.score_unit
+    monkeypatch.setattr(job, "score_unit", interrupt_on_call(real, 2))
     assert _score(rm_dir, tmp_path / "out", "--shard-size", "4") == 130
     assert "interrupted; the same command resumes" in capsys.readouterr().err
     (shard,) = (run_folders(tmp_path / "out")[0] / "shards").glob("*.parquet")
@@ -225,27 +209,10 @@ def test_sigterm_is_an_interruption_with_cleanup(monkeypatch, capsys):
     assert signal.getsignal(signal.SIGTERM) is not cli._on_sigterm  # restored
 
 
-SLEEPY_CHAPTER = MYST_HEADER + """
-# A chapter
-
-```{code-cell} ipython3
-:tags: [parameters]
-
-n = 1  # a number
-```
-
-```{code-cell} ipython3
-print("ran", n)
-```
-"""
-
-
 def test_ctrl_c_in_rmnb_run_keeps_the_chapter_and_cleans_up(tmp_path, monkeypatch, capsys):
     import papermill
 
-    (tmp_path / "notebooks").mkdir()
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n")
-    (tmp_path / "notebooks" / "09_sleepy.md").write_text(SLEEPY_CHAPTER)
+    book_with_chapters(tmp_path, {"09_sleepy": FAILING_CHAPTER})
     monkeypatch.setenv("RMNB_ROOT", str(tmp_path))
     assert cli.main(["run", "09"]) == 0
     chapter = tmp_path / "book" / "chapters" / "09_sleepy.ipynb"
@@ -289,10 +256,7 @@ def test_a_failing_chat_template_opens_no_run(tmp_path):
 
 
 def test_status_says_abandoned_for_a_killed_writer(rm_dir, tmp_path, monkeypatch, capsys):
-    def interrupted(*a, **k):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(job, "score_unit", interrupted)
+    monkeypatch.setattr(job, "score_unit", interrupt_on_call(job.score_unit, 1))
     assert _score(rm_dir, tmp_path / "out") == 130
     folder = run_folders(tmp_path / "out")[0]
     assert run_status(folder).status.iloc[0] == "stopped"  # interrupted, and recorded as such

@@ -4,7 +4,7 @@ import jupytext
 import pytest
 import yaml
 
-from conftest import MYST_HEADER, ROOT
+from conftest import FAILING_CHAPTER, ROOT, book_with_chapters
 from rmnb import cli
 from rmnb.base.errors import RmnbError
 from rmnb.book import parameters, runner
@@ -152,29 +152,12 @@ def test_runner_checks_values_before_work():
     assert cli.main(["run", "04", "-p", "prompt_format=html"]) == 2
 
 
-FAILING_CHAPTER = MYST_HEADER + """
-# A chapter that fails on request
-
-```{code-cell} ipython3
-:tags: [parameters]
-
-fail = False  # True raises in the next cell
-```
-
-```{code-cell} ipython3
-if fail:
-    raise ValueError("asked to fail")
-print("ran")
-```
-"""
 
 
 def test_failed_run_keeps_the_executed_chapter(tmp_path, monkeypatch, capsys):
     """`rmnb run` executes into a temporary notebook: a failure leaves the old chapter byte-identical and says
     where the failed notebook is; a later success replaces the chapter and clears the failure."""
-    (tmp_path / "notebooks").mkdir()
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n")
-    (tmp_path / "notebooks" / "09_fails.md").write_text(FAILING_CHAPTER)
+    book_with_chapters(tmp_path, {"09_fails": FAILING_CHAPTER})
     monkeypatch.setenv("RMNB_ROOT", str(tmp_path))
     assert cli.main(["run", "09"]) == 0
     chapter = tmp_path / "book" / "chapters" / "09_fails.ipynb"
@@ -195,10 +178,7 @@ def test_failed_run_keeps_the_executed_chapter(tmp_path, monkeypatch, capsys):
 def test_run_says_which_chapter_runs_and_ends_with_a_time_table(tmp_path, monkeypatch, capfd):
     """Issue #15: which chapter runs (i/n), its time, a per-chapter time table; the kernel's "running over TCP
     without encryption" warning is quieted (it is written by the kernel process, hence capfd)."""
-    (tmp_path / "notebooks").mkdir()
-    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n")
-    for stem in ("08_first", "09_second"):
-        (tmp_path / "notebooks" / f"{stem}.md").write_text(FAILING_CHAPTER)
+    book_with_chapters(tmp_path, {"08_first": FAILING_CHAPTER, "09_second": FAILING_CHAPTER})
     monkeypatch.setenv("RMNB_ROOT", str(tmp_path))
     assert cli.main(["run", "0[89]_*", "-p", "fail=False"]) == 0
     err = capfd.readouterr().err

@@ -17,6 +17,7 @@ from _tiny import (
     llama_config,
     reward_model,
 )
+from conftest import interrupt_on_call
 from rmnb import cli
 from rmnb.base.errors import RmnbError
 from rmnb.data import integrity
@@ -149,16 +150,7 @@ def test_resume_after_crash(rm, tmp_path, monkeypatch):
 
 def test_corrupt_shard_names_the_file(rm, tmp_path, monkeypatch):
     out = tmp_path / "x"
-    real_unit = job.score_unit
-    n = {"calls": 0}
-
-    def crash(*a, **k):
-        n["calls"] += 1
-        if n["calls"] == 2:
-            raise KeyboardInterrupt
-        return real_unit(*a, **k)
-
-    monkeypatch.setattr(job, "score_unit", crash)
+    monkeypatch.setattr(job, "score_unit", interrupt_on_call(job.score_unit, 2))
     with pytest.raises(KeyboardInterrupt):
         job.score(rm, PROMPTS, WORDS, out=out, progress=False)
     shard = next((run_folders(out)[0] / "shards").glob("*.parquet"))

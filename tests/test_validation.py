@@ -18,6 +18,7 @@ from _tiny import (
     llama_config,
     reward_model,
 )
+from conftest import interrupt_on_call
 from rmnb import cli
 from rmnb.base.errors import RmnbError
 from rmnb.data.store import read_meta, read_results, run_folders
@@ -186,15 +187,8 @@ def test_run_written_with_a_bad_size_is_damaged(rm, tmp_path):
 
 
 def test_damaged_shard_stops_the_resume(rm, tmp_path, monkeypatch):
-    real, calls = job.score_unit, {"n": 0}
-
-    def crash(*a, **k):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-
-    monkeypatch.setattr(job, "score_unit", crash)
+    real = job.score_unit
+    monkeypatch.setattr(job, "score_unit", interrupt_on_call(real, 2))
     with pytest.raises(KeyboardInterrupt):
         job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False, shard_size=4)
     shard = next((run_folders(tmp_path)[0] / "shards").glob("*.parquet"))

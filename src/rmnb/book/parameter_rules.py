@@ -360,7 +360,7 @@ def implicit_pair_differs(v):
 def live_base_in_pair(v):
     from rmnb.models import registry
 
-    ids = [x.strip() for x in str(v["rms"]).split(",") if x.strip()]
+    ids = [str(x).strip() for x in (v["rms"] if isinstance(v["rms"], (list, tuple)) else str(v["rms"]).split(","))]
     bases = [registry.trained_recipe(i).base_id for i in ids if registry.trained_recipe(i) is not None]
     if v["live_base"] is not None and v["live_base"] not in bases:
         return (f"live_base={v['live_base']!r} is not one of the two bases of rms ({', '.join(bases)}). Fix: pass "

@@ -69,8 +69,13 @@ MODEL_PARAMETERS = ("extra_rms", "rms")
 VARIANT_PARAMETER = "variant_model"  # a chapter parameter naming the model a variant page adds (None: default page)
 
 
+FIXED_PAIR = ("06_training_live",)  # its rms are a pair of the RMs rmnb trains: --model cannot stand in for them
+
+
 def _direct_parameter(path: Path) -> str | None:
     """The parameter ``--model`` sets directly: a list of reward models (:data:`MODEL_PARAMETERS`)."""
+    if path.stem in FIXED_PAIR:
+        return None
     params = chapter_parameters(path)
     for name in MODEL_PARAMETERS:
         if name in params and isinstance(params[name].default, list):
