@@ -50,6 +50,24 @@ kernelspec:
 """
 
 
+# A chapter that fails on request (``-p fail=True``); it prints "ran" otherwise.
+FAILING_CHAPTER = MYST_HEADER + """
+# A chapter that fails on request
+
+```{code-cell} ipython3
+:tags: [parameters]
+
+fail = False  # True raises in the next cell
+```
+
+```{code-cell} ipython3
+if fail:
+    raise ValueError("asked to fail")
+print("ran")
+```
+"""
+
+
 BOOK_FILES = ("_config.yml", "_toc.yml", "CITATION.cff", "book", "notebooks")
 
 
@@ -75,3 +93,36 @@ def built_book(tmp_path_factory, data_dir) -> Path:
 
     root = copy_book_sources(tmp_path_factory.mktemp("book"))
     return build_book(root=root, profile="smoke")
+
+
+def interrupt_on_call(real, n: int):
+    """``real``, except that its ``n``-th call raises ``KeyboardInterrupt`` (a crash or Ctrl-C mid-run)."""
+    calls = {"n": 0}
+
+    def wrapped(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == n:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    return wrapped
+
+
+def save_tiny_rm(root: Path, words) -> Path:
+    """A tiny randomly initialised reward model saved as ``root/rm`` and the responses ``root/words.txt``."""
+    from _tiny import chatml_tokenizer, llama_config, reward_model
+
+    tok = chatml_tokenizer()
+    reward_model(llama_config(tok)).save_pretrained(root / "rm")
+    tok.save_pretrained(root / "rm")
+    (root / "words.txt").write_text("\n".join(words) + "\n")
+    return root
+
+
+def book_with_chapters(root: Path, chapters: dict) -> Path:
+    """A minimal book at ``root``: a TOC and ``notebooks/<stem>.md`` for each ``{stem: source}``."""
+    (root / "notebooks").mkdir(parents=True, exist_ok=True)
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\n")
+    for stem, source in chapters.items():
+        (root / "notebooks" / f"{stem}.md").write_text(source)
+    return root

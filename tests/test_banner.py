@@ -35,9 +35,7 @@ def test_every_chapter_that_takes_a_model_shows_the_banner():
     from rmnb.book import parameters, runner, variants
 
     for path in runner.chapters(ROOT):
-        takes_model = path.stem in variants.MODEL_HOOKS or set(parameters.chapter_parameters(path)) & set(
-            variants.MODEL_PARAMETERS)
-        if not takes_model:
+        if not variants.takes_model(path):
             continue
         assert variants.VARIANT_PARAMETER in parameters.chapter_parameters(path), path.stem
         sources = [c.source for c in jupytext.read(path).cells if c.cell_type == "code"]

@@ -146,7 +146,7 @@ def test_released_source_fails_clearly_in_the_chapter(tmp_path, data_dir, monkey
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
     path = ROOT / "notebooks" / "03_base_model_logprobs.md"
     with pytest.raises(RmnbError, match="source='live'"):
-        runner.run_chapter(path, {"models": "paper"}, out_dir=tmp_path, results_dir=tmp_path / "r", profile="smoke")
+        runner.run_chapter(path, {"model_set": "paper"}, out_dir=tmp_path, results_dir=tmp_path / "r", profile="smoke")
 
 
 def test_released_tables_are_dense_by_token_id(monkeypatch, tmp_path):

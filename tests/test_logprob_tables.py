@@ -61,3 +61,33 @@ def test_released_loader_token_strings(released):
 def test_unknown_prompt_column_is_an_error(released):
     with pytest.raises(ValueError):
         released("google/gemma-2-2b", ["no_such_prompt"])
+
+
+def test_released_tables_are_pinned_with_checksums(tmp_path, monkeypatch):
+    """A branch resolves to a commit once; later reads load that commit and check each file's sha256."""
+    import huggingface_hub
+
+    from rmnb.base.errors import RmnbError
+
+    monkeypatch.setenv("RMNB_CACHE_DIR", str(tmp_path / "cache"))
+    commits = iter(["1111111111111111111111111111111111111111", "2222222222222222222222222222222222222222"])
+    asked = []
+
+    def download(repo_id, filename, repo_type, revision):
+        asked.append(revision)
+        commit = revision if revision != "main" else next(commits)  # main moves on after the first download
+        path = tmp_path / "hub" / "snapshots" / commit / filename
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(FIXTURE.read_bytes())
+        return str(path)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", download)
+    path, commit = logprob_tables.released_file("google/gemma-2-2b", "main")
+    assert commit == "1111111111111111111111111111111111111111" and asked == ["main"]
+    again, commit2 = logprob_tables.released_file("google/gemma-2-2b", "main")
+    assert asked[-1] == commit == commit2 and again == path  # the recorded commit, not today's main
+    with open(path, "a") as fh:
+        fh.write("0,x,x\n")  # the cached file changed
+    with pytest.raises(RmnbError, match="google--gemma-2-2b.csv .*at commit 1111.*has sha256.*Fix: delete it"):
+        logprob_tables.released_file("google/gemma-2-2b", "main")

@@ -39,11 +39,11 @@ def test_page_commands_name_every_paper_rm_and_the_chapter_06_recipe():
     text = PAGE.read_text()
     for spec in PAPER_RMS:
         assert text.count(spec.id) >= 3, spec.id  # table, chapter 00 list, scoring loop (and chapter 07)
-    assert ("rmnb run 06 -p bases=google/gemma-2-2b-it,meta-llama/Llama-3.2-3B-Instruct -p preset=paper "
+    assert ("rmnb run 06 -p hh_run=true -p bases=google/gemma-2-2b-it,meta-llama/Llama-3.2-3B-Instruct -p preset=paper "
             "-p data_source=skywork -p vocab_filter=paper") in text
 
 
-def test_page_commands_use_valid_chapter_parameters():
+def test_page_commands_use_valid_chapter_parameters(tmp_path, monkeypatch):
     import shlex
 
     from rmnb.book.parameters import parse_value, validate_parameters
@@ -58,4 +58,10 @@ def test_page_commands_use_valid_chapter_parameters():
             if flag == "-p":
                 name, _, value = item.partition("=")
                 values[name] = parse_value(value)
-        validate_parameters(notebooks[words[2]], values)  # raises on an unknown name or a wrong type
+        monkeypatch.chdir(tmp_path)  # the folders the page's earlier commands write (a folder must exist)
+        for name in ("scores_dir", "authors_checkpoints_dir"):
+            if isinstance(values.get(name), str):
+                (tmp_path / values[name]).mkdir(parents=True, exist_ok=True)
+        notes = []
+        validate_parameters(notebooks[words[2]], values, warn=notes.append)  # raises on a wrong name or value
+        assert notes == [], command  # and no parameter the command sets goes unread

@@ -12,7 +12,8 @@ import pytest
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'rmnb[ray]' (CI installs the extra)")
 
 import rmnb.inference.job as job  # noqa: E402
-from _tiny import WORDS, chatml_tokenizer, llama_config, reward_model  # noqa: E402
+from _tiny import WORDS  # noqa: E402
+from conftest import save_tiny_rm  # noqa: E402
 from rmnb.data.store import read_meta, read_results  # noqa: E402
 from rmnb.data.units import check_runs  # noqa: E402
 
@@ -32,12 +33,7 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("models")
-    tok = chatml_tokenizer()
-    reward_model(llama_config(tok)).save_pretrained(root / "rm")
-    tok.save_pretrained(root / "rm")
-    (root / "words.txt").write_text("\n".join(WORDS * 4) + "\n")
-    return root
+    return save_tiny_rm(tmp_path_factory.mktemp("models"), WORDS * 4)
 
 
 def _sorted(frame):

@@ -1,5 +1,6 @@
 """Work units and shards (issue #15): deterministic split, --shard K/N, --status, --check, clear errors."""
 
+import json
 import shutil
 
 import pandas as pd
@@ -125,6 +126,10 @@ def test_check_catches_duplicated_rows_in_a_finished_run(rm, tmp_path):
     frame = table.to_pandas()
     frame.iloc[1] = frame.iloc[0]  # same row count, one (prompt, response) twice
     pq.write_table(type(table).from_pandas(frame, schema=table.schema, preserve_index=False), folder / "scores.parquet")
+    assert any("scores.parquet has changed since it was written" in p for p in check_runs(tmp_path)[folder])
+    meta = read_meta(folder)  # a run finished by an older rmnb records no hash: the rows themselves are checked
+    del meta["scores_sha256"]
+    (folder / "meta.json").write_text(json.dumps(meta))
     assert any("duplicates" in p for p in check_runs(tmp_path)[folder])
     # and a truncated finished file
     data = (folder / "scores.parquet").read_bytes()

@@ -17,8 +17,10 @@ from _tiny import (
     llama_config,
     reward_model,
 )
+from conftest import interrupt_on_call
 from rmnb import cli
 from rmnb.base.errors import RmnbError
+from rmnb.data import integrity
 from rmnb.data.store import COLUMNS, read_meta, read_results, run_folders
 from rmnb.inference.responses import Conversation, strings, vocabulary
 from rmnb.inference.reward import reward_scores_full
@@ -108,7 +110,10 @@ def test_resume_after_crash(rm, tmp_path, monkeypatch):
         job.score(rm, PROMPTS, WORDS * 2, out=out, progress=False, shard_size=5)
     folder = run_folders(out)[0]
     shards = sorted((folder / "shards").iterdir())
-    assert [p.name for p in shards] == ["p0000-c0000.parquet", "p0000-c0001.parquet", "p0000-c0002.parquet"]
+    assert [p.name for p in shards if p.suffix == ".parquet"] == ["p0000-c0000.parquet", "p0000-c0001.parquet",
+                                                                  "p0000-c0002.parquet"]
+    assert [p.name for p in shards if p.suffix == ".sha256"] == [f"{p.name}.sha256" for p in shards
+                                                                 if p.suffix == ".parquet"]  # content hashes
     assert read_meta(folder)["status"] == "running"
 
     # a crash in the middle of writing a shard leaves no partial shard behind
@@ -118,7 +123,7 @@ def test_resume_after_crash(rm, tmp_path, monkeypatch):
             def half(fh):
                 fh.write(b"PAR1 half a shard")
                 raise OSError("disk vanished")
-            store_mod._atomic_write_bytes(path, half)
+            integrity.atomic_write_bytes(path, half)
         return real_write(path, frame)
 
     monkeypatch.setattr(job, "score_unit", real_unit)
@@ -145,16 +150,7 @@ def test_resume_after_crash(rm, tmp_path, monkeypatch):
 
 def test_corrupt_shard_names_the_file(rm, tmp_path, monkeypatch):
     out = tmp_path / "x"
-    real_unit = job.score_unit
-    n = {"calls": 0}
-
-    def crash(*a, **k):
-        n["calls"] += 1
-        if n["calls"] == 2:
-            raise KeyboardInterrupt
-        return real_unit(*a, **k)
-
-    monkeypatch.setattr(job, "score_unit", crash)
+    monkeypatch.setattr(job, "score_unit", interrupt_on_call(job.score_unit, 2))
     with pytest.raises(KeyboardInterrupt):
         job.score(rm, PROMPTS, WORDS, out=out, progress=False)
     shard = next((run_folders(out)[0] / "shards").glob("*.parquet"))

@@ -18,6 +18,7 @@ from _tiny import (
     llama_config,
     reward_model,
 )
+from conftest import interrupt_on_call
 from rmnb import cli
 from rmnb.base.errors import RmnbError
 from rmnb.data.store import read_meta, read_results, run_folders
@@ -186,21 +187,17 @@ def test_run_written_with_a_bad_size_is_damaged(rm, tmp_path):
 
 
 def test_damaged_shard_stops_the_resume(rm, tmp_path, monkeypatch):
-    real, calls = job.score_unit, {"n": 0}
-
-    def crash(*a, **k):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-
-    monkeypatch.setattr(job, "score_unit", crash)
+    real = job.score_unit
+    monkeypatch.setattr(job, "score_unit", interrupt_on_call(real, 2))
     with pytest.raises(KeyboardInterrupt):
         job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False, shard_size=4)
     shard = next((run_folders(tmp_path)[0] / "shards").glob("*.parquet"))
     table = pq.read_table(shard)
     pq.write_table(table.slice(0, 2), shard)  # readable, but short
     monkeypatch.setattr(job, "score_unit", real)
+    with pytest.raises(RmnbError, match=f"{shard.name} has changed since it was written.*--refresh"):
+        job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False)
+    (shard.parent / f"{shard.name}.sha256").unlink()  # a shard of an older rmnb (no hash): its rows are counted
     with pytest.raises(RmnbError, match=f"{shard.name} has 2 rows where the plan has 4.*--refresh"):
         job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False)
     assert len(read_results(job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False, refresh=True))) == 16

@@ -60,14 +60,15 @@ def test_model_flag_for_every_chapter_with_models():
 
     ch = {p.stem[:2]: p for p in runner.chapters(ROOT)}
     banner = {"variant_model": "x/rm"}  # every variant page names the model it adds
-    assert variants.model_parameters(ch["00"], "x/rm") == {"models": ["x/rm"], **banner}
-    assert variants.model_parameters(ch["07"], "x/rm") == {"models": ["x/rm"], **banner}
+    assert variants.model_parameters(ch["00"], "x/rm") == {"rms": ["x/rm"], **banner}
+    assert variants.model_parameters(ch["07"], "x/rm") == {"extra_rms": ["x/rm"], **banner}
     p03 = variants.model_parameters(ch["03"], "x/lm")
-    assert p03["instruct_pair"] == p03["pretrained_pair"] == "gemma3-270m,x/lm"
-    assert variants.model_parameters(ch["03"], "gemma3-270m")["instruct_pair"] == "gemma3-270m,smollm2-135m-instruct"
+    assert p03["instruct_pair"] == p03["pretrained_pair"] == ["gemma3-270m", "x/lm"]
+    assert variants.model_parameters(ch["03"], "gemma3-270m")["instruct_pair"] == ["gemma3-270m",
+                                                                                 "smollm2-135m-instruct"]
     p04 = variants.model_parameters(ch["04"], "x/lm")
     assert (p04["model_a"], p04["model_b"], p04["pairs"]) == ("gemma3-270m", "x/lm",
-                                                              "gemma3-270m>x/lm,x/lm>gemma3-270m")
+                                                              ["gemma3-270m>x/lm", "x/lm>gemma3-270m"])
     assert p03["variant_model"] == p04["variant_model"] == "x/lm"
     from rmnb.book.parameters import validate_parameters
 

@@ -21,8 +21,11 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
+import errno  # noqa: E402
 import json  # noqa: E402
+import signal  # noqa: E402
 import sys  # noqa: E402
+import threading  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 from functools import partialmethod  # noqa: E402
 
@@ -66,9 +69,13 @@ def _chapter_help(chapter: str) -> str:
 def _cmd_run(args) -> int:
     paths = runner.resolve_chapters(args.chapter)
     values = _parse_assignments(args.param)
-    for path in paths:  # validate everything before any work starts
-        parameters.validate_parameters(path, values)
     profile = "smoke" if args.smoke else "default"
+    for path in paths:  # validate everything (profile and -p values) before any work starts
+        parameters.validate_parameters(path, {**parameters.default_parameters(path, profile), **values})
+    if args.no_build and not args.model:
+        raise RmnbError("--no-build applies only with --model (it skips the variant page's HTML); `rmnb run` "
+                        "without --model builds no HTML anyway (`rmnb book` does). Fix: leave --no-build out, or "
+                        "add --model ID.")
     if args.model:
         variants.require_model_support(paths, args.model)
         folder = runner.run_variant(paths, args.model, values, profile=profile, build=not args.no_build)
@@ -327,8 +334,54 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C (128 + SIGINT)
+
+
+def _negative_values(argv: list[str]) -> list[str]:
+    """``--shard -1/2`` -> ``--shard=-1/2``: argparse would read ``-1/2`` as an option and say only "expected one
+    argument"; joined, the value reaches the check that names the fix."""
+    out = []
+    for item in argv:
+        if out and out[-1] == "--shard" and item.startswith("-"):
+            out[-1] = f"--shard={item}"
+        else:
+            out.append(item)
+    return out
+
+
+def describe_os_error(exc: OSError) -> str:
+    """An ``OSError`` as one line: the path, the cause, the fix (rmnb's writes are atomic, so nothing is half
+    written and the same command resumes once the cause is fixed)."""
+    where = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None) or "a file rmnb writes"
+    cause = exc.strerror or str(exc) or type(exc).__name__
+    fixes = {
+        errno.ENOSPC: "free some space on that disk, or write elsewhere (--out DIR; RMNB_CACHE_DIR for the cache)",
+        errno.EDQUOT: "free some of your disk quota, or write to another disk",
+        errno.EACCES: "choose a path you can write to, or change the permissions of this one",
+        errno.EPERM: "choose a path you can write to, or change the permissions of this one",
+        errno.EROFS: "choose a path on a writable disk",
+        errno.ENOTDIR: "a part of that path is a file, not a folder: choose another path",
+        errno.EISDIR: "that path is a folder where a file is expected: choose another path",
+        errno.ENOENT: "check the path (a folder on it may be missing)",
+    }
+    fix = fixes.get(exc.errno, "check that path and the disk it is on")
+    return (f"{where}: {cause} [{errno.errorcode.get(exc.errno, 'error')}]. Fix: {fix}; then run the same command "
+            "again (finished work is kept).")
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (``kill``, a scheduler's time limit), raised like Ctrl-C so that cleanup runs."""
+
+
+def _on_sigterm(signum, frame):
+    raise Interrupted()
+
+
 def main(argv=None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _negative_values(list(sys.argv[1:] if argv is None else argv))
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         if len(argv) >= 2 and argv[0] == "run" and {"-h", "--help"} & set(argv) and not argv[1].startswith("-"):
             print(_chapter_help(argv[1]))
@@ -338,6 +391,15 @@ def main(argv=None) -> int:
     except RmnbError as exc:
         print(f"rmnb: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        print(f"rmnb: error: {describe_os_error(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("rmnb: interrupted; the same command resumes (finished work is kept).", file=sys.stderr)
+        return INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

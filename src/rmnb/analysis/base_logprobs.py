@@ -45,8 +45,9 @@ CONDITION_FORMAT = {"instruct": "chat", "pretrained": "raw"}
 
 
 def parse_pair(text: str) -> tuple[str, str]:
-    """``"A,B"`` -> (A, B); raises with the expected form otherwise."""
-    parts = [p.strip() for p in str(text).split(",") if p.strip()]
+    """``[A, B]`` (or ``"A,B"``) -> (A, B); raises with the expected form otherwise."""
+    items = text if isinstance(text, (list, tuple)) else str(text).split(",")
+    parts = [p.strip() for p in map(str, items) if p.strip()]
     if len(parts) != 2 or parts[0] == parts[1]:
         raise RmnbError(f"A model pair is written 'A,B' with two different model ids (A = the paper's Gemma side), "
                         f"not {text!r}.")

@@ -223,9 +223,9 @@ PRESETS = {
 
 
 def parse_pairs(text: str) -> tuple[tuple[str, str], ...]:
-    """``"A>B,C>D"`` -> ((A, B), (C, D)); each item names model A (p) then model B (q)."""
+    """``["A>B", "C>D"]`` (or ``"A>B,C>D"``) -> ((A, B), (C, D)); each item names model A (p) then model B (q)."""
     out = []
-    for item in str(text).split(","):
+    for item in (text if isinstance(text, (list, tuple)) else str(text).split(",")):
         parts = [p.strip() for p in item.split(">")]
         if len(parts) != 2 or not all(parts) or parts[0] == parts[1]:
             raise RmnbError(f"Figure 3 pairs are written 'A>B' (two different model ids), separated by commas; "

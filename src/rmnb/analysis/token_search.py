@@ -133,9 +133,9 @@ class SearchResult:
 
 
 def facct_prompts(prompt_set: str = "facct3") -> pd.DataFrame:
-    """``facct3`` (greatest, best, worst) or some of its keys, comma-separated, in the given order."""
-    keys = list(FACCT_PROMPTS) if prompt_set == "facct3" else [k.strip() for k in str(prompt_set).split(",")
-                                                                  if k.strip()]
+    """``facct3`` (greatest, best, worst) or some of its keys (a list, or comma-separated), in the given order."""
+    items = prompt_set if isinstance(prompt_set, (list, tuple)) else str(prompt_set).split(",")
+    keys = list(FACCT_PROMPTS) if prompt_set == "facct3" else [k.strip() for k in map(str, items) if k.strip()]
     bad = [k for k in keys if k not in FACCT_PROMPTS]
     if bad or not keys:
         raise RmnbError(f"prompt_set must be 'facct3' or comma-separated keys of {', '.join(FACCT_PROMPTS)}; "
@@ -153,7 +153,8 @@ def _full_set(full_prompts, keys, on_gpu: bool = False) -> list[str]:
         return []
     if full_prompts == "all":
         return list(keys)
-    chosen = [k.strip() for k in str(full_prompts).split(",") if k.strip()]
+    items = full_prompts if isinstance(full_prompts, (list, tuple)) else str(full_prompts).split(",")
+    chosen = [k.strip() for k in map(str, items) if k.strip()]
     bad = [k for k in chosen if k not in keys]
     if bad:
         raise RmnbError(f"full_prompts names {bad}, which are not in the prompt set ({', '.join(keys)}).")

@@ -163,15 +163,15 @@ def gap_summary(gaps: pd.DataFrame, families: tuple[str, str], level: float = LE
     return pd.DataFrame(rows)
 
 
-def trained_pair(rms: str) -> list[tuple[str, str]]:
-    """``[(rm id, base id), ...]`` for a comma-separated pair of rmnb-trained reward models; an error naming the
-    fix for anything else."""
+def trained_pair(rms) -> list[tuple[str, str]]:
+    """``[(rm id, base id), ...]`` for a pair of rmnb-trained reward models (a list of two ids, or one
+    comma-separated string); an error naming the fix for anything else."""
     from rmnb.models import registry
 
-    ids = [r.strip() for r in str(rms).split(",") if r.strip()]
+    ids = [r.strip() for r in (rms.split(",") if isinstance(rms, str) else rms) if str(r).strip()]
     if len(ids) != 2 or ids[0] == ids[1]:
-        raise RmnbError(f"rms={rms!r}: give exactly two different reward models rmnb trains, comma-separated. Fix: "
-                        "`-p rms=smollm2-135m-valence-rm,gemma3-270m-valence-rm`.")
+        raise RmnbError(f"rms={rms!r}: give exactly two different reward models rmnb trains. Fix: "
+                        "`-p \"rms=[smollm2-135m-valence-rm, gemma3-270m-valence-rm]\"`.")
     unknown = [r for r in ids if registry.trained_recipe(r) is None]
     if unknown:
         raise RmnbError(f"{unknown} are not reward models rmnb trains (known: {', '.join(registry.TRAINED_RMS)}). "
@@ -349,7 +349,7 @@ def movers_sentence(changes: dict, labels: dict) -> str:
     return text[0].upper() + text[1:] + "."
 
 
-def hh_section(bases: str, preset: str, data_source: str, data_step, n_train, n_heldout, checkpoint_every, seed, *,
+def hh_section(bases, preset: str, data_source: str, data_step, n_train, n_heldout, checkpoint_every, seed, *,
                refresh: bool = False, device: str = "auto"):
     """The optional dialogue-data run: two bases trained on the same HH-RLHF (or other) pairs with ``preset``.
     Returns ``(runs, accuracy table, Markdown summary)``."""
@@ -358,7 +358,7 @@ def hh_section(bases: str, preset: str, data_source: str, data_step, n_train, n_
     from rmnb.training import settings as train_settings
     from rmnb.training import trained
 
-    ids = [b.strip() for b in bases.split(",") if b.strip()]
+    ids = [b.strip() for b in (bases.split(",") if isinstance(bases, str) else bases) if b.strip()]
     labels = {b: registry.REGISTRY[b].label if b in registry.REGISTRY else b for b in ids}
     settings = train_settings.preset(preset, n_train=n_train, heldout=n_heldout, checkpoint_every=checkpoint_every,
                                      seed=seed)

@@ -19,6 +19,7 @@ from rmnb.base.device import describe_device
 from rmnb.base.errors import RmnbError
 from rmnb.base.paths import repo_root
 from rmnb.base.progress import bars_enabled, format_duration
+from rmnb.base.tempfiles import pid_running
 from rmnb.book.parameters import default_parameters, validate_parameters
 from rmnb.book.status import write_status_page
 from rmnb.book.variants import model_parameters, variant_dir, write_variant_toc
@@ -116,6 +117,7 @@ def run_chapter(path: Path, parameters: dict | None = None, out_dir: Path | None
     output = out_dir / f"{path.stem}.ipynb"
     running = out_dir / RUNNING_DIR / f"{path.stem}-{os.getpid()}.ipynb"
     failed = out_dir / FAILED_DIR / f"{path.stem}.ipynb"
+    remove_stale_running(running.parent)
     running.parent.mkdir(exist_ok=True)
     nb = jupytext.read(path)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -155,6 +157,19 @@ def run_chapter(path: Path, parameters: dict | None = None, out_dir: Path | None
     failed.unlink(missing_ok=True)  # an older failure no longer describes this chapter
     _remove_empty(running.parent, failed.parent)
     return output
+
+
+def remove_stale_running(folder: Path) -> list[Path]:
+    """Remove ``<stem>-<pid>.ipynb`` executions in progress whose process is gone (a killed ``rmnb run``);
+    those of running processes are left alone. Returns what was removed."""
+    removed = []
+    for nb in folder.glob("*-*.ipynb") if folder.is_dir() else []:
+        pid = nb.stem.rsplit("-", 1)[1]
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_running(int(pid)):
+            nb.unlink(missing_ok=True)
+            removed.append(nb)
+    _remove_empty(folder)
+    return removed
 
 
 def _keep_failed(running: Path, failed: Path) -> str:

@@ -43,13 +43,13 @@ def pair_with(model_id: str, a: str, b: str) -> tuple[str, str]:
 def _logprob_pairs(model_id: str) -> dict:
     """Chapter 03: both conditions compare ``model_id`` with the embedded pair's other model (B, the Llama side)."""
     a, b = pair_with(model_id, *PAIR_PRESETS["embedded"]["instruct"])
-    return {"models": "embedded", "instruct_pair": f"{a},{b}", "pretrained_pair": f"{a},{b}"}
+    return {"model_set": "embedded", "instruct_pair": [a, b], "pretrained_pair": [a, b]}
 
 
 def _implicit_pair(model_id: str) -> dict:
     """Chapter 04: ``model_id`` as model B of Table 1 against the embedded model A, and both Figure 3 orders."""
     a, b = pair_with(model_id, IMPLICIT_PRESETS["embedded"]["a"], IMPLICIT_PRESETS["embedded"]["b"])
-    return {"models": "embedded", "model_a": a, "model_b": b, "pairs": f"{a}>{b},{b}>{a}"}
+    return {"model_set": "embedded", "model_a": a, "model_b": b, "pairs": [f"{a}>{b}", f"{b}>{a}"]}
 
 
 # How ``--model`` enters each chapter that supports it: a function of the model id returning parameter values.
@@ -63,15 +63,22 @@ MODEL_HOOKS = {
 MODEL_KIND = {"01_big_two": "reward", "02_moral_foundations": "reward", "03_base_model_logprobs": "lm",
               "04_implicit_reward": "lm"}
 
-MODEL_PARAMETERS = ("model_id", "model", "models")
-VARIANT_PARAMETER = "variant_model"  # a chapter parameter naming the model a variant page adds (None: default page)  # a chapter with one of these (an id or a list) takes --model
+# A chapter with one of these parameters (a list of reward models) takes --model: the first one it has is set to
+# [model] (extra_rms adds the model beside the chapter's own rms; rms replaces them).
+MODEL_PARAMETERS = ("extra_rms", "rms")
+VARIANT_PARAMETER = "variant_model"  # a chapter parameter naming the model a variant page adds (None: default page)
+
+
+FIXED_PAIR = ("06_training_live",)  # its rms are a pair of the RMs rmnb trains: --model cannot stand in for them
 
 
 def _direct_parameter(path: Path) -> str | None:
-    """The parameter ``--model`` sets directly: an id (``model_id``, ``model``) or a list of ids."""
+    """The parameter ``--model`` sets directly: a list of reward models (:data:`MODEL_PARAMETERS`)."""
+    if path.stem in FIXED_PAIR:
+        return None
     params = chapter_parameters(path)
     for name in MODEL_PARAMETERS:
-        if name in params and (name != "models" or isinstance(params[name].default, list)):
+        if name in params and isinstance(params[name].default, list):
             return name
     return None
 

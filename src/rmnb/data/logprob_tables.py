@@ -3,8 +3,14 @@
 
 The release is the Hugging Face dataset ``Oxford-HIPlab/iclr2026-lm-logprobs`` (one CSV per model,
 ``<org>--<name>.csv``: ``token_id, token_name, token_decoded`` and the 54 prompt columns, the layout the authors'
-``scripts/generate_logprobs.py`` writes), downloaded with ``huggingface_hub`` at a pinned revision. It needs the
-network; offline it raises an :class:`~rmnb.base.errors.RmnbError` that names the fix.
+``scripts/generate_logprobs.py`` writes), downloaded with ``huggingface_hub``. It needs the network; offline it
+raises an :class:`~rmnb.base.errors.RmnbError` that names the fix.
+
+**Pinned with checksums.** A branch name (``main``) is resolved to a commit once: the first download records the
+commit and each file's sha256 in the user cache (``logprob_tables/checksums.json``), and later reads of ``main``
+load that commit and check each file against its recorded sha256 (:data:`CHECKSUMS` holds those known in advance).
+A file that differs is an error naming it and the fix, never used. The commit is the table's ``revision``, so a
+different commit gives different recorded results.
 """
 
 from __future__ import annotations
@@ -16,9 +22,12 @@ import numpy as np
 import pandas as pd
 
 from rmnb.base.errors import RmnbError
-from rmnb.base.paths import env_flag
+from rmnb.base.paths import cache_dir, env_flag
+from rmnb.data.integrity import file_sha256, write_json_atomic
 
 RELEASED_REPO = "Oxford-HIPlab/iclr2026-lm-logprobs"
+# {dataset commit: {file name: sha256}} known in advance; the user cache records those of each first download.
+CHECKSUMS: dict[str, dict[str, str]] = {}
 
 
 @dataclass
@@ -38,9 +47,50 @@ class LogprobTable:
         return pd.Series(self.values[self.prompt_ids.index(prompt_id)], index=self.vocab.token_id.to_numpy())
 
 
+def _record_file():
+    return cache_dir("logprob_tables") / "checksums.json"
+
+
+def _records() -> dict:
+    import json
+
+    try:
+        return json.loads(_record_file().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def pinned_commit(revision: str | None) -> str | None:
+    """The commit a branch name was resolved to at its first download (``None``: not yet, or not a branch)."""
+    return (_records().get("refs") or {}).get(str(revision or "main"))
+
+
+def verify_or_record(path: str, filename: str, commit: str, asked: str | None) -> None:
+    """Check a downloaded file against the sha256 known or recorded for (commit, file); the first time, record
+    it, and the commit the branch ``asked`` resolved to. Raises naming the file and the fix when it differs."""
+    records = _records()
+    known = {**(records.get("files") or {}).get(commit, {}), **CHECKSUMS.get(commit, {})}
+    actual = file_sha256(path)
+    if filename in known and known[filename] != actual:
+        raise RmnbError(f"The released log-prob table {filename} of {RELEASED_REPO} at commit {commit} has sha256 "
+                        f"{actual[:12]}..., not the {known[filename][:12]}... recorded for that commit: the file in "
+                        f"the Hugging Face cache ({path}) is damaged or was changed. Fix: delete it (the next run "
+                        "downloads it again), or set source='live'.")
+    refs = records.setdefault("refs", {})
+    new_ref = bool(asked) and asked != commit and asked not in refs
+    if filename in known and not new_ref:
+        return
+    records.setdefault("files", {}).setdefault(commit, {})[filename] = actual
+    if new_ref:
+        refs[str(asked)] = commit
+    write_json_atomic(_record_file(), records)
+
+
 def released_file(model_id: str, revision: str | None = "main") -> tuple[str, str]:
     """Download (or find in the Hugging Face cache) the authors' log-prob CSV of ``model_id``; returns
-    ``(path, resolved commit)``. Raises an :class:`RmnbError` naming the fix when offline or absent."""
+    ``(path, resolved commit)``. A branch name loads the commit it resolved to at its first download; the file is
+    checked against its recorded sha256 (:func:`verify_or_record`). Raises an :class:`RmnbError` naming the fix
+    when offline, absent or changed."""
     try:
         from huggingface_hub import hf_hub_download
         from huggingface_hub.errors import LocalEntryNotFoundError, OfflineModeIsEnabled, RemoteEntryNotFoundError
@@ -48,6 +98,7 @@ def released_file(model_id: str, revision: str | None = "main") -> tuple[str, st
         raise RmnbError("source='released' needs huggingface_hub. Fix: pip install huggingface_hub, or set "
                         "source='live'.") from exc
     filename = f"{model_id.replace('/', '--')}.csv"
+    asked, revision = revision, pinned_commit(revision) or revision
     try:
         path = hf_hub_download(repo_id=RELEASED_REPO, filename=filename, repo_type="dataset", revision=revision)
     except (LocalEntryNotFoundError, OfflineModeIsEnabled):  # offline, or the Hub unreachable, and not cached
@@ -67,6 +118,7 @@ def released_file(model_id: str, revision: str | None = "main") -> tuple[str, st
                         "and your network.") from None
     parts = os.path.normpath(path).split(os.sep)
     commit = parts[parts.index("snapshots") + 1] if "snapshots" in parts else str(revision)
+    verify_or_record(path, filename, commit, asked)
     return path, commit
 
 

@@ -45,14 +45,17 @@ def load_prompts(name_or_path: str | Path = "paper54") -> pd.DataFrame:
     """Prompts as a DataFrame with at least ``prompt_id`` and ``text``.
 
     ``"paper54"``: the paper's 54; ``"facct3"``: the FAccT prompts (greatest / best / worst); a path to a YAML
-    mapping ``id: text`` or a text file with one prompt per line (ids ``p000``, ``p001``, ...); or a
-    comma-separated list of paper prompt ids (``"greatest_ever_one,worst_ever_one"``).
+    mapping ``id: text`` or a text file with one prompt per line (ids ``p000``, ``p001``, ...); or a list of
+    paper prompt ids (``["greatest_ever_one", "worst_ever_one"]``, or comma-separated in one string).
     """
     if name_or_path == "paper54":
         frame = paper_prompts()
     elif name_or_path == "facct3":
         frame = pd.DataFrame({"prompt_id": list(FACCT_PROMPTS), "text": list(FACCT_PROMPTS.values())})
         frame["framing"] = frame.prompt_id.map({"greatest": "positive", "best": "positive", "worst": "negative"})
+    elif isinstance(name_or_path, (list, tuple)) and name_or_path and \
+            all(k in paper_prompts().prompt_id.values for k in name_or_path):  # a list of paper prompt ids
+        frame = paper_prompts().set_index("prompt_id").loc[list(name_or_path)].reset_index()
     elif _is_file(name_or_path):
         frame = _read_prompt_file(Path(name_or_path))
     elif isinstance(name_or_path, str) and all(k in paper_prompts().prompt_id.values for k in name_or_path.split(",")):

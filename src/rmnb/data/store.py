@@ -16,8 +16,12 @@ are recorded in the sidecar but are not part of the key. A shard is written to a
 an interrupted run leaves only complete shards; running the same job again skips them.
 
 A run is complete only once verified: as many rows as planned (prompts x responses), every score finite, the
-inputs' content hash recorded. Reading a stored run verifies it again (:meth:`RunStore.problem`), so a damaged or
-truncated run is reported ("incomplete or damaged: rerun with --refresh"), never returned as finished. One job
+inputs' content hash recorded. **Content hashes**: each shard's sha256 is written beside it
+(``shards/pPPPP-cCCCC.parquet.sha256``) and checked before the shard is reused or consolidated; a finished run
+records the sha256 of ``scores.parquet`` in its sidecar (``scores_sha256``). Reading a stored run verifies it again
+(:meth:`RunStore.problem`: the hash, then the whole table read back), so a damaged, truncated or edited run is
+reported ("incomplete or damaged: rerun with --refresh"), never returned as finished. A run finished by an older
+rmnb (no recorded hash) is verified by reading it whole, and its hash is recorded the next time it is reused. One job
 at a time: :meth:`RunStore.lock` locks the run folder (``filelock``); shards and Ray workers (:mod:`rmnb.data.units`)
 write each shard file (a work unit) under its own :meth:`RunStore.unit_lock`.
 """
@@ -27,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 import shutil
 import time
 from datetime import datetime, timezone
@@ -41,6 +44,8 @@ import pyarrow.parquet as pq
 import rmnb
 from rmnb.base.errors import RmnbError
 from rmnb.base.provenance import git_sha, package_versions, slug
+from rmnb.data import integrity
+from rmnb.data.integrity import file_sha256, write_json_atomic  # also the store's, for the modules that use it
 
 SCHEMA = pa.schema([
     ("model_id", pa.string()), ("revision", pa.string()), ("dtype", pa.string()), ("kind", pa.string()),
@@ -61,36 +66,14 @@ def content_key(params: dict) -> str:
 STALE_TMP_S = 600  # a temporary file this old belongs to a writer that was killed (a write takes seconds)
 
 
-def _atomic_write_bytes(path: Path, write) -> None:
-    # host, pid and a random part: writers on several machines share one folder (a shared filesystem)
-    tmp = path.with_name(f".{path.name}.{slug(platform.node(), 24)}-{os.getpid()}-{os.urandom(3).hex()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    payload = json.dumps(data, indent=2, ensure_ascii=False, default=str).encode()
-    _atomic_write_bytes(path, lambda fh: fh.write(payload))
-
-
-def write_parquet_atomic(path: Path, frame: pd.DataFrame) -> None:
+def write_parquet_atomic(path: Path, frame: pd.DataFrame) -> str:
+    """Write ``frame`` as parquet, atomically; returns the sha256 (hex) of the bytes written."""
     table = pa.Table.from_pandas(frame[COLUMNS], schema=SCHEMA, preserve_index=False)
-    _atomic_write_bytes(path, lambda fh: pq.write_table(table, fh))
-
-
-def parquet_rows(path: Path) -> int:
-    """Row count from a parquet file's footer (raises :class:`RmnbError` when the file is unreadable)."""
-    try:
-        return pq.ParquetFile(path).metadata.num_rows
-    except Exception as exc:  # noqa: BLE001 - any failure means the file is unusable
-        raise RmnbError(f"{path} is unreadable ({type(exc).__name__}: {exc})") from exc
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    payload = sink.getvalue().to_pybytes()
+    integrity.atomic_write_bytes(path, lambda fh: fh.write(payload))
+    return hashlib.sha256(payload).hexdigest()
 
 
 def check_scores(frame: pd.DataFrame, expected_rows: int, what: str) -> None:
@@ -253,19 +236,16 @@ class RunStore:
         return int(meta["shard_size"])
 
     def check_shards(self, expected: dict) -> None:
-        """``expected``: {(prompt index, chunk index): rows}. Raise if a stored shard is unreadable or short."""
+        """``expected``: {(prompt index, chunk index): rows}. Raise if a stored shard has changed since it was
+        written (its sha256), is unreadable or short."""
         for (p, c), rows in expected.items():
             path = self.shard_path(p, c)
             if not path.exists():
                 continue
-            try:
-                n = parquet_rows(path)
-            except RmnbError as exc:
-                raise RmnbError(f"The stored shard {path} is unreadable: the run is incomplete or damaged; "
-                                f"{REFRESH_HINT}. ({exc})") from None
-            if n != rows:
-                raise RmnbError(f"The stored shard {path} has {n} rows where the plan has {rows}: the run is "
-                                f"incomplete or damaged; {REFRESH_HINT}.")
+            why = integrity.shard_problem(path, rows)
+            if why:
+                raise RmnbError(f"The stored shard {path} cannot be used ({why}): the run is incomplete or damaged; "
+                                f"{REFRESH_HINT}.")
 
     def write_shard(self, prompt_index: int, chunk_index: int, frame: pd.DataFrame,
                     expected_rows: int | None = None) -> Path:
@@ -273,7 +253,8 @@ class RunStore:
         path = self.shard_path(prompt_index, chunk_index)
         if expected_rows is not None:
             check_scores(frame, expected_rows, f"shard {path.name} of {self.folder}")
-        write_parquet_atomic(path, frame)
+        digest = write_parquet_atomic(path, frame)
+        integrity.write_text_atomic(integrity.hash_file(path), digest + "\n")
         return path
 
     def close(self, *, shards_written: int, finished: bool, session: dict | None = None) -> None:
@@ -296,8 +277,8 @@ class RunStore:
             except RmnbError:
                 write_json_atomic(self.meta_path, meta)
                 raise
-            write_parquet_atomic(self.scores_path, frame)
-            meta.update(status="complete", n_rows=len(frame), completed=_now())
+            digest = write_parquet_atomic(self.scores_path, frame)
+            meta.update(status="complete", n_rows=len(frame), completed=_now(), scores_sha256=digest)
             write_json_atomic(self.meta_path, meta)
             shutil.rmtree(self.shards, ignore_errors=True)
             shutil.rmtree(self.folder / ".locks", ignore_errors=True)
@@ -305,37 +286,54 @@ class RunStore:
             write_json_atomic(self.meta_path, meta)
 
     # -- reading ----------------------------------------------------------------------------------------------
+    def record_content_hash(self) -> None:
+        """Record the sha256 of a finished run's scores.parquet where an older rmnb did not (under the lock, once
+        the run has been verified by reading it whole)."""
+        self._require_lock()
+        meta = self.meta()
+        if meta.get("status") == "complete" and not meta.get("scores_sha256"):
+            meta["scores_sha256"] = file_sha256(self.scores_path)
+            write_json_atomic(self.meta_path, meta)
+
+    def close_after_failure(self, *, shards_written: int, session: dict | None = None) -> None:
+        """Record this session after an error or an interrupt, never raising: the error that stopped the run is
+        the one to see (a full disk that stopped a shard also stops the sidecar's update)."""
+        try:
+            self.close(shards_written=shards_written, finished=False, session=session)
+        except (OSError, RmnbError, RuntimeError):
+            pass
+
     def read_shards(self) -> pd.DataFrame:
+        """Every stored shard, each verified first (its sha256, then read whole)."""
         files = sorted(self.shards.glob("p*-c*.parquet")) if self.shards.exists() else []
         if not files:
             return pd.DataFrame({c: pd.Series(dtype=t.to_pandas_dtype()) for c, t in zip(COLUMNS, SCHEMA.types)})
-        return pd.concat([read_parquet_checked(f) for f in files], ignore_index=True)
+        return pd.concat([read_shard_checked(f) for f in files], ignore_index=True)
 
     def read(self) -> pd.DataFrame:
         return read_parquet_checked(self.scores_path) if self.complete else self.read_shards()
 
 
+def read_shard_checked(path: Path) -> pd.DataFrame:
+    """One stored shard, after checking it against its recorded sha256."""
+    why = integrity.changed_problem(path, integrity.recorded_hash(path))
+    if why:
+        raise RmnbError(f"The stored shard {path} cannot be used ({why}): the run is incomplete or damaged; "
+                        f"{REFRESH_HINT}.")
+    return read_parquet_checked(path)
+
+
 def run_problem(folder: Path, meta: dict) -> str | None:
-    """Why the run in ``folder`` (sidecar ``meta``) marked complete cannot be trusted; ``None`` when verified."""
+    """Why the run in ``folder`` (sidecar ``meta``) marked complete cannot be trusted; ``None`` when verified:
+    scores.parquet has the sha256 recorded when the run finished, reads whole, has the planned rows, every score
+    finite, and the recorded sizes are valid."""
     scores = folder / SCORES_FILE
     if not scores.exists():
         return f"{SCORES_FILE} is missing"
-    try:
-        n = parquet_rows(scores)
-    except RmnbError as exc:
-        return str(exc)
-    planned = meta.get("expected_rows", meta.get("n_rows"))
-    if planned is not None and n != int(planned):
-        return f"{SCORES_FILE} has {n} rows where the plan has {planned}"
     if int(meta.get("shard_size") or 1) < 1 or any(int(s.get("batch_size") or 1) < 1 for s in meta.get("sessions", [])):
         return "it was written with a batch or shard size below 1"
-    try:
-        values = pq.read_table(scores, columns=["score"]).column("score").to_numpy(zero_copy_only=False)
-    except Exception as exc:  # noqa: BLE001
-        return f"{SCORES_FILE} is unreadable ({type(exc).__name__}: {exc})"
-    if not np.isfinite(values.astype(float)).all():
-        return f"{SCORES_FILE} holds scores that are not finite"
-    return None
+    planned = meta.get("expected_rows", meta.get("n_rows"))
+    return integrity.changed_problem(scores, meta.get("scores_sha256")) or integrity.table_problem(scores, planned)
 
 
 def _now() -> str:
@@ -377,7 +375,7 @@ def read_results(path: str | Path, *, include_incomplete: bool = False) -> pd.Da
             files = sorted((folder / "shards").glob("p*-c*.parquet"))
             if not files:
                 continue
-            frame = pd.concat([read_parquet_checked(f) for f in files], ignore_index=True)
+            frame = pd.concat([read_shard_checked(f) for f in files], ignore_index=True)
         frames.append(frame.assign(run_key=meta.get("key"), complete=complete))
     if not frames:
         raise RmnbError(f"The runs below {path} are all incomplete; finish them (run the same command again) or "
@@ -407,6 +405,6 @@ def rows_per_second(folders) -> float:
 
 
 __all__ = [
-    "RunStore", "run_problem", "check_scores", "REFRESH_HINT", "read_results", "read_meta", "rows_per_second",
+    "RunStore", "run_problem", "file_sha256", "write_json_atomic", "check_scores", "REFRESH_HINT", "read_results", "read_meta", "rows_per_second",
     "run_folders", "content_key", "slug", "SCHEMA", "COLUMNS", "package_versions"
 ]

@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import platform
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from rmnb.base.errors import RmnbError
+from rmnb.base.tempfiles import pid_running
+from rmnb.data.integrity import shard_problem
 from rmnb.data.store import (
     META_FILE,
     SCORES_FILE,
-    parquet_rows,
     read_meta,
     read_parquet_checked,
     run_folders,
@@ -74,6 +76,7 @@ def run_status(path: str | Path) -> pd.DataFrame:
                          "status": f"unreadable: {exc}"})
             continue
         complete = meta.get("status") == "complete" and (folder / SCORES_FILE).exists()
+        state = "complete" if complete else writer_state(meta)
         stored = set() if complete else {(int(m[1]), int(m[2])) for f in (folder / "shards").glob("p*-c*.parquet")
                                          if (m := UNIT_FILE.match(f.name))}
         params = meta["params"]
@@ -83,10 +86,32 @@ def run_status(path: str | Path) -> pd.DataFrame:
             rows.append({"model_id": params.get("model_id"), "kind": params.get("kind"), "run": folder.name,
                          "prompt_id": prompt_id, "units_done": len(chunks) - len(missing),
                          "units_total": len(chunks), "missing": missing,
-                         "status": "complete" if complete else meta.get("status", "running")})
+                         "status": state})
     if not rows:
         raise RmnbError(f"No rmnb score runs (folders with {META_FILE}) found at or below {path}.")
     return pd.DataFrame(rows)
+
+
+def writer_state(meta: dict) -> str:
+    """What an unfinished run's sidecar says of its writers: ``running`` (a session still open whose process runs,
+    or runs on another machine), ``abandoned`` (every open session's process on this machine is gone: killed),
+    ``stopped`` (no session open: interrupted or failed and recorded, or waiting for the other shards)."""
+    if meta.get("status") == "complete":
+        return "complete"
+    open_sessions = [s for s in meta.get("sessions") or [] if "finished" not in s]
+    if not open_sessions:
+        return "stopped"
+    here = platform.node()
+    if all(s.get("host") == here and str(s.get("pid", "")).isdigit() and not pid_running(int(s["pid"]))
+           for s in open_sessions):
+        return "abandoned"
+    return "running"
+
+
+STATE_HINTS = {
+    "abandoned": "abandoned: its writer was killed; the same rmnb score command resumes it",
+    "stopped": "stopped: no writer; the same rmnb score command resumes it (or run the missing shards)",
+}
 
 
 def format_status(frame: pd.DataFrame) -> str:
@@ -94,7 +119,8 @@ def format_status(frame: pd.DataFrame) -> str:
     lines = []
     for (model, run), group in frame.groupby(["model_id", "run"], sort=False, dropna=False):
         done, total = int(group.units_done.fillna(0).sum()), int(group.units_total.fillna(0).sum())
-        lines.append(f"{model}  {run}: {done}/{total} units done ({group.status.iloc[0]})")
+        state = group.status.iloc[0]
+        lines.append(f"{model}  {run}: {done}/{total} units done ({STATE_HINTS.get(state, state)})")
         for row in group.itertuples():
             if isinstance(row.missing, list) and row.missing:
                 shown = ",".join(map(str, row.missing[:8])) + ("..." if len(row.missing) > 8 else "")
@@ -106,7 +132,15 @@ def format_status(frame: pd.DataFrame) -> str:
 
 
 def check_run(folder: Path) -> list[str]:
-    """Problems of one run folder (empty: verified complete, every (model, prompt, response) exactly once)."""
+    """Problems of one run folder (empty: verified complete, every (model, prompt, response) exactly once).
+    Every file is checked against its recorded sha256 and read whole; nothing here raises for a damaged file."""
+    try:
+        return _check_run(folder)
+    except (RmnbError, OSError, ValueError, KeyError) as exc:  # a damaged sidecar or file: a problem, not a crash
+        return [f"cannot be verified ({type(exc).__name__}: {exc})"]
+
+
+def _check_run(folder: Path) -> list[str]:
     try:
         meta = read_meta(folder)
         prompt_ids, plan = _plan_of(meta)
@@ -127,13 +161,9 @@ def check_run(folder: Path) -> list[str]:
             path = folder / "shards" / f"{unit_name(p, c)}.parquet"
             if not path.exists():
                 continue
-            try:
-                n = parquet_rows(path)
-            except RmnbError:
-                problems.append(f"unit {path.name} is truncated or unreadable")
-                continue
-            if n != rows:
-                problems.append(f"unit {path.name} has {n} rows where the plan has {rows} (truncated)")
+            why = shard_problem(path, rows)
+            if why:
+                problems.append(f"unit {path.name} is truncated, changed or unreadable: {why}")
                 continue
             unit = read_parquet_checked(path)
             foreign = sorted(set(unit.prompt_id) - {prompt_ids[p]})
@@ -184,5 +214,5 @@ def check_runs(path: str | Path) -> dict[Path, list[str]]:
     return {folder: check_run(folder) for folder in folders}
 
 
-__all__ = ["plan_units", "shard_units", "unit_name", "run_status", "format_status", "check_run", "check_runs",
-]
+__all__ = ["plan_units", "shard_units", "unit_name", "run_status", "format_status", "writer_state", "check_run",
+           "check_runs"]

@@ -5,6 +5,9 @@ the model once (``num_gpus`` per worker where the cluster has GPUs) and scores u
 (:mod:`rmnb.data.units`) handed to it, writing each unit straight into the results store, which must therefore
 be on a filesystem every worker sees (a shared filesystem on a cluster; any folder for a local Ray instance).
 
+A local Ray instance started here is stopped when the driver ends, also when it is killed (a watchdog,
+:mod:`rmnb.inference.ray_watchdog`); a cluster joined with ``--address`` is left alone.
+
 The driver (this process) holds the run's lock, opens or resumes the run, gives each worker two units at a time
 (the next one as soon as one is done), shows a progress bar (units, ETA), then verifies and completes the run.
 A worker that dies (killed, out of memory, node lost) is restarted by Ray, reloads the model, and its units are
@@ -18,6 +21,7 @@ from __future__ import annotations
 import os
 import platform
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -69,6 +73,7 @@ def connect(ray, address: str | None, workers: int | None) -> bool:
     common = dict(include_dashboard=False, configure_logging=False, log_to_driver=True)
     if address is None:
         ray.init(num_cpus=max(int(workers or 2), 1), object_store_memory=LOCAL_OBJECT_STORE, **common)
+        start_watchdog(ray)
         return True
     env = {k: v for k, v in os.environ.items() if k.startswith(("RMNB_", "HF_")) or k == "OMP_WAIT_POLICY"}
     try:
@@ -77,6 +82,17 @@ def connect(ray, address: str | None, workers: int | None) -> bool:
         raise RmnbError(f"could not join a Ray cluster at {address} ({exc}). Fix: start one (`ray start --head`) "
                         "and pass its address, or leave --address out to start a local Ray instance.") from None
     return True
+
+
+def start_watchdog(ray) -> subprocess.Popen | None:
+    """Beside a local Ray instance started here: a detached process that stops its processes once this one is
+    gone, even killed (:mod:`rmnb.inference.ray_watchdog`). Never for a cluster joined with ``--address``."""
+    if not sys.platform.startswith("linux"):
+        return None
+    node_id = ray.get_runtime_context().get_node_id()
+    return subprocess.Popen([sys.executable, "-m", "rmnb.inference.ray_watchdog", str(os.getpid()), node_id],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
 
 
 class ScoreWorker:
@@ -150,7 +166,8 @@ def score_ray(model, prompts, responses, *, prepare, run_units, reuse, address: 
             if done is not None:
                 return done
             session = {**info["session"], "executor": "ray", "workers": n, "gpus_per_worker": gpus,
-                       "address": address or "local", "argv": sys.argv}
+                       "address": address or "local", "argv": sys.argv, "host": platform.node(),
+                       "pid": os.getpid()}  # the driver: the writer of the sidecar
             plan = plan_units(info["n_prompts"], info["n_responses"], info["shard_size"])
             shard_size = store.open(shard_size=info["shard_size"], n_units=len(plan), session=session,
                                     expected_rows=info["n_prompts"] * info["n_responses"],
@@ -158,16 +175,17 @@ def score_ray(model, prompts, responses, *, prepare, run_units, reuse, address: 
             plan = plan_units(info["n_prompts"], info["n_responses"], shard_size)
             store.check_shards(plan)
             pending = [u for u in plan if not store.has_shard(*u)]
-            written, pids, finished = 0, set(), False
             bar = progress_bar(total=len(plan), initial=len(plan) - len(pending), unit="unit",
                                desc=f"{info['label']} {info['kind']} (Ray, {n} workers)", enabled=progress)
             try:
                 written, pids = _dispatch(ray, actors, pending, shard_size, bar)
-                finished = True
-            finally:
+            except BaseException:
                 bar.close()
-                store.close(shards_written=written, finished=finished,
-                            session={"worker_pids": sorted(pids), "worker_processes": len(pids)})
+                store.close_after_failure(shards_written=sum(store.has_shard(*u) for u in pending))
+                raise
+            bar.close()
+            store.close(shards_written=written, finished=True,
+                        session={"worker_pids": sorted(pids), "worker_processes": len(pids)})
         return store.folder
     finally:
         for actor in actors:

@@ -76,6 +76,20 @@ def conversation_for(lm: LoadedModel, kind: str, *, prompt_format: str | None = 
                         end_of_turn=end_of_turn, bos=bos)
 
 
+def check_template_renders(lm: LoadedModel, conv: Conversation, prompt_frame: pd.DataFrame, resp: Responses) -> None:
+    """Encode the first prompt with the first response before any run is opened, so that a chat template that
+    fails stops the job here, not in its first unit with the run already marked running."""
+    try:
+        conv.encode(prompt_frame["text"].iloc[0], resp.subset(slice(0, 1)))
+    except RmnbError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - jinja2, tokenizers and transformers raise many kinds
+        raise RmnbError(f"the chat template of {lm.id} fails on the first prompt ({type(exc).__name__}: "
+                        f"{str(exc).strip()[:200]}); nothing was scored and no run was opened. Fix: pass a template "
+                        "that works with --chat-template FILE (Python: chat_template=...), or --prompt-format raw "
+                        "for log-probs of a pretrained model.") from None
+
+
 def score_unit(lm: LoadedModel, conv: Conversation, kind: str, prompt: str, chunk: Responses, *,
                batch_size: int, end_of_turn: bool = False, progress=None) -> tuple[np.ndarray, list[int]]:
     """Scores of one prompt x a chunk of responses, and each response's number of tokens."""
@@ -176,6 +190,7 @@ def prepare(model: str | LoadedModel, prompts="paper54", responses: str | Respon
         raise RmnbError("The response list is empty: give at least one response (vocab, big-two, mfd2, a file).")
     conv = conversation_for(lm, kind, prompt_format=prompt_format, system_prompt=system_prompt,
                             end_of_turn=end_of_turn, bos=bos)
+    check_template_renders(lm, conv, prompt_frame, resp)
     batch_size = int(batch_size or lm.spec.batch_size or 64)
     fast_vocab = kind == "logprob" and resp.kind == "tokens" and not end_of_turn
     shard_size = int(shard_size or (len(resp) if fast_vocab else DEFAULT_SHARD))
@@ -249,12 +264,13 @@ def score(model: str | LoadedModel, prompts="paper54", responses: str | Response
         shard_size = job.open(store)
         plan = job.plan(shard_size)
         store.check_shards(plan)
-        written, finished = 0, False
+        written = 0
         try:
             written = run_units(job, store, plan, list(plan), progress=progress)
-            finished = True
-        finally:
-            store.close(shards_written=written, finished=finished)
+        except BaseException:
+            store.close_after_failure(shards_written=written)
+            raise
+        store.close(shards_written=written, finished=True)
     return store.folder
 
 
@@ -274,12 +290,15 @@ def _finished(store: RunStore, meta: dict, progress: bool) -> Path:
     if why:
         raise RmnbError(f"The stored run {store.folder} is incomplete or damaged ({why}): rerun with "
                         "--refresh (Python: refresh=True) to score it again.")
+    store.record_content_hash()  # a run finished by an older rmnb: verified whole just now, hashed from now on
     if progress:
-        print(f"rmnb: already scored (verified), nothing to do: {store.folder}", file=sys.stderr)
+        print(f"rmnb: already scored (verified: content hash and all {meta.get('n_rows', '?')} rows read), nothing "
+              f"to do: {store.folder}", file=sys.stderr)
     return store.folder
 
 
 SHARD_LOCK_WAIT_S = 300  # a shard waits this long for the run's lock (held only briefly by other shards)
+FAILURE_LOCK_WAIT_S = 10  # after an error or Ctrl-C, at most this long to record the session
 
 
 def _run_shard(job: Job, store: RunStore, shard: tuple[int, int], *, wait: bool, progress: bool) -> Path:
@@ -294,23 +313,30 @@ def _run_shard(job: Job, store: RunStore, shard: tuple[int, int], *, wait: bool,
         plan = job.plan(shard_size)
         mine = shard_units(plan, k, n)
         store.check_shards({u: plan[u] for u in mine})
-    written, finished = 0, False
+    written = 0
     store.shared = True
     try:
         written = run_units(job, store, plan, mine, progress=progress, desc=f"shard {k}/{n}")
-    finally:
+    except BaseException:
         store.shared = False
-        with store.lock(wait=True if wait else SHARD_LOCK_WAIT_S):
-            if store.meta().get("status") != "complete":
-                done = sum(store.has_shard(*u) for u in plan)
-                finished = done == len(plan)
-                if finished:
-                    store.check_shards(plan)
-                store.close(shards_written=written, finished=finished)
-                if progress:
-                    state = "run complete (verified)" if finished else \
-                        f"{done}/{len(plan)} units of the run stored; the run completes when every shard has run"
-                    print(f"rmnb: shard {k}/{n}: {len(mine)} units, {written} scored now; {state}", file=sys.stderr)
+        try:
+            with store.lock(wait=FAILURE_LOCK_WAIT_S):
+                store.close_after_failure(shards_written=written)
+        except (RmnbError, OSError):  # the run's lock cannot be had: the error that stopped the shard matters
+            pass
+        raise
+    store.shared = False
+    with store.lock(wait=True if wait else SHARD_LOCK_WAIT_S):
+        if store.meta().get("status") != "complete":
+            done = sum(store.has_shard(*u) for u in plan)
+            finished = done == len(plan)
+            if finished:
+                store.check_shards(plan)
+            store.close(shards_written=written, finished=finished)
+            if progress:
+                state = "run complete (verified)" if finished else \
+                    f"{done}/{len(plan)} units of the run stored; the run completes when every shard has run"
+                print(f"rmnb: shard {k}/{n}: {len(mine)} units, {written} scored now; {state}", file=sys.stderr)
     return store.folder
 
 

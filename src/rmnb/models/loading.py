@@ -23,7 +23,7 @@ from rmnb.base.device import dtype_name, resolve_device, resolve_dtype
 from rmnb.base.errors import RmnbError
 from rmnb.base.paths import cache_dir, env_flag
 from rmnb.base.quiet import quiet_transformers
-from rmnb.models import registry
+from rmnb.models import registry, revisions
 from rmnb.models.gguf import embedded_folder, embedded_revision
 from rmnb.models.registry import ModelSpec
 
@@ -131,14 +131,15 @@ def _folder_revision(folder: Path) -> str:
 
 def static_revision(model_id: str) -> str:
     """The revision an id stands for, without loading it: an embedded model's package version, a local folder's
-    content digest, or the registry's pinned revision (``"unpinned"`` when there is none)."""
+    content digest, or a Hub model's commit: pinned, or recorded at its first download
+    (:func:`rmnb.models.revisions.required`: an error naming the fix when none is known yet)."""
     spec = resolve_spec(model_id)
     if spec.gguf_package:
         return embedded_revision(spec)
     path = Path(model_id).expanduser()
     if path.is_dir():
         return _folder_revision(path)
-    return spec.revision or "unpinned"
+    return spec.revision or (revisions.required(spec.id) if revisions.is_hub_id(spec.id) else "unpinned")
 
 
 def _read_template(chat_template: str | None) -> str | None:
@@ -217,7 +218,7 @@ def model_source(spec: ModelSpec, revision: str | None = None) -> tuple[str, str
         return str(embedded_folder(spec.id)), None
     if registry.trained_recipe(spec.id) is not None:
         return str(trained_model_dir(spec.id)), None
-    return spec.id, revision or spec.revision
+    return spec.id, revision or revisions.known(spec.id)  # pinned, or recorded at the first download
 
 
 def load_tokenizer(model_id: str, *, revision: str | None = None, chat_template: str | None = None,
@@ -305,6 +306,8 @@ def load_model(model_id: str, kind: str | None = None, *, revision: str | None =
         rev = _folder_revision(Path(source).expanduser())
     else:
         rev = hub_revision or getattr(model.config, "_commit_hash", None) or "unpinned"
+        if not hub_revision:
+            revisions.record(spec.id, getattr(model.config, "_commit_hash", None))  # reused from now on
     return LoadedModel(spec=spec, model=model, tokenizer=tokenizer, kind=kind, device=dev, dtype=torch_dtype,
                        revision=rev, source=source, template_source=template_source, head=head)
 
