@@ -72,8 +72,6 @@ def test_hotelling_t2_with_one_feature_is_students_t_squared():
     a, b = rng.normal(0, 1, (4, 1)), rng.normal(1, 1, (6, 1))
     t = sps.ttest_ind(b[:, 0], a[:, 0], equal_var=True).statistic
     assert stats.hotelling_t2(a, b) == pytest.approx(t ** 2)
-    t2, f, df1, df2 = stats.hotelling_p(a, b)
-    assert (df1, df2) == (1, 8) and f == pytest.approx(t ** 2)
 
 
 def test_exact_test_power_grows_with_the_effect():
@@ -172,5 +170,23 @@ def test_rm_level_interaction_finds_a_planted_profile_and_not_a_null_one():
     found = da.rm_level_interaction(stats.per_model_means(planted, "foundation"))
     assert (found["df1"], found["df2"], found["n_labelings"]) == (4, 5, 210)
     assert found["p_exact"] < 0.05 and found["p_f"] < 0.05
+    gemma, llama = da.family_groups(da.rm_interaction_profiles(stats.per_model_means(planted, "foundation")))
+    assert found["F"] == pytest.approx(stats.hotelling_t2(gemma[:, :-1], llama[:, :-1]) * 5 / (4 * 8))
     null = _rms({}, rm_sd=15.0, categories=FOUNDATIONS, column="foundation", seed=4)
     assert da.rm_level_interaction(stats.per_model_means(null, "foundation"))["p_exact"] > 0.05
+
+
+def test_one_rm_in_a_family_is_not_testable_and_says_so():
+    med = _rms({("Agency", "positive"): -30.0}, n_gemma=1, n_models=3)
+    test = da.rm_level_test(*da.family_groups(da.rm_contrast(stats.per_model_means(med))))
+    assert np.isnan(test["p_exact"]) and np.isnan(test["p_welch"]) and test["n_labelings"] == 3
+    assert da.rm_level_verdict(0.001, test["p_exact"]).startswith("cannot be tested at the RM level")
+    assert np.isnan(da.rm_level_design(1, 2, n_panels=4)["power"])
+    fives = _rms({}, categories=FOUNDATIONS, column="foundation", n_gemma=2, n_models=5)
+    assert np.isnan(da.rm_level_interaction(stats.per_model_means(fives, "foundation"))["p_exact"])
+
+
+def test_whether_the_two_rm_level_tests_agree():
+    assert da.rm_tests_agree(0.01, 0.02) == da.rm_tests_agree(0.3, 0.2) == "the two RM-level tests agree at this level"
+    assert da.rm_tests_agree(0.049, 0.057).startswith("the two RM-level tests disagree")
+    assert da.rm_tests_agree(float("nan"), 0.1) == "neither RM-level test can be computed"

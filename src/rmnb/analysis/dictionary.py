@@ -4,9 +4,11 @@ tests -> per-model means, plus the glue names of the results JSON."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import comb
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
 from rmnb.analysis import stats
 
@@ -125,9 +127,12 @@ RM_POWER_D = 1.0  # the RM-level effect (family difference over the within-famil
 def rm_level_test(gemma, llama) -> dict:
     """Gemma against Llama with one value per RM: family means, ``diff`` (Llama - Gemma), Cohen's d, Welch's t
     with its df and p, and the exact permutation p of Welch's t over all labelings (``p_exact``, ``n_labelings``)."""
-    from scipy import stats as sps
-
     gemma, llama = np.asarray(gemma, float), np.asarray(llama, float)
+    if min(len(gemma), len(llama)) < 2:  # one RM in a family: no within-family spread, nothing to test
+        nan = float("nan")
+        return dict(n_gemma=len(gemma), n_llama=len(llama), mean_gemma=gemma.mean() if len(gemma) else nan,
+                    mean_llama=llama.mean() if len(llama) else nan, diff=nan, cohen_d=nan, t=nan, dof=nan,
+                    p_welch=nan, p_exact=nan, n_labelings=comb(len(gemma) + len(llama), len(gemma)))
     va, vb = gemma.var(ddof=1) / len(gemma), llama.var(ddof=1) / len(llama)
     t = stats.welch_t(gemma, llama)
     dof = (va + vb) ** 2 / (va ** 2 / (len(gemma) - 1) + vb ** 2 / (len(llama) - 1))
@@ -188,13 +193,17 @@ def rm_level_interaction(per_model: pd.DataFrame, category: str = "foundation") 
     (:func:`rm_interaction_profiles`) differ? Hotelling's T² on k - 1 of the k centred columns (any k - 1 give
     the same T²) as an F test (``F, df1, df2, p_f``) and the exact permutation p of T² over every labeling
     (``p_exact``, ``n_labelings``)."""
-    from scipy import stats as sps
-
     gemma, llama = family_groups(rm_interaction_profiles(per_model, category).iloc[:, :-1])
-    t2, f, df1, df2 = stats.hotelling_p(gemma, llama)
+    if len(gemma) + len(llama) < gemma.shape[1] + 2 or min(len(gemma), len(llama)) < 1:  # T² needs df2 >= 1
+        nan = float("nan")
+        return dict(n_gemma=len(gemma), n_llama=len(llama), t2=nan, F=nan, df1=gemma.shape[1], df2=0, p_f=nan,
+                    p_exact=nan, n_labelings=comb(len(gemma) + len(llama), len(gemma)))
+    t2 = stats.hotelling_t2(gemma, llama)
+    df1, df2 = gemma.shape[1], len(gemma) + len(llama) - gemma.shape[1] - 1
+    f = t2 * df2 / (df1 * (len(gemma) + len(llama) - 2))  # Hotelling's T² as F(df1, df2)
     p_exact, n_labelings = stats.exact_permutation_p(gemma, llama, stats.hotelling_t2)
     return dict(n_gemma=len(gemma), n_llama=len(llama), t2=t2, F=f, df1=df1, df2=df2,
-                p_f=float(sps.f.sf(f, df1, df2)) if df2 > 0 else float("nan"), p_exact=p_exact,
+                p_f=float(sps.f.sf(f, df1, df2)), p_exact=p_exact,
                 n_labelings=n_labelings)
 
 
@@ -203,7 +212,9 @@ def rm_level_verdict(p_prompt: float, p_rm: float, same_sign: bool = True, alpha
     prompt-level observations ``"survives at the RM level"`` when the RM-level p is significant too, with the same
     sign (``same_sign``), else it ``"does not survive at the RM level"``; an effect that is not
     significant with prompt-level observations ``"is significant at the RM level only"`` or ``"is significant at
-    neither level"``."""
+    neither level"``. A NaN RM-level p (a family with fewer than two RMs) cannot be tested."""
+    if p_rm is None or np.isnan(p_rm):
+        return "cannot be tested at the RM level (a family has fewer than two RMs)"
     rm_sig = p_rm < alpha and same_sign
     if p_prompt < alpha:
         return "survives at the RM level" if rm_sig else "does not survive at the RM level"
@@ -215,23 +226,22 @@ def rm_level_design(n_gemma: int, n_llama: int, n_panels: int, alpha: float = RM
     (``p_min``) and its Bonferroni-corrected value over ``n_panels`` (``p_min_bonf``), how many of the labelings
     the observed one must beat to reach ``alpha`` (``n_reject``, uncorrected, and ``n_reject_bonf``), and the
     test's power at ``alpha`` for an RM-level effect of :data:`RM_POWER_D` (``power``, seeded simulation)."""
-    from math import comb
-
     n_labelings = comb(n_gemma + n_llama, n_gemma)
     p_min = stats.smallest_exact_p(n_gemma, n_llama)
     return dict(n_units=n_gemma + n_llama, n_labelings=n_labelings, p_min=p_min,
                 p_min_bonf=min(1.0, p_min * n_panels), n_reject=int(np.ceil(alpha * n_labelings)) - 1,
                 n_reject_bonf=int(np.ceil(alpha / n_panels * n_labelings)) - 1, power_d=RM_POWER_D,
-                power=stats.exact_test_power(n_gemma, n_llama, RM_POWER_D, alpha, seed=seed))
+                power=stats.exact_test_power(n_gemma, n_llama, RM_POWER_D, alpha, seed=seed)
+                if min(n_gemma, n_llama) >= 2 else float("nan"))
 
 
 def rm_panel_verdicts(panels: pd.DataFrame, rm_panels: pd.DataFrame, alpha: float = RM_ALPHA) -> pd.DataFrame:
     """The prompt-level panel tests (:func:`rmnb.analysis.stats.panel_tests`) next to the RM-level ones
     (:func:`rm_level_panels`), one row per panel: both Llama-minus-Gemma differences, the Bonferroni-corrected
     prompt-level Welch p, the RM-level Welch and exact p (corrected) and :func:`rm_level_verdict`."""
-    keys = [c for c in ("category", "foundation") if c in panels.columns][:1] + ["framing"]
+    keys = ["category", "framing"]
     left = panels[keys + ["diff", "p_welch_bonf"]].rename(columns={"diff": "diff_prompts", "p_welch_bonf": "p_prompts"})
-    right = rm_panels.rename(columns={"category": keys[0]})[keys + ["diff", "p_welch_bonf", "p_exact_bonf"]]
+    right = rm_panels[keys + ["diff", "p_welch_bonf", "p_exact_bonf"]]
     out = left.merge(right.rename(columns={"diff": "diff_rms", "p_welch_bonf": "p_welch_rms",
                                            "p_exact_bonf": "p_exact_rms"}), on=keys)
     out["verdict"] = [rm_level_verdict(r.p_prompts, r.p_exact_rms, np.sign(r.diff_prompts) == np.sign(r.diff_rms),
@@ -241,9 +251,8 @@ def rm_panel_verdicts(panels: pd.DataFrame, rm_panels: pd.DataFrame, alpha: floa
 
 def rm_panel_sentence(verdicts: pd.DataFrame) -> str:
     """``"Agency/positive does not survive at the RM level (exact p = 0.91, corrected); ..."``, in table order."""
-    key = verdicts.columns[0]
-    return "; ".join(f"{r[key]}/{r['framing']} {r['verdict']} (exact p = {r['p_exact_rms']:.2g}, corrected)"
-                     for _, r in verdicts.iterrows())
+    return "; ".join(f"{r.category}/{r.framing} {r.verdict} (exact p = {r.p_exact_rms:.2g}, corrected)"
+                     for r in verdicts.itertuples(index=False))
 
 
 def glue_rm_level(results, name: str, test: dict) -> None:
@@ -251,3 +260,13 @@ def glue_rm_level(results, name: str, test: dict) -> None:
     :func:`rm_level_interaction` or :func:`rm_level_design`)."""
     for field, value in test.items():
         results.glue(f"{name}_{field}", value.item() if isinstance(value, np.generic) else value)
+
+
+def rm_tests_agree(p_welch: float, p_exact: float, alpha: float = RM_ALPHA) -> str:
+    """Whether the RM-level Welch and exact tests reach the same decision at ``alpha``, as a clause."""
+    if np.isnan(p_welch) or np.isnan(p_exact):
+        return "neither RM-level test can be computed"
+    if (p_welch < alpha) == (p_exact < alpha):
+        return "the two RM-level tests agree at this level"
+    return ("the two RM-level tests disagree at this level; the verdict follows the exact test, which assumes no "
+            "distribution")

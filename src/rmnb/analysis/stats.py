@@ -365,8 +365,11 @@ def exact_permutation_p(a, b, statistic=None) -> tuple[float, int]:
     statistic = statistic or welch_t
     a, b = np.asarray(a, float), np.asarray(b, float)
     pooled = np.concatenate([a, b])
-    observed = abs(statistic(a, b))
+    with np.errstate(all="ignore"):
+        observed = abs(statistic(a, b))
     marks = labelings(len(pooled), len(a))
+    if not np.isfinite(observed):  # too few units in a group for the statistic: not testable
+        return float("nan"), len(marks)
     values = np.array([abs(statistic(pooled[m], pooled[~m])) for m in marks])
     return float(np.mean(values >= observed - 1e-9 * max(1.0, observed))), len(marks)
 
@@ -386,15 +389,6 @@ def hotelling_t2(a, b) -> float:
     pooled = ((na - 1) * np.cov(a, rowvar=False, ddof=1) + (nb - 1) * np.cov(b, rowvar=False, ddof=1)) / (na + nb - 2)
     d = b.mean(0) - a.mean(0)
     return float(na * nb / (na + nb) * d @ np.linalg.solve(np.atleast_2d(pooled), d))
-
-
-def hotelling_p(a, b) -> tuple[float, float, int, int]:
-    """Hotelling's T² as an F test: ``(T², F, df1, df2)`` with ``df1`` = features, ``df2 = n_a + n_b - df1 - 1``;
-    its p is ``scipy.stats.f.sf(F, df1, df2)``."""
-    a, b = np.atleast_2d(np.asarray(a, float)), np.atleast_2d(np.asarray(b, float))
-    k, n = a.shape[1], len(a) + len(b)
-    t2 = hotelling_t2(a, b)
-    return t2, t2 * (n - k - 1) / (k * (n - 2)), k, n - k - 1
 
 
 def exact_test_power(n_a: int, n_b: int, d: float, alpha: float = 0.05, n_sims: int = 2000,
