@@ -21,8 +21,9 @@ def test_the_default_pair_differs_in_tuning_stage_as_well_as_lineage():
     assert lms == ("Gemma-3-270M is a pretrained base and SmolLM2-135M-Instruct is instruction-tuned, so a difference "
                    "between them is one of lineage and tuning stage, not of lineage alone.")
     rms = stand_ins.tuning_confound(registry.EMBEDDED_RMS, "reward")
-    assert rms.startswith("The reward models compared here are built on SmolLM2-135M-Instruct (instruction-tuned) "
-                          "and Gemma-3-270M (a pretrained base)")
+    assert rms.startswith("The reward models compared here are built on Gemma-3-270M (a pretrained base) and "
+                          "SmolLM2-135M-Instruct (instruction-tuned)")
+    assert stand_ins.tuning_confound(["smollm2-135m-instruct", "gemma3-270m"]) == lms  # the same in either order
     assert "lineage and tuning stage" in rms
 
 
@@ -45,3 +46,12 @@ def test_sizes_and_the_size_ratio_to_the_papers_reward_models():
     assert (ratio["theirs_min"], ratio["theirs_max"]) == ("2B", "27B")
     unknown = stand_ins.size_ratio(["some/unregistered-model"], paper)
     assert math.isnan(unknown["low"]) and "does not record" in unknown["text"]
+
+
+def test_confound_sentences_of_several_comparisons():
+    same = stand_ins.confound_sentences([(["gemma3-270m", "smollm2-135m-instruct"], "lm")] * 2)
+    assert same == stand_ins.tuning_confound(["gemma3-270m", "smollm2-135m-instruct"])  # said once
+    both = stand_ins.confound_sentences([(registry.EMBEDDED_RMS, "reward"), (["gemma3-270m"], "lm"),
+                                         (["google/gemma-2-2b", "meta-llama/Llama-3.2-3B"], "lm")])
+    assert both.startswith("The reward models compared here") and both.endswith("not in tuning stage.")
+    assert stand_ins.confound_sentences([(["gemma3-270m"], "lm")]) == ""

@@ -320,8 +320,8 @@ def ends_comparison(shared: pd.DataFrame, words=("Freedom", "Love")) -> dict:
         out["verdict"] = "a word has no variant among the shared strings, so the comparison is undefined"
     elif worst < ENDS_NEGLIGIBLE:
         out["verdict"] = (f"both words score under {ENDS_NEGLIGIBLE:.0%} of the larger end (at most {worst:.1e} of "
-                          "it): the implicit reward between these two models is made by the strings at its ends, "
-                          "and these words barely register in it")
+                          "it): the implicit reward between these two models is dominated by the strings at its "
+                          "ends, and these words barely register in it")
     else:
         out["verdict"] = (f"a word reaches {worst:.0%} of the larger end: the words are among the strings that make "
                           "the implicit reward between these two models")
@@ -341,4 +341,4 @@ def fig3_direction(fig3: pd.DataFrame, families: dict) -> dict:
                 "text": "no listed pair has a Gemma model as A, another family as B and both words shared"}
     verdict = "agrees with the paper" if wins == n else "opposite to the paper" if wins == 0 else "mixed"
     return {"n": n, "wins": wins, "verdict": verdict,
-            "text": f"Freedom above Love in {wins} of {n} pairs with a Gemma model as A: {verdict}"}
+            "text": f"Freedom above Love in {wins} of {n} pair{'s' if n > 1 else ''} with a Gemma model as A: {verdict}"}

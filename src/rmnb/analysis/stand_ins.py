@@ -37,8 +37,8 @@ def tuning_confound(model_ids, kind: str = "lm") -> str:
     """A sentence on whether the models compared differ in tuning stage as well as in lineage, from the registry,
     e.g. "SmolLM2-135M-Instruct is instruction-tuned and Gemma-3-270M is a pretrained base, so a difference between
     them is one of lineage and tuning stage, not of lineage alone." Reward models are described by the language
-    models they were built on."""
-    facts = [tuning_stage(m, kind) for m in dict.fromkeys(model_ids)]
+    models they were built on; models are named in alphabetical order."""
+    facts = sorted((tuning_stage(m, kind) for m in dict.fromkeys(model_ids)), key=lambda f: f["base"])
     if len(facts) < 2:
         return "Only one model is compared here, so no difference between models is read."
     built = any(f["base"] != f["model"] for f in facts)
@@ -98,3 +98,10 @@ def size_ratio(ours, theirs, kind: str = "reward") -> dict:
 
 def _times(x: float) -> str:
     return f"{x:.0f}" if x >= 10 else f"{x:.1f}"
+
+
+def confound_sentences(groups) -> str:
+    """:func:`tuning_confound` for each group of models compared, ``(model_ids, kind)``, the distinct sentences of
+    the groups with at least two models joined ("" when no group has two)."""
+    found = [tuning_confound(ids, kind) for ids, kind in groups if len(dict.fromkeys(ids)) > 1]
+    return " ".join(dict.fromkeys(found))
