@@ -207,7 +207,7 @@ def test_ends_comparison_puts_the_value_words_on_the_scale_of_the_tables_ends():
     # a value word at an end is not negligible
     loud = implicit.shared_table(pd.Series(np.log([0.5, 0.5]), index=["Freedom", "Love"]),
                                  pd.Series(np.log([0.9, 0.1]), index=["Freedom", "Love"]))
-    assert implicit.ends_comparison(loud)["verdict"].startswith("a word reaches 100%")
+    assert implicit.ends_comparison(loud)["verdict"].startswith("a word reaches 100% of it")
     missing = implicit.shared_table(pd.Series(np.log([0.5, 0.5]), index=["Freedom", "x"]),
                                     pd.Series(np.log([0.9, 0.1]), index=["Freedom", "x"]))
     assert "undefined" in implicit.ends_comparison(missing)["verdict"]

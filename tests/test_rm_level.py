@@ -187,6 +187,7 @@ def test_one_rm_in_a_family_is_not_testable_and_says_so():
 
 
 def test_whether_the_two_rm_level_tests_agree():
-    assert da.rm_tests_agree(0.01, 0.02) == da.rm_tests_agree(0.3, 0.2) == "the two RM-level tests agree at this level"
-    assert da.rm_tests_agree(0.049, 0.057).startswith("the two RM-level tests disagree")
+    assert da.rm_tests_agree(0.01, 0.02) == da.rm_tests_agree(0.3, 0.2) == "the two RM-level tests agree at .05"
+    assert da.rm_tests_agree(0.049, 0.057).startswith("the two RM-level tests disagree at .05; the verdict follows")
+    assert da.rm_tests_agree(0.049, 0.057, alpha=0.1) == "the two RM-level tests agree at .10"
     assert da.rm_tests_agree(float("nan"), 0.1) == "neither RM-level test can be computed"

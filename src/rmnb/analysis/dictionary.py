@@ -1,5 +1,7 @@
 """The §2 pipeline shared by the Big Two and MFD2 chapters: ranks -> median ranks -> mixed model -> panel
-tests -> per-model means, plus the glue names of the results JSON."""
+tests -> per-model means, the same family comparisons with the reward model as the unit of analysis (exact
+permutation tests over every family labeling, :func:`rm_level_test` and its neighbours), plus the glue names of the
+results JSON."""
 
 from __future__ import annotations
 
@@ -264,9 +266,10 @@ def glue_rm_level(results, name: str, test: dict) -> None:
 
 def rm_tests_agree(p_welch: float, p_exact: float, alpha: float = RM_ALPHA) -> str:
     """Whether the RM-level Welch and exact tests reach the same decision at ``alpha``, as a clause."""
+    level = f"{alpha:.2f}".lstrip("0")
     if np.isnan(p_welch) or np.isnan(p_exact):
         return "neither RM-level test can be computed"
     if (p_welch < alpha) == (p_exact < alpha):
-        return "the two RM-level tests agree at this level"
-    return ("the two RM-level tests disagree at this level; the verdict follows the exact test, which assumes no "
+        return f"the two RM-level tests agree at {level}"
+    return (f"the two RM-level tests disagree at {level}; the verdict follows the exact test, which assumes no "
             "distribution")

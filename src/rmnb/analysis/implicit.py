@@ -319,12 +319,11 @@ def ends_comparison(shared: pd.DataFrame, words=("Freedom", "Love")) -> dict:
     if not np.isfinite(ratios).all():
         out["verdict"] = "a word has no variant among the shared strings, so the comparison is undefined"
     elif worst < ENDS_NEGLIGIBLE:
-        out["verdict"] = (f"both words score under {ENDS_NEGLIGIBLE:.0%} of the larger end (at most {worst:.1e} of "
-                          "it): the implicit reward between these two models is dominated by the strings at its "
-                          "ends, and these words barely register in it")
+        out["verdict"] = (f"both words score under {ENDS_NEGLIGIBLE:.0%} of it, so the implicit reward between these "
+                          "two models is dominated by the strings at its ends and these words barely register in it")
     else:
-        out["verdict"] = (f"a word reaches {worst:.0%} of the larger end: the words are among the strings that make "
-                          "the implicit reward between these two models")
+        out["verdict"] = (f"a word reaches {worst:.0%} of it, so the words are among the strings that make the "
+                          "implicit reward between these two models")
     return out
 
 
