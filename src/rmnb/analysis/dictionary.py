@@ -205,8 +205,7 @@ def rm_level_interaction(per_model: pd.DataFrame, category: str = "foundation") 
     f = t2 * df2 / (df1 * (len(gemma) + len(llama) - 2))  # Hotelling's T² as F(df1, df2)
     p_exact, n_labelings = stats.exact_permutation_p(gemma, llama, stats.hotelling_t2)
     return dict(n_gemma=len(gemma), n_llama=len(llama), t2=t2, F=f, df1=df1, df2=df2,
-                p_f=float(sps.f.sf(f, df1, df2)), p_exact=p_exact,
-                n_labelings=n_labelings)
+                p_f=float(sps.f.sf(f, df1, df2)), p_exact=p_exact, n_labelings=n_labelings)
 
 
 def rm_level_verdict(p_prompt: float, p_rm: float, same_sign: bool = True, alpha: float = RM_ALPHA) -> str:
