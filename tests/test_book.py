@@ -36,6 +36,25 @@ def test_results_json_has_headline_values(built_book):
     assert ch02["n_terms_authors"] == 1652
 
 
+def test_results_json_has_the_rm_level_tests(built_book):
+    results = built_book.parent / "results"
+    ch01 = json.loads((results / "01_big_two.json").read_text())
+    assert ch01["rm_three_n_labelings"] == ch01["rm_design_n_labelings"] == 210
+    assert ch01["rm_three_diff"] == pytest.approx(ch01["three_way_estimate"], abs=1e-6)
+    assert 1 / 210 <= ch01["rm_three_p_exact"] <= 1 and 0 < ch01["rm_three_p_welch"] <= 1
+    assert {(r["category"], r["framing"]) for r in ch01["rm_panels"]} == {
+        (c, f) for c in ("Agency", "Communion") for f in ("positive", "negative")}
+    assert all(1 / 210 <= r["p_exact"] <= 1 for r in ch01["rm_panels"])
+    ch02 = json.loads((results / "02_moral_foundations.json").read_text())
+    for prefix in ("", "corrected_"):
+        assert ch02[f"{prefix}rm_three_n_labelings"] == 210 and (ch02[f"{prefix}rm_three_df1"]) == 4
+        assert len(ch02[f"{prefix}rm_panels"]) == 10
+    ch03 = json.loads((results / "03_base_model_logprobs.json").read_text())
+    prediction = ch03["prediction_positive"]
+    assert prediction["condition"] == "instruct" and set(prediction["p_fdr"]) == {"Agency", "Communion"}
+    assert {prediction["Agency"], prediction["Communion"]} <= set(prediction["models"]) | {"neither"}
+
+
 def test_glued_numbers_appear_in_prose(built_book):
     page = (built_book / "book" / "chapters" / "01_big_two.html").read_text()
     results = json.loads((built_book.parent / "results" / "01_big_two.json").read_text())

@@ -189,3 +189,37 @@ def test_authority_question_set_and_settings_key():
     assert settings.key() == sft.BoostSettings(questions=questions, answers=answers).key()
     with pytest.raises(RmnbError, match="at least one question"):
         sft.BoostSettings().examples()
+
+
+def test_ends_comparison_puts_the_value_words_on_the_scale_of_the_tables_ends():
+    # A (a base model) opens with "What", B (an instruct model) with "That"; the value words are rare in both
+    tokens = ["That", "What", "Freedom", " freedom", "Love", "the"]
+    p_a = np.array([0.05, 0.80, 1e-5, 1e-5, 2e-5, 0.14997])
+    p_b = np.array([0.85, 0.05, 2e-5, 1e-5, 1e-5, 0.09996])
+    shared = implicit.shared_table(pd.Series(np.log(p_a), index=tokens), pd.Series(np.log(p_b), index=tokens))
+    ends = implicit.ends_comparison(shared)
+    assert (ends["top"], ends["bottom"]) == ("That", "What")
+    assert ends["top_rank_in_b"] == 1 and ends["bottom_rank_in_a"] == 1  # each end is its model's first choice
+    scale = max(abs(ends["top_mwlr"]), abs(ends["bottom_mwlr"]))
+    assert ends["freedom_ratio"] == pytest.approx(abs(ends["freedom_mwlr"]) / scale)
+    assert ends["freedom_mwlr"] > 0 > ends["love_mwlr"]
+    assert ends["love_ratio"] < implicit.ENDS_NEGLIGIBLE and ends["verdict"].startswith("both words score under")
+    # a value word at an end is not negligible
+    loud = implicit.shared_table(pd.Series(np.log([0.5, 0.5]), index=["Freedom", "Love"]),
+                                 pd.Series(np.log([0.9, 0.1]), index=["Freedom", "Love"]))
+    assert implicit.ends_comparison(loud)["verdict"].startswith("a word reaches 100% of it")
+    missing = implicit.shared_table(pd.Series(np.log([0.5, 0.5]), index=["Freedom", "x"]),
+                                    pd.Series(np.log([0.9, 0.1]), index=["Freedom", "x"]))
+    assert "undefined" in implicit.ends_comparison(missing)["verdict"]
+
+
+def test_fig3_direction_reads_only_pairs_in_the_papers_orientation():
+    fig3 = pd.DataFrame({"a": ["g", "s", "g2"], "b": ["s", "g", "l"], "Freedom": [-1.0, 1.0, 2.0],
+                         "Love": [1.0, -1.0, 1.0]})
+    families = {"g": "Gemma", "g2": "Gemma", "s": "SmolLM", "l": "Llama"}
+    mixed = implicit.fig3_direction(fig3, families)
+    assert (mixed["n"], mixed["wins"], mixed["verdict"]) == (2, 1, "mixed")  # the reversed pair s -> g is left out
+    assert implicit.fig3_direction(fig3.iloc[:2], families)["verdict"] == "opposite to the paper"
+    agrees = implicit.fig3_direction(fig3.iloc[2:], families)
+    assert agrees["verdict"] == "agrees with the paper" and agrees["text"].startswith("Freedom above Love in 1 of 1")
+    assert implicit.fig3_direction(fig3.iloc[1:2], families)["verdict"] == "not comparable"

@@ -61,6 +61,22 @@ def test_posthoc_order_fdr_and_direction():
     assert (lps.posthoc(constant, "A", "B").p == 1.0).all()
 
 
+def test_positive_prediction_names_the_better_base_per_category_under_positive_prompts():
+    med = _simulated_medians(effect=3.0)  # B ranks agency better under positive prompts, A communion
+    post = lps.posthoc(med.replace({"A": "a", "B": "b"}), "a", "b")
+    pred = lps.positive_prediction(post, "a", "b")
+    assert pred["condition"] == "instruct" and pred["models"] == ["a", "b"]
+    assert (pred["Agency"], pred["Communion"]) == ("b", "a")
+    cells = post[post.valence == "positive"].set_index("category").p_fdr
+    assert pred["p_fdr"] == {"Agency": cells["Agency"], "Communion": cells["Communion"]}
+    swapped = lps.positive_prediction(lps.posthoc(med.replace({"A": "a", "B": "b"}), "b", "a"), "b", "a")
+    assert (swapped["Agency"], swapped["Communion"]) == ("b", "a")  # the better model, not the side, is recorded
+    reversed_effect = lps.positive_prediction(lps.posthoc(_simulated_medians(effect=-3.0), "A", "B"), "A", "B")
+    assert (reversed_effect["Agency"], reversed_effect["Communion"]) == ("A", "B")
+    empty = lps.positive_prediction(post[post.valence == "negative"], "a", "b", condition="pretrained")
+    assert empty["Agency"] is None and np.isnan(empty["p_fdr"]["Communion"]) and empty["condition"] == "pretrained"
+
+
 def test_anova_needs_both_levels():
     med = _simulated_medians(effect=1.0)
     with pytest.raises(RmnbError, match="two levels of 'valence'"):
@@ -98,10 +114,12 @@ CHAPTER_KEYS = {
     "03_base_model_logprobs": [f"{c}_{k}" for c in ("instruct", "pretrained")
                                for k in ("three_way_F", "three_way_df", "three_way_p", "model_F", "n_strict",
                                          "agency_positive_p_fdr", "communion_negative_p_fdr", "anova", "posthoc",
-                                         "direction", "broad_three_way_F")],
+                                         "direction", "broad_three_way_F")]
+    + ["prediction_positive", "confound_sentence"],
     "04_implicit_reward": ["table1_top", "table1_bottom", "table1_best", "table1_worst", "fig3_pairs",
                            "n_freedom_wins", "recovery", "mwlr_recall", "best_metric", "toy_identity_gap",
-                           "identity_gap", "pair0_freedom_mwlr", "pair0_love_mwlr"],
+                           "identity_gap", "pair0_freedom_mwlr", "pair0_love_mwlr", "fig3_direction_verdict",
+                           "ends_ratio_freedom", "ends_ratio_love", "confound_sentence"],
 }
 
 

@@ -181,3 +181,16 @@ def test_chapter_00_smoke_run(tmp_path, data_dir):
     for r in values["top_tokens"][:3]:
         assert {"token", "token_id", "score", "rank"} <= set(r)
     assert values["facct_n_rms"] == 10
+
+
+def test_scope_sentence_says_what_was_searched():
+    plan = pd.DataFrame({"model": ["A", "B"], "n_filtered": [49152, 30000], "vocab_size": [49152, 262144],
+                         "n_sample": [4007, 4007]})
+    sampled = ts.scope_sentence(pd.DataFrame({"prompt_id": ["greatest", "best"], "full": [False, False]}),
+                                          plan)
+    assert sampled == ("“greatest”, “best” over a common sample of 4,007 strings, so the top and the bottom of those "
+                       "rankings are the sample's, not the vocabulary's")
+    mixed = ts.scope_sentence(pd.DataFrame({"prompt_id": ["greatest", "worst"], "full": [True, False]}),
+                                        plan)
+    assert mixed.startswith("“greatest” over each model's filtered vocabulary (49,152 of 49,152 tokens for A, "
+                            "30,000 of 262,144 tokens for B); “worst” over a common sample")

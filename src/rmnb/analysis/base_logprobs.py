@@ -203,6 +203,20 @@ def agreement_text(cells: pd.DataFrame) -> str:
     return ", ".join(parts) or "no cells"
 
 
+def positive_prediction(post: pd.DataFrame, model_a: str, model_b: str, condition: str = "instruct") -> dict:
+    """Chapter 03's prediction for the reward models built on these two bases (chapter 06 reads it): per category,
+    the model whose median rank of its nouns is better (lower) under **positive** prompts in :func:`posthoc`'s
+    table, with the cell's BH-corrected p: ``{"condition", "models": [a, b], "Agency": id, "Communion": id,
+    "p_fdr": {"Agency": p, "Communion": p}}`` (``"neither"`` for a tie; a missing cell gives ``None`` and NaN)."""
+    cells = post[post.valence == "positive"].set_index("category") if len(post) else pd.DataFrame()
+    out = {"condition": condition, "models": [model_a, model_b], "p_fdr": {}}
+    for category in ("Agency", "Communion"):
+        hit = category in cells.index
+        out[category] = cells.loc[category, "better"] if hit else None
+        out["p_fdr"][category] = float(cells.loc[category, "p_fdr"]) if hit else float("nan")
+    return out
+
+
 # --- glue ------------------------------------------------------------------------------------------------
 
 TERM_KEYS = {"category": "category", "valence": "valence", "model": "model", "category:valence": "cat_val",

@@ -292,3 +292,52 @@ def recovery_verdict(summary: pd.DataFrame, metric: str = "MWLR", baseline: str 
             "position": f"{position} of {len(summary)}",
             "beats_all": "beats every other candidate" if position == 1 and ahead
             else "does not beat every other candidate"}
+
+
+ENDS_NEGLIGIBLE = 0.01  # a word whose |MWLR| is below this share of the table's larger end barely moves the reward
+
+
+def ends_comparison(shared: pd.DataFrame, words=("Freedom", "Love")) -> dict:
+    """Table 1's two ends against the value words, on one pair's shared strings (:func:`shared_table`): the top
+    (most B-preferred) and bottom strings with their MWLR and their rank among the preferring model's own most
+    probable strings (``top_rank_in_b``, ``bottom_rank_in_a``; 1 = its most probable first string); per word its
+    variant-averaged MWLR (``<word>_mwlr``) and ``<word>_ratio`` = |MWLR| over the larger end's |MWLR|; and
+    ``verdict``, whether the words are negligible at that scale (every ratio below :data:`ENDS_NEGLIGIBLE`)."""
+    ordered = shared.sort_values("mwlr", ascending=False, kind="stable").reset_index(drop=True)
+    top, bottom = ordered.iloc[0], ordered.iloc[-1]
+    scale = max(abs(top.mwlr), abs(bottom.mwlr))
+    out = {"top": top.token, "top_mwlr": float(top.mwlr), "bottom": bottom.token, "bottom_mwlr": float(bottom.mwlr),
+           "top_rank_in_b": int((shared.logprob_b > top.logprob_b).sum()) + 1,
+           "bottom_rank_in_a": int((shared.logprob_a > bottom.logprob_a).sum()) + 1}
+    scores = word_scores(shared, words).set_index("word")["score"]
+    ratios = []
+    for w in words:
+        out[f"{w.lower()}_mwlr"] = float(scores[w])
+        out[f"{w.lower()}_ratio"] = abs(float(scores[w])) / scale if scale > 0 else float("nan")
+        ratios.append(out[f"{w.lower()}_ratio"])
+    worst = max(ratios)
+    if not np.isfinite(ratios).all():
+        out["verdict"] = "a word has no variant among the shared strings, so the comparison is undefined"
+    elif worst < ENDS_NEGLIGIBLE:
+        out["verdict"] = (f"both words score under {ENDS_NEGLIGIBLE:.0%} of it, so the implicit reward between these "
+                          "two models is dominated by the strings at its ends and these words barely register in it")
+    else:
+        out["verdict"] = (f"a word reaches {worst:.0%} of it, so the words are among the strings that make the "
+                          "implicit reward between these two models")
+    return out
+
+
+def fig3_direction(fig3: pd.DataFrame, families: dict) -> dict:
+    """Figure 3 in the paper's orientation: among :func:`pair_word_mwlr` rows whose A is a Gemma model and whose B
+    is not (``families``: model id -> family), how often "Freedom" scores above "Love" (``wins`` of ``n``, pairs
+    with an undefined word left out) and ``verdict``: ``"agrees with the paper"`` (every pair), ``"opposite to the
+    paper"`` (none), ``"mixed"``, or why there is nothing to compare; ``text`` says it in one line."""
+    oriented = fig3[[families.get(a) == "Gemma" and families.get(b) != "Gemma" for a, b in zip(fig3.a, fig3.b)]]
+    oriented = oriented.dropna(subset=["Freedom", "Love"])
+    n, wins = len(oriented), int((oriented.Freedom > oriented.Love).sum())
+    if n == 0:
+        return {"n": 0, "wins": 0, "verdict": "not comparable",
+                "text": "no listed pair has a Gemma model as A, another family as B and both words shared"}
+    verdict = "agrees with the paper" if wins == n else "opposite to the paper" if wins == 0 else "mixed"
+    return {"n": n, "wins": wins, "verdict": verdict,
+            "text": f"Freedom above Love in {wins} of {n} pair{'s' if n > 1 else ''} with a Gemma model as A: {verdict}"}

@@ -341,3 +341,69 @@ def panel_tests(med: pd.DataFrame, category: str = "category", n_permutations: i
     out["stars_welch"] = out.p_welch_bonf.map(stars)
     out["stars_perm"] = out.p_perm_bonf.map(stars)
     return out
+
+
+# --- exact tests with few units (the RM as the unit of analysis) ------------------------------------------
+
+def labelings(n: int, k: int) -> np.ndarray:
+    """Every way to mark ``k`` of ``n`` units as the first group: a boolean array of shape (C(n, k), n), in
+    ``itertools.combinations`` order (the first row marks units 0..k-1)."""
+    from itertools import combinations
+
+    rows = list(combinations(range(n), k))
+    out = np.zeros((len(rows), n), dtype=bool)
+    for i, chosen in enumerate(rows):
+        out[i, list(chosen)] = True
+    return out
+
+
+def exact_permutation_p(a, b, statistic=None) -> tuple[float, int]:
+    """Two-sided exact permutation test of ``statistic(a, b)`` (default: Welch's t): the share of **all**
+    C(n_a + n_b, n_a) relabelings of the pooled units whose ``|statistic|`` is at least the observed one (the
+    observed labeling is one of them, so p >= 1 / that count). ``a`` and ``b`` hold one unit per row (a vector
+    of values or a units x features matrix). Returns ``(p, number of labelings)``."""
+    statistic = statistic or welch_t
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    pooled = np.concatenate([a, b])
+    with np.errstate(all="ignore"):
+        observed = abs(statistic(a, b))
+    marks = labelings(len(pooled), len(a))
+    if not np.isfinite(observed):  # too few units in a group for the statistic: not testable
+        return float("nan"), len(marks)
+    values = np.array([abs(statistic(pooled[m], pooled[~m])) for m in marks])
+    return float(np.mean(values >= observed - 1e-9 * max(1.0, observed))), len(marks)
+
+
+def smallest_exact_p(n_a: int, n_b: int) -> float:
+    """The smallest p :func:`exact_permutation_p` can return for groups of ``n_a`` and ``n_b`` units: 1 over the
+    number of labelings, or 2 over it when the groups are equal in size (swapping them gives the same |t|)."""
+    from math import comb
+
+    return (2 if n_a == n_b else 1) / comb(n_a + n_b, n_a)
+
+
+def hotelling_t2(a, b) -> float:
+    """Two-sample Hotelling T² of two groups of units (rows) x features (columns), pooled covariance."""
+    a, b = np.atleast_2d(np.asarray(a, float)), np.atleast_2d(np.asarray(b, float))
+    na, nb = len(a), len(b)
+    pooled = ((na - 1) * np.cov(a, rowvar=False, ddof=1) + (nb - 1) * np.cov(b, rowvar=False, ddof=1)) / (na + nb - 2)
+    d = b.mean(0) - a.mean(0)
+    return float(na * nb / (na + nb) * d @ np.linalg.solve(np.atleast_2d(pooled), d))
+
+
+def exact_test_power(n_a: int, n_b: int, d: float, alpha: float = 0.05, n_sims: int = 2000,
+                     seed: int = 0) -> float:
+    """Monte-Carlo power of the exact Welch permutation test (:func:`exact_permutation_p`) for normal units whose
+    group means differ by ``d`` within-group SDs: the share of ``n_sims`` seeded draws with p < ``alpha``."""
+    rng = np.random.default_rng(seed)
+    marks = labelings(n_a + n_b, n_a)
+    draws = rng.normal(size=(n_sims, n_a + n_b))
+    draws[:, n_a:] += d
+    ka = marks.sum(1)[0]
+    t = np.empty((n_sims, len(marks)))
+    for i, m in enumerate(marks):
+        xa, xb = draws[:, m], draws[:, ~m]
+        t[:, i] = np.abs(xb.mean(1) - xa.mean(1)) / np.sqrt(xa.var(1, ddof=1) / ka + xb.var(1, ddof=1) / (len(m) - ka))
+    observed = t[:, 0]  # the first labeling marks units 0..n_a-1: the true groups
+    p = np.mean(t >= observed[:, None] - 1e-9, axis=1)
+    return float(np.mean(p < alpha))

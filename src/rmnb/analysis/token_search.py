@@ -395,3 +395,21 @@ def tau_pairs(tau: pd.DataFrame) -> pd.DataFrame:
     cols = list(tau.columns)
     return pd.DataFrame([(a, b, float(tau.loc[a, b])) for i, a in enumerate(cols) for b in cols[i + 1:]],
                         columns=["a", "b", "tau"])
+
+
+def scope_sentence(prompts: pd.DataFrame, plan: pd.DataFrame) -> str:
+    """What this run searched, for a summary: the prompts searched over each model's filtered vocabulary (with
+    the kept and total token counts) and those searched over the common sample, whose extremes are the sample's."""
+    full, sampled = list(prompts.prompt_id[prompts.full]), list(prompts.prompt_id[~prompts.full])
+    parts = []
+    if full:
+        kept = ", ".join(f"{r.n_filtered:,} of {r.vocab_size:,} tokens for {r.model}" for r in plan.itertuples())
+        parts.append(f"{_quoted(full)} over each model's filtered vocabulary ({kept})")
+    if sampled:
+        parts.append(f"{_quoted(sampled)} over a common sample of {int(plan.n_sample.max()):,} strings, so the top and "
+                     "the bottom of those rankings are the sample's, not the vocabulary's")
+    return "; ".join(parts)
+
+
+def _quoted(ids) -> str:
+    return ", ".join(f"“{p}”" for p in ids)
