@@ -311,16 +311,6 @@ def test_floor_rows_and_summary_report_failures():
     assert vn.floor_summary(floor.head(1)) == "all 1 RMs pass the held-out floor"
 
 
-def test_confound_sentence_reads_the_registry():
-    labels = {"smollm2-135m-instruct": "SmolLM2", "gemma3-270m": "Gemma"}
-    text = vn.confound_sentence(["smollm2-135m-instruct", "gemma3-270m"], labels)
-    assert text.startswith("SmolLM2 is an instruction-tuned model and Gemma a pretrained base model")
-    assert "differ in tuning stage" in text
-    assert "not in tuning stage" in vn.confound_sentence(["google/gemma-2-2b-it", "meta-llama/Llama-3.2-3B-Instruct"],
-                                                         {})
-    assert "not recorded" in vn.confound_sentence(["some/unknown", "gemma3-270m"], {})
-
-
 def test_movers_sentence_names_climbers_per_base():
     from rmnb.analysis.training import mover_summary
 

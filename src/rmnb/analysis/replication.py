@@ -118,7 +118,8 @@ def category_tests(gaps: pd.DataFrame, families: tuple[str, str], when: str = "f
 
 
 def prediction_check(prediction: dict, tests: pd.DataFrame, bases: tuple[str, str]) -> pd.DataFrame:
-    """Per category: ``predicted`` (the base chapter 03's log-probs favour), ``observed`` (the base whose RMs rank
+    """Per category: ``predicted`` (the base chapter 03's log-probs favour:
+    :func:`rmnb.analysis.base_logprobs.positive_prediction`), ``observed`` (the base whose RMs rank
     the category better: the second when the mean gap is positive; "no clear difference" when the interval
     contains 0) and ``agree`` ("yes", "no" or "undecided")."""
     rows = []
@@ -190,13 +191,6 @@ def noun_logprobs(bases: tuple[str, str], device: str = "auto") -> dict:
     word_lp = word_logprobs(strict, {b: t.values for b, t in tables.items()}, frame.prompt_id)
     _, med = median_rank_table(word_lp)
     return dict(word_lp=word_lp, post=posthoc(med, *bases), from_cache=dict(pool.from_cache))
-
-
-def predicted_favourites(post: pd.DataFrame) -> dict:
-    """Per category, the model whose log-probs rank it better under positive prompts (``post``: chapter 03's cell
-    tests)."""
-    positive = post[post.valence == "positive"]
-    return {str(r.category): r.better for r in positive.itertuples()}
 
 
 def lm_rank_difference(word_lp: pd.DataFrame, first: str, second: str) -> pd.Series:

@@ -309,24 +309,6 @@ def install_sentence(runs: dict, labels: dict) -> str:
     return "; ".join(f"{labels.get(b, b)}: {run_source(r)}" for b, r in runs.items())
 
 
-def confound_sentence(bases, labels: dict) -> str:
-    """What besides lineage separates two bases, from the registry's ``variant`` of each (instruct / pretrained)."""
-    from rmnb.models import registry
-
-    kinds = {b: (registry.REGISTRY[b].variant if b in registry.REGISTRY else None) for b in bases}
-    named = {"instruct": "an instruction-tuned model", "pretrained": "a pretrained base model"}
-    if None in kinds.values():
-        return ("The tuning stage of at least one base is not recorded, so a difference between the two may come "
-                "from tuning as well as from pretraining.")
-    a, b = bases
-    if kinds[a] == kinds[b]:
-        return (f"Both are {named.get(kinds[a], kinds[a])}s, so the two differ in lineage and size but not in "
-                "tuning stage.")
-    return (f"{labels.get(a, a)} is {named.get(kinds[a], kinds[a])} and {labels.get(b, b)} "
-            f"{named.get(kinds[b], kinds[b])}: they differ in tuning stage as well as in lineage, so a difference "
-            "between them cannot be put on pretraining alone.")
-
-
 def live_accuracy_sentence(live_rows: pd.DataFrame, curve: pd.DataFrame, base: str, steps: int) -> str:
     """The live run's held-out accuracy at step 0 and at its end, with :func:`live_verdict`."""
     shown = live_rows[live_rows.framing == "all"].set_index("when").accuracy
