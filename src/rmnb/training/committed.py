@@ -109,6 +109,8 @@ def install(source: Path, base_id: str, settings, data, heldout, out_dir: Path, 
     with quiet_transformers():
         merged.save_pretrained(tmp / "model")
         loaded.tokenizer.save_pretrained(tmp / "model")
+    if (source / SCORES).exists():   # the held-out pairs' rewards, as a trained run's folder holds them
+        shutil.copy2(source / SCORES, tmp / SCORES)
     manifest = dict(committed)
     manifest["plan"] = dict(committed["plan"], checkpoint_steps=[0, final])
     manifest["installed"] = {"from": str(source), **check,

@@ -148,7 +148,7 @@ def export(run: TrainedRun, rm_id: str, *, adapter: bool = False, device: str = 
     if keep_adapter:
         source = out / committed.ADAPTER if "installed" in run.manifest else run.checkpoints[-1][1]
         shutil.copytree(source, tmp / committed.ADAPTER, ignore=shutil.ignore_patterns("README.md"))
-    shutil.copy2(run.folder / HELDOUT, tmp / HELDOUT)
+    shutil.copy2(_heldout_file(run, rm_id, seed), tmp / HELDOUT)
     for name, frame in ((TOKENS, tables["tokens"]), (NOUNS, tables["nouns"])):
         frame.to_parquet(tmp / name, compression="zstd")
     (tmp / "manifest.json").write_text(json.dumps(slim_manifest(manifest), indent=1))
@@ -156,6 +156,13 @@ def export(run: TrainedRun, rm_id: str, *, adapter: bool = False, device: str = 
         shutil.rmtree(out)
     os.replace(tmp, out)
     return out
+
+
+def _heldout_file(run: TrainedRun, rm_id: str, seed: int) -> Path:
+    """The held-out pairs' rewards of a run: in its folder, or (a run installed by an older rmnb) in the committed
+    seed folder it was installed from."""
+    own = run.folder / HELDOUT
+    return own if own.exists() else committed.seed_dir(rm_id, seed) / HELDOUT
 
 
 def committed_tables(rm_id: str, seed: int) -> SeedTables | None:
@@ -184,7 +191,7 @@ def seed_tables(rm_id: str, seed: int, *, device: str = "auto", refresh: bool = 
     manifest = (committed.export_manifest(run, rm_id, run.folder.name) if "consumed_order" in run.manifest
                 else run.manifest)                      # a trained run proves its order; an installed one says it
     return SeedTables(rm_id, seed, slim_manifest(manifest), tables["tokens"], tables["nouns"],
-                      pd.read_parquet(run.folder / HELDOUT), "computed here")
+                      pd.read_parquet(_heldout_file(run, rm_id, seed)), "computed here")
 
 
 VERIFY_SCORE_TOLERANCE = 1e-4   # |re-scored - committed| reward allowed when an installed adapter is re-scored
