@@ -356,3 +356,12 @@ def hh_section(bases, preset: str, data_source: str, data_step, n_train, n_heldo
     text = (f"On {len(data)} {data.name} pairs, plan, order, settings and data are {identical_word(checks)} for the "
             "two bases.\n\n" + "\n".join(lines))
     return runs, acc, text
+
+
+def noun_rank_changes(tables, nouns: pd.DataFrame) -> pd.DataFrame:
+    """Figure 5's rank changes of one seed's RM, from step 0 to its final step, read from its token table
+    (:func:`rmnb.analysis.training.noun_ranks` and :func:`~rmnb.analysis.training.rank_changes`)."""
+    from rmnb.analysis.training import noun_ranks, rank_changes
+
+    scores = tables.tokens[["step", "token_id", "response", "score"]].astype({"response": str})
+    return rank_changes(noun_ranks(scores, nouns), 0, tables.final_step)
