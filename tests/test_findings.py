@@ -1,6 +1,7 @@
 """Key findings: recorded by chapters (Results.finding), gathered on the landing page (rmnb.book.findings)."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -79,7 +80,7 @@ def test_landing_table_rows_come_from_results_and_say_not_built(tmp_path):
     rows = [line for line in text.splitlines() if line.startswith("| {ref}")]
     assert rows == [
         "| {ref}`Ch. 1 <ch01>` | Records no key findings yet. | — | — | not built |",
-        r"| {ref}`Ch. 5 <ch05>` | Direction \| sign | Llama agency (summary) | holds for 13k, 27k | **reproduced** |",
+        r"| {ref}`Ch. 5 <ch05>` | Direction \| sign | Llama agency — *summary* | holds for 13k, 27k | **reproduced** |",
         "| {ref}`Ch. 7 <ch07>` | Not run in this build. | — | — | not built |",
     ]
     assert "1 finding from 1 of 3 chapters" in text
@@ -96,5 +97,26 @@ def test_hero_figure_is_rendered_from_the_chapters_saved_chart(tmp_path):
     chart = alt.Chart(pd.DataFrame({"x": [1, 2], "y": [3, 4]})).mark_point().encode(x="x:Q", y="y:Q")
     (results / "figures" / f"{name}.vl.json").write_text(chart.to_json())
     text = findings.write_findings_fragment(chapters, tmp_path).read_text()
-    assert text.startswith(f":::{{figure}} {findings.HERO_SVG}\n:name: fig-landing-hero")
-    assert (chapters / findings.HERO_SVG).read_text().lstrip().startswith("<svg")
+    assert text.startswith(f":::{{figure}} /book/chapters/{findings.HERO_IMAGE}\n:name: fig-landing-hero")
+    assert (chapters / findings.HERO_IMAGE).read_bytes().startswith(b"\x89PNG")
+
+
+# Default chapters that record no key findings yet: the second round of issue #26 adds them and removes each here.
+PENDING = {"00_token_search", "01_big_two", "02_moral_foundations", "03_base_model_logprobs", "04_implicit_reward",
+           "06_training_live", "07_greatest_thing"}
+
+
+def _built_case(stem):
+    marks = [pytest.mark.skip(reason=f"issue #26 round 2: {stem} records no key findings yet")] if stem in PENDING else []
+    return pytest.param(stem, marks=marks, id=stem)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", [_built_case(s) for s in findings.toc_chapter_stems(Path(__file__).resolve().parents[1])])
+def test_every_built_chapter_records_key_findings(built_book, stem):
+    found = findings.read_findings(built_book.parent / "results", stem)
+    assert found is not None, f"{stem} did not run in the test build"
+    assert found, f"{stem} records no key findings: add res.finding(...) to its comparison cell (book/README.md §3)"
+    assert all(f["verdict"] in findings.VERDICTS for f in found)
+    landing = (built_book / "book" / "intro.html").read_text(encoding="utf-8")
+    assert all(f["claim"] in landing for f in found), "the landing page lacks a finding the chapter recorded"

@@ -28,7 +28,11 @@ def test_one_repository_url_everywhere():
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert "repository" not in config, "_config.yml must not hold its own repository URL (sphinx_ext sets it)"
     assert "rmnb.book.sphinx_ext" in config["sphinx"]["extra_extensions"]
-    assert all(config["html"][f"use_{b}_button"] for b in ("repository", "issues", "edit_page"))
+    sphinx_config = SimpleNamespace(html_theme_options={"search_bar_text": "Search"})
+    sphinx_ext._set_repository(None, sphinx_config)
+    options = sphinx_config.html_theme_options
+    assert options["repository_url"] == url and options["search_bar_text"] == "Search"
+    assert all(options[button] for button in sphinx_ext.REPOSITORY_BUTTONS)
 
 
 def test_handout_readme_names_the_repository(tmp_path):

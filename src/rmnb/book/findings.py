@@ -9,7 +9,7 @@ A chapter records a finding where it compares its result with the paper's (its "
 results JSON (``_build/results/<chapter>.json``). At build time :func:`write_findings_fragment` reads those files
 for every chapter of the book's TOC and writes ``book/chapters/findings.inc``: one row per finding (chapter, claim,
 paper, this book, verdict), a "not built" row for a chapter that was not run or records none, and the hero figure
-(a chapter figure rendered to SVG). ``book/intro.md`` includes it. Nothing in the table is typed.
+(a chapter figure rendered to PNG). ``book/intro.md`` includes it. Nothing in the table is typed.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ VERDICTS = {
 }
 NOT_BUILT = "not built"          # the landing table's verdict for a chapter with no findings
 FRAGMENT = "findings.inc"        # written next to the executed chapters
-HERO_SVG = "hero.svg"
+HERO_IMAGE = "hero.png"
 # The landing page's figure: (chapter, the name the chapter saved its chart under with ``res.figure``, caption).
 HERO = ("01_big_two", "fig-01-big2-violins",
         "The paper's headline, redrawn from the authors' released scores: where ten open reward models rank the "
@@ -110,24 +110,27 @@ def finding_rows(stems: list[str], results_dir: Path) -> list[list[str]]:
             rows.append([chapter_link(stem), why, "—", "—", NOT_BUILT])
             continue
         for f in found:
-            paper = escape_markdown(f["paper"]) + (f" ({escape_markdown(f['source'])})" if f.get("source") else "")
+            paper = escape_markdown(f["paper"]) + (f" — *{escape_markdown(f['source'])}*" if f.get("source") else "")
             rows.append([chapter_link(stem), escape_markdown(f["claim"]), paper, escape_markdown(f["book"]),
                          f"**{f['verdict']}**"])
     return rows
 
 
 def hero_figure(results_dir: Path, out_dir: Path) -> list[str]:
-    """The hero figure's MyST lines: :data:`HERO`'s saved chart rendered to ``<out_dir>/hero.svg`` (offline, with
-    vl-convert), or a line saying the chapter has not been run."""
+    """The hero figure's MyST lines: :data:`HERO`'s saved chart rendered to ``<out_dir>/hero.png`` (offline, with
+    vl-convert), or a line saying the chapter has not been run. The image path starts at the book's root
+    (``/book/chapters/hero.png``; ``results_dir`` is ``<root>/_build/results``), so it resolves from any page that
+    includes the fragment."""
     stem, name, caption = HERO
     spec = Path(results_dir) / "figures" / f"{name}.vl.json"
     if not spec.exists():
         return [f"*The landing figure appears once {chapter_link(stem)} has run (`rmnb run {stem[:2]}`).*", ""]
     import vl_convert
 
-    (Path(out_dir) / HERO_SVG).write_text(vl_convert.vegalite_to_svg(spec.read_text(encoding="utf-8")),
-                                          encoding="utf-8")
-    return [":::{figure} " + HERO_SVG, ":name: fig-landing-hero", ":alt: " + caption.split(":")[0], "",
+    # PNG, not SVG: vl-convert lays text out with its own fonts, and an SVG drawn with the browser's clips labels
+    (Path(out_dir) / HERO_IMAGE).write_bytes(vl_convert.vegalite_to_png(spec.read_text(encoding="utf-8"), scale=2))
+    where = "/" + Path(out_dir).resolve().relative_to(Path(results_dir).resolve().parents[1]).as_posix()
+    return [f":::{{figure}} {where}/{HERO_IMAGE}", ":name: fig-landing-hero", ":alt: " + caption.split(":")[0], "",
             caption, ":::", ""]
 
 
@@ -148,7 +151,7 @@ def fragment_text(stems: list[str], results_dir: Path, out_dir: Path) -> str:
 
 
 def write_findings_fragment(chapters_dir: Path, root: Path | None = None, results_dir: Path | None = None) -> Path:
-    """Write ``<chapters_dir>/findings.inc`` (and the hero SVG) for the chapters of ``<root>/_toc.yml``, from
+    """Write ``<chapters_dir>/findings.inc`` (and the hero image) for the chapters of ``<root>/_toc.yml``, from
     ``<root>/_build/results`` unless ``results_dir`` is given."""
     chapters_dir = Path(chapters_dir)
     root = Path(root) if root else chapters_dir.resolve().parents[1]

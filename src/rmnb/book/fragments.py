@@ -1,7 +1,7 @@
 """The generated parts of the front and back matter, written next to the executed chapters at every build (the
 status page writer calls :func:`write_page_fragments`), so that no number or list on those pages is typed:
 
-- ``findings.inc`` and ``hero.svg``: the landing page's key findings and figure (:mod:`rmnb.book.findings`);
+- ``findings.inc`` and ``hero.png``: the landing page's key findings and figure (:mod:`rmnb.book.findings`);
 - ``launch.inc``: what each chapter needs and where it launches (:mod:`rmnb.book.launch`);
 - ``cite-book.bib``, ``cite-paper.bib``: the "How to cite" page's BibTeX (:mod:`rmnb.book.citation`).
 

@@ -1,7 +1,8 @@
 """The book's Sphinx additions (``_config.yml``: ``sphinx: extra_extensions: [rmnb.book.sphinx_ext]``).
 
-- **Repository buttons from one place.** The repository URL and branch come from ``[tool.rmnb]`` in
-  ``pyproject.toml`` (:func:`rmnb.base.provenance.repository_url`), not from ``_config.yml``.
+- **Repository buttons from one place.** The repository, issue, edit and source buttons are turned on here, with
+  the repository URL and branch of ``[tool.rmnb]`` in ``pyproject.toml``
+  (:func:`rmnb.base.provenance.repository_url`), not in ``_config.yml``.
 - **Per chapter: edit, source and launch buttons.** A chapter page is rendered from the executed notebook
   ``book/chapters/<stem>.ipynb``, which is not in the repository: its edit and source buttons point at the chapter's
   source ``notebooks/<stem>.md``, and its launch menu offers Colab for every chapter and Binder for the chapters
@@ -61,12 +62,15 @@ def _fix_buttons(app, pagename, templatename, context, doctree) -> None:
     context["header_buttons"] = buttons
 
 
+REPOSITORY_BUTTONS = ("use_repository_button", "use_issues_button", "use_edit_page_button", "use_source_button")
+
+
 def _set_repository(app, config) -> None:
-    """``config-inited``: the repository buttons' URL and branch from ``[tool.rmnb]``."""
+    """``config-inited``: the repository, issue, edit and source buttons, with the URL and branch of
+    ``[tool.rmnb]`` (``_config.yml`` cannot turn them on without a URL of its own)."""
     options = dict(config.html_theme_options or {})
-    options["repository_url"] = repository_url()
-    options["repository_branch"] = site_config().get("branch", "main")
-    options["path_to_docs"] = ""
+    options.update(repository_url=repository_url(), repository_branch=site_config().get("branch", "main"),
+                   path_to_docs="", **{button: True for button in REPOSITORY_BUTTONS})
     config.html_theme_options = options
 
 
