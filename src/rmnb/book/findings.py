@@ -70,7 +70,8 @@ def check_finding(key: str, **fields) -> dict:
 
 
 def toc_chapter_stems(root: Path) -> list[str]:
-    """The chapter stems the book's ``_toc.yml`` lists (``book/chapters/<stem>`` entries), in reading order."""
+    """The chapter stems the book's ``_toc.yml`` lists (``book/chapters/<stem>`` entries), in reading order; none
+    when ``root`` has no ``_toc.yml``."""
     def walk(node):
         if isinstance(node, dict):
             if isinstance(node.get("file"), str):
@@ -81,7 +82,10 @@ def toc_chapter_stems(root: Path) -> list[str]:
             for item in node:
                 yield from walk(item)
 
-    toc = yaml.safe_load((Path(root) / "_toc.yml").read_text(encoding="utf-8"))
+    path = Path(root) / "_toc.yml"
+    if not path.exists():
+        return []
+    toc = yaml.safe_load(path.read_text(encoding="utf-8"))
     return [f.split("book/chapters/", 1)[1] for f in walk(toc) if f.startswith("book/chapters/") and
             re.match(r"\d\d_", f.split("book/chapters/", 1)[1])]
 

@@ -18,9 +18,11 @@ from rmnb.book.launch import write_launch_fragment
 
 
 def write_page_fragments(chapters_dir: Path, root: Path | None = None) -> list[Path]:
-    """Write every fragment above into ``chapters_dir`` (the book's root: ``root``, else two folders up)."""
+    """Write every fragment above into ``chapters_dir`` (the book's root: ``root``, else two folders up). A root
+    without ``_toc.yml`` gets tables without chapters, one without ``CITATION.cff`` no BibTeX (a page that includes
+    a missing fragment then fails the strict build, naming it)."""
     chapters_dir = Path(chapters_dir)
     root = Path(root) if root else chapters_dir.resolve().parents[1]
     chapters_dir.mkdir(parents=True, exist_ok=True)
-    return [write_findings_fragment(chapters_dir, root), write_launch_fragment(chapters_dir, toc_chapter_stems(root)),
-            *write_citation_files(chapters_dir, root)]
+    written = [write_findings_fragment(chapters_dir, root), write_launch_fragment(chapters_dir, toc_chapter_stems(root))]
+    return written + (write_citation_files(chapters_dir, root) if (root / "CITATION.cff").exists() else [])
