@@ -75,8 +75,8 @@ def test_landing_table_rows_come_from_results_and_say_not_built(tmp_path):
     entry = findings.check_finding("train_direction", claim="Direction | sign", paper="Llama agency",
                                    book="holds for 13k, 27k", verdict="reproduced", source="summary")
     (results / "05_training_ablations.json").write_text(json.dumps({"findings": [entry]}))
-    out = findings.write_findings_fragment(chapters, tmp_path)
-    text = out.read_text()
+    table, hero = findings.write_findings_fragment(chapters, tmp_path)
+    text = table.read_text()
     rows = [line for line in text.splitlines() if line.startswith("| {ref}")]
     assert rows == [
         "| {ref}`Ch. 1 <ch01>` | Records no key findings yet. | — | — | not built |",
@@ -84,7 +84,7 @@ def test_landing_table_rows_come_from_results_and_say_not_built(tmp_path):
         "| {ref}`Ch. 7 <ch07>` | Not run in this build. | — | — | not built |",
     ]
     assert "1 finding from 1 of 3 chapters" in text
-    assert "The landing figure appears once {ref}`Ch. 1 <ch01>` has run" in text  # no saved hero chart
+    assert "The landing figure appears once {ref}`Ch. 1 <ch01>` has run" in hero.read_text()  # no saved chart
 
 
 def test_hero_figure_is_rendered_from_the_chapters_saved_chart(tmp_path):
@@ -96,7 +96,7 @@ def test_hero_figure_is_rendered_from_the_chapters_saved_chart(tmp_path):
     (results / "figures").mkdir()
     chart = alt.Chart(pd.DataFrame({"x": [1, 2], "y": [3, 4]})).mark_point().encode(x="x:Q", y="y:Q")
     (results / "figures" / f"{name}.vl.json").write_text(chart.to_json())
-    text = findings.write_findings_fragment(chapters, tmp_path).read_text()
+    text = findings.write_findings_fragment(chapters, tmp_path)[1].read_text()
     assert text.startswith(f":::{{figure}} /book/chapters/{findings.HERO_IMAGE}\n:name: fig-landing-hero")
     assert (chapters / findings.HERO_IMAGE).read_bytes().startswith(b"\x89PNG")
 
@@ -118,5 +118,13 @@ def test_every_built_chapter_records_key_findings(built_book, stem):
     assert found is not None, f"{stem} did not run in the test build"
     assert found, f"{stem} records no key findings: add res.finding(...) to its comparison cell (book/README.md §3)"
     assert all(f["verdict"] in findings.VERDICTS for f in found)
-    landing = (built_book / "book" / "intro.html").read_text(encoding="utf-8")
-    assert all(f["claim"] in landing for f in found), "the landing page lacks a finding the chapter recorded"
+    from bs4 import BeautifulSoup
+
+    def text(page):  # what a reader sees, with Sphinx's typographic quotes and dashes made plain again
+        html = (built_book / "book" / f"{page}.html").read_text(encoding="utf-8")
+        return " ".join(BeautifulSoup(html, "html.parser").get_text(" ").translate(
+            str.maketrans("‘’“”–—", "''\"\"--")).split())
+
+    for page in ("intro", "discussion"):
+        shown = text(page)
+        assert all(" ".join(f["claim"].split()) in shown for f in found), f"{page}.html lacks a finding of {stem}"

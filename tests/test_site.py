@@ -122,3 +122,18 @@ def test_bibtex_generated_from_citation_cff():
     book = citation.book_bibtex(cff)
     assert book.startswith("@software{rmnb,") and "author  = {{rmnb contributors}}" in book
     assert f"version = {{{cff['version']}}}" in book
+
+
+def test_colab_notebooks_open_with_the_install_cell(tmp_path):
+    import importlib.util
+
+    import nbformat
+
+    spec = importlib.util.spec_from_file_location("colab_notebooks", ROOT / "tools" / "colab_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    written = module.write_colab_notebooks(tmp_path)
+    assert sorted(p.stem for p in written) == sorted(launch.NEEDS)  # one per chapter the buttons open
+    nb = nbformat.read(written[0], as_version=4)
+    assert f"git clone --depth 1 {provenance.repository_url()} " in nb.cells[0].source
+    assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells[1:])

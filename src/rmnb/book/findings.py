@@ -8,8 +8,9 @@ A chapter records a finding where it compares its result with the paper's (its "
 :meth:`rmnb.book.results.Results.finding` checks it and stores it, in order, under ``"findings"`` in the chapter's
 results JSON (``_build/results/<chapter>.json``). At build time :func:`write_findings_fragment` reads those files
 for every chapter of the book's TOC and writes ``book/chapters/findings.inc``: one row per finding (chapter, claim,
-paper, this book, verdict), a "not built" row for a chapter that was not run or records none, and the hero figure
-(a chapter figure rendered to PNG). ``book/intro.md`` includes it. Nothing in the table is typed.
+paper, this book, verdict), a "not built" row for a chapter that was not run or records none; and ``hero.inc``, the
+landing page's figure (a chapter figure rendered to PNG). ``book/intro.md`` includes both, ``book/discussion.md``
+the table. Nothing in the table is typed.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ VERDICTS = {
 }
 NOT_BUILT = "not built"          # the landing table's verdict for a chapter with no findings
 FRAGMENT = "findings.inc"        # written next to the executed chapters
+HERO_FRAGMENT = "hero.inc"
 HERO_IMAGE = "hero.png"
 # The landing page's figure: (chapter, the name the chapter saved its chart under with ``res.figure``, caption).
 HERO = ("01_big_two", "fig-01-big2-violins",
@@ -138,13 +140,12 @@ def hero_figure(results_dir: Path, out_dir: Path) -> list[str]:
             caption, ":::", ""]
 
 
-def fragment_text(stems: list[str], results_dir: Path, out_dir: Path) -> str:
-    """The MyST fragment the landing page includes: the hero figure, then the key-findings table and its key."""
+def findings_table(stems: list[str], results_dir: Path) -> str:
+    """The key-findings table (MyST) and its key: one row per finding of the ``stems`` chapters."""
     rows = finding_rows(stems, results_dir)
     built = sum(r[-1] != NOT_BUILT for r in rows)
     header = ["Chapter", "Claim", "The paper", "This book", "Verdict"]
-    lines = [*hero_figure(results_dir, out_dir),
-             "| " + " | ".join(header) + " |", "|---|---|---|---|---|",
+    lines = ["| " + " | ".join(header) + " |", "|---|---|---|---|---|",
              *("| " + " | ".join(r) + " |" for r in rows), "",
              f"{built} finding{'s' if built != 1 else ''} from {len({r[0] for r in rows if r[-1] != NOT_BUILT})} "
              f"of {len(stems)} chapters. Each row is computed when the book is built, from the results the chapter "
@@ -154,13 +155,15 @@ def fragment_text(stems: list[str], results_dir: Path, out_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def write_findings_fragment(chapters_dir: Path, root: Path | None = None, results_dir: Path | None = None) -> Path:
-    """Write ``<chapters_dir>/findings.inc`` (and the hero image) for the chapters of ``<root>/_toc.yml``, from
+def write_findings_fragment(chapters_dir: Path, root: Path | None = None, results_dir: Path | None = None) -> list[Path]:
+    """Write ``<chapters_dir>/findings.inc`` (the table, for the landing page and the Discussion) and ``hero.inc``
+    (the landing page's figure, with its image) for the chapters of ``<root>/_toc.yml``, from
     ``<root>/_build/results`` unless ``results_dir`` is given."""
     chapters_dir = Path(chapters_dir)
     root = Path(root) if root else chapters_dir.resolve().parents[1]
     results_dir = Path(results_dir) if results_dir else root / "_build" / "results"
     chapters_dir.mkdir(parents=True, exist_ok=True)
-    out = chapters_dir / FRAGMENT
-    out.write_text(fragment_text(toc_chapter_stems(root), results_dir, chapters_dir), encoding="utf-8")
-    return out
+    table, hero = chapters_dir / FRAGMENT, chapters_dir / HERO_FRAGMENT
+    table.write_text(findings_table(toc_chapter_stems(root), results_dir), encoding="utf-8")
+    hero.write_text("\n".join(hero_figure(results_dir, chapters_dir)), encoding="utf-8")
+    return [table, hero]

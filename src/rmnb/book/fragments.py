@@ -1,7 +1,8 @@
 """The generated parts of the front and back matter, written next to the executed chapters at every build (the
 status page writer calls :func:`write_page_fragments`), so that no number or list on those pages is typed:
 
-- ``findings.inc`` and ``hero.png``: the landing page's key findings and figure (:mod:`rmnb.book.findings`);
+- ``findings.inc``, ``hero.inc`` and ``hero.png``: the key findings and the landing page's figure
+  (:mod:`rmnb.book.findings`);
 - ``launch.inc``: what each chapter needs and where it launches (:mod:`rmnb.book.launch`);
 - ``cite-book.bib``, ``cite-paper.bib``: the "How to cite" page's BibTeX (:mod:`rmnb.book.citation`).
 
@@ -24,5 +25,5 @@ def write_page_fragments(chapters_dir: Path, root: Path | None = None) -> list[P
     chapters_dir = Path(chapters_dir)
     root = Path(root) if root else chapters_dir.resolve().parents[1]
     chapters_dir.mkdir(parents=True, exist_ok=True)
-    written = [write_findings_fragment(chapters_dir, root), write_launch_fragment(chapters_dir, toc_chapter_stems(root))]
+    written = [*write_findings_fragment(chapters_dir, root), write_launch_fragment(chapters_dir, toc_chapter_stems(root))]
     return written + (write_citation_files(chapters_dir, root) if (root / "CITATION.cff").exists() else [])
