@@ -35,12 +35,6 @@ def test_one_repository_url_everywhere():
     assert all(options[button] for button in sphinx_ext.REPOSITORY_BUTTONS)
 
 
-def test_handout_readme_names_the_repository(tmp_path):
-    from rmnb.book.handout import README
-
-    assert "{repository}" in README and "<the repository URL>" not in README
-
-
 def test_set_repository_url_rewrites_every_copy(tmp_path):
     for name in ("pyproject.toml", "CITATION.cff"):
         (tmp_path / name).write_text((ROOT / name).read_text())
@@ -66,6 +60,9 @@ def test_launch_buttons_per_chapter():
     assert links[0]["url"] == "https://colab.research.google.com/github/org/repo/blob/notebooks/01_big_two.ipynb"
     assert links[1]["url"] == "https://mybinder.org/v2/gh/org/repo/main?urlpath=lab/tree/notebooks/01_big_two.md"
     assert launch.NEEDS["01_big_two"] in links[0]["tooltip"]
+    in_folder = launch.launch_links("01_big_two", "https://github.com/org/repo",
+                                    {"colab-branch": "main", "colab-folder": "handout/"})
+    assert in_folder[0]["url"].endswith("/org/repo/blob/main/handout/01_big_two.ipynb")
     assert [b["text"] for b in launch.launch_links("03_base_model_logprobs", "https://github.com/org/repo", config)
             ] == ["Colab"]  # loads models: no Binder
     assert launch.launch_links("01_big_two", "https://gitlab.com/org/repo", config) == []

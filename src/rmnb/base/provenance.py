@@ -93,8 +93,8 @@ def site_config() -> dict:
 
 def repository_url() -> str:
     """The book's repository, ``https://github.com/<org>/<repo>`` (``[tool.rmnb] repository`` in
-    ``pyproject.toml``): what the book's repository, issue, edit and launch buttons, ``CITATION.cff``, the package
-    metadata and the handout point at."""
+    ``pyproject.toml``): what the book's repository, issue, edit and launch buttons point at, and what
+    ``CITATION.cff`` (``repository-code``, which the handout reads) and the package metadata repeat."""
     return str(site_config().get("repository", "")).rstrip("/")
 
 

