@@ -75,8 +75,8 @@ def slug(text: str, limit: int = 80) -> str:
 
 def site_config() -> dict:
     """The book's site settings, ``[tool.rmnb]`` in ``pyproject.toml``: the one place the repository URL is set
-    (``repository``, ``branch``). Read from the source checkout; an installed wheel falls back to its package
-    metadata (``[project.urls]``)."""
+    (``repository``, ``branch``, and where the Colab buttons open notebooks: ``colab-branch``, ``colab-folder``). Read
+    from the source checkout; an installed wheel falls back to its package metadata (``[project.urls]``)."""
     import tomllib
 
     pyproject = checkout_root() / "pyproject.toml"
