@@ -1,4 +1,6 @@
-"""Check the built HTML book in headless Chromium: charts draw and math renders offline.
+"""Check the built HTML book in headless Chromium: charts draw and math renders offline; at a phone's width (420 px)
+and a desktop's (1400 px) no chart or equation runs past the content column, and no chapter page is taller than
+MAX_PAGE_HEIGHT at 1400 px (``pytest tests/test_browser.py -k fit -s`` prints every page's measurements).
 
 The ``built_book`` fixture (tests/conftest.py) returns the built ``_build/html`` folder. Chromium runs with
 all host names unresolvable, so nothing can come from a CDN: a chart draws only if the vendored
