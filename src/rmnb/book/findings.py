@@ -37,7 +37,7 @@ HERO_FRAGMENT = "hero.inc"
 HERO_IMAGE = "hero.png"
 # The landing page's figure: (chapter, the name the chapter saved its chart under with ``res.figure``, caption).
 HERO = ("01_big_two", "fig-01-big2-violins",
-        "The paper's headline, redrawn from the authors' released scores: where ten open reward models rank the "
+        "The paper's headline, redrawn from the authors' released scores: where the paper's open reward models rank the "
         "agency and communion words, by the family of their base model (reproduces the paper's Fig. 1a; "
         "{ref}`ch01` has the statistics).")
 FIELDS = ("claim", "paper", "book", "verdict")
