@@ -71,3 +71,34 @@ def slug(text: str, limit: int = 80) -> str:
     characters. The one naming rule for folders named after a model id (score runs, variants, caches)."""
     text = text.replace("/", "__")
     return re.sub(r"[^A-Za-z0-9_.=+-]", "-", text)[:limit] or "x"
+
+
+def site_config() -> dict:
+    """The book's site settings, ``[tool.rmnb]`` in ``pyproject.toml``: the one place the repository URL is set
+    (``repository``, ``branch``, and where the Colab buttons open notebooks: ``colab-branch``, ``colab-folder``). Read
+    from the source checkout; an installed wheel falls back to its package metadata (``[project.urls]``)."""
+    import tomllib
+
+    pyproject = checkout_root() / "pyproject.toml"
+    if pyproject.is_file():
+        config = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("rmnb")
+        if config:
+            return config
+    try:
+        urls = dict(u.split(", ", 1) for u in md.metadata("rmnb").get_all("Project-URL") or [])
+    except md.PackageNotFoundError:
+        urls = {}
+    return {"repository": urls.get("Repository", ""), "branch": "main"}
+
+
+def repository_url() -> str:
+    """The book's repository, ``https://github.com/<org>/<repo>`` (``[tool.rmnb] repository`` in
+    ``pyproject.toml``): what the book's repository, issue, edit and launch buttons point at, and what
+    ``CITATION.cff`` (``repository-code``, which the handout reads) and the package metadata repeat."""
+    return str(site_config().get("repository", "")).rstrip("/")
+
+
+def site_url() -> str:
+    """Where the published book lives: GitHub Pages of :func:`repository_url` (``https://<org>.github.io/<repo>/``)."""
+    match = re.fullmatch(r"https://github\.com/([^/]+)/([^/]+)", repository_url())
+    return f"https://{match[1].lower()}.github.io/{match[2]}/" if match else ""

@@ -58,6 +58,23 @@ class Results:
         self.values[name] = _plain(value)
         self.path.write_text(json.dumps(self.values, indent=1, sort_keys=True) + "\n")
 
+    def finding(self, key: str, *, claim: str, paper: str, book: str, verdict: str, source: str | None = None) -> None:
+        """Record a key finding for the landing page's table (:mod:`rmnb.book.findings`): the ``claim``, the
+        ``paper``'s value, the ``book``'s (text with the numbers this run computed), the ``verdict``
+        (``findings.verdict(...)`` of checks a tested function made) and the paper value's ``source``. Stored, in
+        order, under ``"findings"`` in the JSON file; recording a key again replaces it. Returns nothing, so a cell
+        that ends with it shows nothing."""
+        from rmnb.book.findings import check_finding
+
+        entry = check_finding(key, claim=claim, paper=paper, book=book, verdict=verdict, source=source)
+        found = list(self.values.get("findings", []))
+        keys = [f["key"] for f in found]
+        if key in keys:
+            found[keys.index(key)] = entry
+        else:
+            found.append(entry)
+        self.record("findings", found)
+
     def figure(self, name: str, chart) -> None:
         """Glue a chart for a numbered ``{glue:figure}`` (shown only there) and save its Vega-Lite spec next to
         the results."""

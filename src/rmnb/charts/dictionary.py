@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import gaussian_kde
 
-from rmnb.charts.style import family_scale
+from rmnb.charts.style import family_color, family_order
 
 
 def _violin_rows(values: np.ndarray, centre: float, half_width: float = 0.38, n: int = 80) -> pd.DataFrame:
@@ -27,7 +27,7 @@ def family_panels(med: pd.DataFrame, per_model: pd.DataFrame, tests: pd.DataFram
     prompt-level median ranks, each model's mean +/- SE (``spread="sd"``: +/- SD, as in Figure A1), the family
     mean (diamond, +/- SE) joined by a dotted line, and the test's stars. The y axis is reversed (better = up).
     ``points=True`` adds the prompt-level points (Figure A1's beeswarm, jittered)."""
-    families = [f for f in ("Gemma", "Llama", "Qwen", "SmolLM", "Other") if f in set(med.family)]
+    families = family_order(med.family)
     pos = {f: i + 1 for i, f in enumerate(families)}
     keys = [category, "framing"]
     layers = []
@@ -57,12 +57,11 @@ def family_panels(med: pd.DataFrame, per_model: pd.DataFrame, tests: pd.DataFram
     layers.append(top.merge(star_rows, on=keys).assign(layer="stars", x=1.5))
     data = pd.concat(layers, ignore_index=True)
 
-    domain, colours = family_scale(families)
-    colour = alt.Color("family:N", scale=alt.Scale(domain=domain, range=colours), title="Base family")
+    colour = family_color("family", families)
     label_expr = " : ".join(f"datum.value == {p} ? '{f}'" for f, p in pos.items()) + " : ''"
     x = alt.X("x:Q", title=None, scale=alt.Scale(domain=[0.4, len(families) + 0.6], nice=False),
               axis=alt.Axis(values=list(pos.values()), labelExpr=label_expr, grid=False))
-    y = alt.Y("y:Q", title=y_title, scale=alt.Scale(reverse=True, zero=False))
+    y = alt.Y("y:Q", title=None, scale=alt.Scale(reverse=True, zero=False))  # y_title: once, on the rows
     base = alt.Chart()
 
     def only(name):
@@ -85,6 +84,6 @@ def family_panels(med: pd.DataFrame, per_model: pd.DataFrame, tests: pd.DataFram
         layer_list.insert(1, only("point").mark_circle(size=10, opacity=0.35).encode(x=x, y=y, color=colour))
     chart = alt.layer(*layer_list, data=data).properties(width=width, height=height)
     return chart.facet(
-        row=alt.Row("framing:N", sort=["positive", "negative"], title=None),
+        row=alt.Row("framing:N", sort=["positive", "negative"], title=y_title),
         column=alt.Column(f"{category}:N", title=None),
     ).resolve_scale(y="independent")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import gaussian_kde
 
-from rmnb.base.labels import shown
+from rmnb.base.labels import WORD_COLOURS, shown
 from rmnb.charts.style import model_colours
 
 
@@ -123,7 +123,8 @@ def lollipop(pairs: pd.DataFrame, words=("Freedom", "Love"), labels: dict | None
         y=y, x=alt.X(f"{words[1]}:Q"), x2=f"{words[0]}:Q")
     dots = alt.Chart(long).mark_point(filled=False, size=110, strokeWidth=2).encode(
         y=y, x=alt.X("mwlr:Q", title="MWLR (positive = preferred by the model after the arrow)"),
-        color=alt.Color("word:N", scale=alt.Scale(domain=list(words), range=["#1F77B4", "#D62728"]), title=None),
+        color=alt.Color("word:N", scale=alt.Scale(domain=list(words), range=[WORD_COLOURS[w.lower()] for w in words]),
+                        title=None),
         tooltip=["pair:N", "word:N", alt.Tooltip("mwlr:Q", format=".3g")])
     zero = alt.Chart(pd.DataFrame({"x": [0.0]})).mark_rule(color="gray", opacity=0.4).encode(x="x:Q")
     return alt.layer(zero, rule, dots).properties(width=420, height=max(60, 28 * len(data)))

@@ -7,11 +7,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from rmnb.base.labels import FAMILY_COLOURS, shown
+from rmnb.base.labels import WORD_COLOURS, family_colour, shown
 from rmnb.charts.style import model_scale
-
-WORD_COLOURS = {"love": "#D62728", "freedom": "#1F77B4"}
-
 
 
 def _thin(frame: pd.DataFrame, max_points: int, by: str = "model", seed: int = 0) -> pd.DataFrame:
@@ -54,7 +51,7 @@ def best_worst(scores: pd.DataFrame, x_prompt: str = "best", y_prompt: str = "wo
         lo = float(min(pts[x_prompt].min(), pts[y_prompt].min()))
         hi = float(max(pts[x_prompt].max(), pts[y_prompt].max()))
         scale = alt.Scale(domain=[lo, hi], zero=False, nice=False)
-        colour = FAMILY_COLOURS.get(pts.family.iloc[0], FAMILY_COLOURS["Other"])
+        colour = family_colour(pts.family.iloc[0])
         diag = alt.Chart(pd.DataFrame({"x": [lo], "y": [lo], "x2": [hi], "y2": [hi]})).mark_rule(
             strokeDash=[4, 3], color="gray").encode(x=alt.X("x:Q", scale=scale), y=alt.Y("y:Q", scale=scale),
                                                     x2="x2:Q", y2="y2:Q")
