@@ -31,7 +31,9 @@ def test_verdict_from_checks():
     assert findings.verdict(True, False) == "partly reproduced"
     assert findings.verdict(True, None) == "reproduced"  # a check that could not be made does not count
     assert findings.verdict(None) == findings.verdict() == "not tested"
-    assert set(findings.VERDICTS) == {"reproduced", "partly reproduced", "not reproduced", "not tested"}
+    assert set(findings.VERDICTS) == {"reproduced", "partly reproduced", "not reproduced", "not tested", "inconclusive"}
+    assert findings.verdict(None, inconclusive=True) == "inconclusive" and findings.verdict(None) == "not tested"
+    assert findings.verdict(True, inconclusive=True) == "reproduced"
 
 
 def test_results_record_findings_in_order_and_replace_a_key_in_place(tmp_path, monkeypatch):

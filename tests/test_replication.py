@@ -134,3 +134,26 @@ def test_prediction_sentence_counts_agreement():
 def test_inheritance_sentence():
     link = {"rho": 0.42, "p": 0.0004, "n_permutations": 9999, "verdict": "v"}
     assert rep.inheritance_sentence(link) == "Spearman's rho = +0.42 (permutation p < 0.001, 9,999 shufflings): v"
+
+
+def test_key_results_are_short_and_honest_about_one_seed():
+    check = pd.DataFrame([dict(category="Agency", predicted="s", observed="s", agree="yes"),
+                          dict(category="Communion", predicted="g", observed="g", agree="yes")])
+    link = {"rho": 0.3, "p": 0.01, "n_words": 66, "verdict": "v"}
+    three = rep.key_results(rep.preregistered_test([15, 70.75, 53.5]), check, link)
+    assert three["direction"].startswith("inconclusive at 3 seeds (about ") and "95% interval -24.5 to +117.3" in three["direction"]
+    assert three["prediction"] == "2 of 2 categories as chapter 03's log-probs predict"
+    assert three["link"] == "rho = +0.30 over 66 nouns, permutation p = 0.010: v"
+    one = rep.key_results(rep.preregistered_test([13.0]), check, link)
+    assert one["direction"] == "inconclusive at 1 seed (no effect to power) (split contrast +13.0 rank points from one seed)"
+
+
+def test_claims_carry_checks_for_the_verdicts():
+    check = pd.DataFrame([dict(category="Agency", predicted="s", observed="s", agree="yes"),
+                          dict(category="Communion", predicted="g", observed="no clear difference", agree="undecided")])
+    link = {"rho": -0.4, "p": 0.001, "n_words": 66, "n_permutations": 999, "verdict": "v"}
+    rows = {c["key"]: c for c in rep.claims(rep.preregistered_test(np.random.default_rng(1).normal(30, 10, 10)),
+                                            check, link, {"s": "S", "g": "G"})}
+    assert rows["live_direction"]["checks"] == [True] and not rows["live_direction"]["inconclusive"]
+    assert rows["live_prediction"]["checks"] == [True, None]
+    assert rows["live_inheritance"]["checks"] == [False] and rows["live_inheritance"]["paper_key"] is None

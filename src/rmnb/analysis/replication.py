@@ -308,19 +308,37 @@ def inheritance_points(tables: dict, word_lp: pd.DataFrame, bases, words) -> pd.
     return out.assign(category=out.word.map(categories))
 
 
-def comparison_rows(test: dict, check: pd.DataFrame, link: dict, labels: dict, n_seeds: int,
-                    identical: str) -> pd.DataFrame:
-    """The chapter's "paper's numbers next to ours" rows (``claim, paper_key, this book, verdict``)."""
-    bases = " vs ".join(labels.values())
+def claims(test: dict, check: pd.DataFrame, link: dict, labels: dict, alpha: float = ALPHA) -> list[dict]:
+    """The chapter's claims next to the paper's, for its comparison table and the landing page's findings: per
+    claim ``key, claim, paper_key`` (a key of :mod:`rmnb.data.reported`, or ``None``), ``book`` (our numbers in
+    words), ``checks`` (``True``: agrees with the paper or its thesis, ``False``: against it, ``None``: undecided)
+    and ``inconclusive`` (the test ran and could not decide)."""
+    direction = {AGREES: True, OPPOSITE: False}.get(test["verdict"])
+    agree = [{"yes": True, "no": False}.get(a) for a in check.agree]
+    linked = (link["rho"] > 0) if np.isfinite(link["p"]) and link["p"] < alpha else None
+    return [
+        dict(key="live_direction", claim="Direction on identical data (the Gemma-side RM ranks communion better, "
+             "the other agency)", paper_key="train_direction", book=test_sentence(test), checks=[direction],
+             inconclusive=test["verdict"].startswith("inconclusive")),
+        dict(key="live_prediction", claim="Predicted by the base models' log-probs (chapter 03)",
+             paper_key="traced_to_base", book=prediction_sentence(check, labels), checks=agree, inconclusive=True),
+        dict(key="live_inheritance", claim="Inherited word by word (beyond the paper)", paper_key=None,
+             book=inheritance_sentence(link), checks=[linked], inconclusive=np.isfinite(link["rho"])),
+    ]
+
+
+def key_results(test: dict, check: pd.DataFrame, link: dict) -> dict[str, str]:
+    """Short versions of the claims for the chapter's "Key result" box: ``direction``, ``prediction``, ``link``."""
     agree = int((check.agree == "yes").sum())
-    return pd.DataFrame([
-        {"claim": "Identical data and training", "paper_key": "same_data",
-         "this book": f"value-neutral pairs, {bases}, {n_seeds} seeds per base; settings, data and plan {identical}",
-         "verdict": identical},
-        {"claim": "Direction (Gemma-side RM ranks communion better, the other agency)", "paper_key": "train_direction",
-         "this book": test_sentence(test), "verdict": test["verdict"]},
-        {"claim": "Predicted by the base models' log-probs (chapter 03)", "paper_key": "traced_to_base",
-         "this book": prediction_sentence(check, labels), "verdict": f"{agree} of {len(check)} categories agree"},
-        {"claim": "Inherited word by word (not in the paper)", "paper_key": None,
-         "this book": inheritance_sentence(link), "verdict": link["verdict"]},
-    ])
+    if not np.isfinite(test["mean"]):
+        mean = ""
+    elif test["n"] < 2:
+        mean = f"split contrast {test['mean']:+.1f} rank points from one seed"
+    else:
+        mean = f"mean split contrast {test['mean']:+.1f} rank points, 95% interval {_interval(test)}, {_p(test['p'])}"
+    link_text = (link["verdict"] if not np.isfinite(link["rho"]) else
+                 f"rho = {link['rho']:+.2f} over {link['n_words']} nouns, permutation {_p(link['p'])}: "
+                 f"{link['verdict']}")
+    return {"direction": f"{test['verdict']}" + (f" ({mean})" if mean else ""),
+            "prediction": f"{agree} of {len(check)} categories as chapter 03's log-probs predict",
+            "link": link_text}

@@ -296,7 +296,7 @@ def live_run(rm_id: str, steps: int, *, refresh: bool = False, device: str = "au
     run = trained.train_or_load(registry.trained_recipe(rm_id).base_id, settings,
                                 data=trained.data_for(vs, valence.SOURCE_NAME),
                                 heldout=trained.heldout_for(valence.SOURCE_NAME), refresh=refresh, device=device,
-                                name=f"{rm_id}-live", curve_pairs=LIVE_CURVE_PAIRS)
+                                name=f"{rm_id}-live", curve_pairs=LIVE_CURVE_PAIRS, progress=False)
     wall = time.time() - t0
     trained_s = run.manifest["timings_s"]["total"]
     sentence = (f"took {wall:.0f} s here" if wall > trained_s / 2 else
@@ -345,7 +345,8 @@ def hh_section(bases, preset: str, data_source: str, data_step, n_train, n_heldo
     settings = train_settings.preset(preset, n_train=n_train, heldout=n_heldout, checkpoint_every=checkpoint_every,
                                      seed=seed)
     data = trained.data_for(settings, data_source, step=data_step)
-    runs = {b: trained.train_or_load(b, settings, data=data, refresh=refresh, device=device) for b in ids}
+    runs = {b: trained.train_or_load(b, settings, data=data, refresh=refresh, device=device, progress=False)
+            for b in ids}
     acc = heldout_table(runs, labels).assign(family=lambda f: f.base.map(registry.family_of))
     checks = manifest_checks(*(runs[b].manifest for b in ids))
     lines = [f"- {labels[b]}: held-out accuracy {r.heldout['step0']['accuracy']:.2f} at step 0, "

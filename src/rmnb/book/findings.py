@@ -30,6 +30,7 @@ VERDICTS = {
     "partly reproduced": "some checks agree with the paper and some do not",
     "not reproduced": "no check agrees with the paper",
     "not tested": "the data or models the check needs were not available in this run",
+    "inconclusive": "the check ran as planned but its test could not decide at this size (more data needed)",
 }
 NOT_BUILT = "not built"          # the landing table's verdict for a chapter with no findings
 FRAGMENT = "findings.inc"        # written next to the executed chapters
@@ -43,13 +44,14 @@ HERO = ("01_big_two", "fig-01-big2-violins",
 FIELDS = ("claim", "paper", "book", "verdict")
 
 
-def verdict(*checks: bool | None) -> str:
+def verdict(*checks: bool | None, inconclusive: bool = False) -> str:
     """The verdict of a claim from its checks (each ``True`` when the book agrees with the paper, ``False`` when it
     does not, ``None`` when it could not be checked): "reproduced" when every check agrees, "not reproduced" when
-    none does, "partly reproduced" in between; "not tested" when no check could be made."""
+    none does, "partly reproduced" in between; with no check made, "inconclusive" when the test ran but could not
+    decide (``inconclusive=True``, e.g. a pre-registered test short of its seeds), else "not tested"."""
     made = [bool(c) for c in checks if c is not None]
     if not made:
-        return "not tested"
+        return "inconclusive" if inconclusive else "not tested"
     return "reproduced" if all(made) else "not reproduced" if not any(made) else "partly reproduced"
 
 
