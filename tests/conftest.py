@@ -68,7 +68,7 @@ print("ran")
 """
 
 
-BOOK_FILES = ("_config.yml", "_toc.yml", "CITATION.cff", "book", "notebooks")
+BOOK_FILES = ("_config.yml", "_toc.yml", "CITATION.cff", "book", "notebooks", "data")
 
 
 def copy_book_sources(dest: Path) -> Path:

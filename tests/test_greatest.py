@@ -131,7 +131,7 @@ def test_facct_published_tables():
 
 
 @pytest.mark.slow
-def test_chapter_06_smoke_run(tmp_path, data_dir):
+def test_chapter_07_smoke_run(tmp_path, data_dir):
     from rmnb.book import runner
 
     path = ROOT / "notebooks" / "07_greatest_thing.md"

@@ -39,7 +39,7 @@ def test_page_commands_name_every_paper_rm_and_the_chapter_06_recipe():
     text = PAGE.read_text()
     for spec in PAPER_RMS:
         assert text.count(spec.id) >= 3, spec.id  # table, chapter 00 list, scoring loop (and chapter 07)
-    assert ("rmnb run 06 -p hh_run=true -p bases=google/gemma-2-2b-it,meta-llama/Llama-3.2-3B-Instruct -p preset=paper "
+    assert ("rmnb run 06 -p hh_run=true -p \"bases=[google/gemma-2-2b-it, meta-llama/Llama-3.2-3B-Instruct]\" -p preset=paper "
             "-p data_source=skywork -p vocab_filter=paper") in text
 
 

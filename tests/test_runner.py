@@ -125,9 +125,10 @@ def test_the_chapter_checks_its_values_first(path):
     ("04_implicit_reward", {"n_show": None}, "n_show=None .*at least 1"),
     ("04_implicit_reward", {"prompt_format": "markdown"},
      r"prompt_format='markdown' .*one of 'chat', 'raw'\. Fix: .*-p prompt_format=chat"),
-    ("06_training_live", {"bases": "gemma3-270m"}, "bases='gemma3-270m' .*exactly two different base models"),
-    ("06_training_live", {"bases": "gemma3-270m, gemma3-270m"}, "exactly two different"),
-    ("06_training_live", {"bases": "gemma3-270m,smollm2-135m-instruct,x/y"}, "exactly two different"),
+    ("06_training_live", {"bases": ["gemma3-270m"]}, r"bases=\['gemma3-270m'\] .*exactly two different base models"),
+    ("06_training_live", {"bases": ["gemma3-270m", "gemma3-270m"]}, "exactly two different"),
+    ("06_training_live", {"bases": ["gemma3-270m", "smollm2-135m-instruct", "x/y"]}, "exactly two different"),
+    ("06_training_live", {"bases": "gemma3-270m,smollm2-135m-instruct"}, "a list is written as a YAML list"),
     ("01_big_two", {"seed": -1}, r"seed=-1 of chapter 01_big_two: a random seed must be a non-negative integer; "
      r"use at least 0\. Fix: .*-p seed=42"),
     ("06_training_live", {"seed": -3}, "seed=-3 .*non-negative"),
@@ -141,7 +142,7 @@ def test_check_values_accepts_valid_values_and_skips_the_rest():
     parameters.check_values("01_big_two", {"n_permutations": 99, "seed": 0, "unrelated": object()})
     parameters.check_values("06_training_live", {"seed": None})
     parameters.check_values("04_implicit_reward", {"prompt_format": "raw", "recovery_k": 1})
-    parameters.check_values("06_training_live", {"bases": " gemma3-270m , org/model "})
+    parameters.check_values("06_training_live", {"bases": ["gemma3-270m", "org/model"]})
     parameters.check_values("09_not_a_chapter", {"anything": None})  # a chapter without rules
 
 

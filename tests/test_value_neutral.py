@@ -260,20 +260,34 @@ def _word_tokenizer(texts):
     return tok
 
 
+def _valence_classes(pairs):
+    """``pairs`` with each answer word replaced by a token for its valence score (``valence+2``): a random 2-layer
+    model cannot know words, nor learn 1,600 words' valence from a few hundred pairs, but it can learn nine classes."""
+    from rmnb.data.preferences import PreferenceData
+
+    f = pairs.frame.copy()
+    for side in ("chosen", "rejected"):
+        f[f"{side}_word"] = [f"valence{int(v):+d}" for v in f[f"{side}_score"]]
+        f[side] = [[{"role": "user", "content": p}, {"role": "assistant", "content": w}]
+                   for p, w in zip(f.prompt, f[f"{side}_word"])]
+    return PreferenceData(pairs.name, f)
+
+
 def test_a_tiny_run_on_the_valence_pairs_beats_its_step0_accuracy(data_dir, tmp_path):
     """The valence preset's path (balanced training sample, separate held-out pairs, learning curve, accuracy per
-    framing) on a tiny random model. Its held-out pairs are new pairs of the training words (a random 2-layer model
-    cannot know words it never saw): it must learn each word's valence *and* read the question's framing."""
+    framing) on a tiny random model. The answers are valence classes (:func:`_valence_classes`) and the held-out
+    pairs new pairs of them: the model must learn each class's valence *and* read the question's framing (a
+    negative question flips which answer is chosen), so a broken label, framing or split keeps it near chance."""
     import torch
     from transformers import AutoModelForSequenceClassification, LlamaConfig
 
     from rmnb.models.loading import wrap_model
 
-    pairs = valence.valence_preferences(n_pairs=2000)
+    pairs = _valence_classes(valence.valence_preferences(n_pairs=2000))
     # Rates, schedule and LoRA sized for this 2-layer model (with the MLP projections too, as the preset has them,
-    # these rates overshoot: held-out 0.26), so the test checks the preset's data path, not its recipe.
+    # these rates overshoot), so the test checks the preset's data path, not its recipe.
     s = trained.recipe_settings(VALENCE_RMS[0]).with_overrides(
-        n_train=800, heldout=200, epochs=4, learning_rate=2e-2, head_lr=2e-2, lora_r=4, lora_alpha=8,
+        n_train=800, heldout=200, epochs=8, learning_rate=3e-3, head_lr=3e-2, lora_r=4, lora_alpha=8,
         lora_targets=train_settings.ATTENTION_PROJECTIONS, lr_scheduler="constant", warmup_ratio=0.0,
         checkpoint_every=50, max_length=32)
     sample = train_settings.sample_pairs(pairs, s.n_train, s.seed)
@@ -292,7 +306,7 @@ def test_a_tiny_run_on_the_valence_pairs_beats_its_step0_accuracy(data_dir, tmp_
                              heldout=rest, curve_pairs=64)
     held = run.heldout
     assert held["final"]["n"] == 200 and run.manifest["data"]["train"]["n"] == 800
-    assert held["final"]["accuracy"] > held["step0"]["accuracy"] + 0.1, held
+    assert held["final"]["accuracy"] > max(0.8, held["step0"]["accuracy"] + 0.25), held
     assert set(held["by_framing"]["final"]) == set(valence.FRAMINGS)
     curve = run.manifest["curve"]
     assert [row["step"] for row in curve] == run.manifest["plan"]["checkpoint_steps"]
