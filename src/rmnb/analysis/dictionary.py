@@ -110,6 +110,16 @@ def glue_panels(results, panels: pd.DataFrame, prefix: str = "") -> None:
         results.glue(f"{key}_better", better_family(row))
 
 
+def glue_f_test(results, analysis: DictionaryAnalysis, term: str, name: str) -> None:
+    """Glue ``<name>_{F,num_df,den_df,p}`` for one row of the marginal Wald table (``term`` such as
+    ``"family:foundation:framing"``)."""
+    row = analysis.f_tests.set_index("term").loc[term]
+    results.glue(f"{name}_F", float(row.F))
+    results.glue(f"{name}_num_df", int(row.num_df))
+    results.glue(f"{name}_den_df", int(row.den_df))
+    results.glue(f"{name}_p", float(row.p))
+
+
 def glue_term(results, table_row: pd.Series, name: str) -> None:
     """Glue ``<name>_{estimate,se,df,t,p,z,p_z}`` for one fixed effect."""
     for field, column in (("estimate", "estimate"), ("se", "se"), ("df", "df"), ("t", "t"), ("p", "p_t"),
