@@ -13,6 +13,8 @@ import pandas as pd
 from scipy import stats as sps
 
 from rmnb.analysis import stats
+from rmnb.analysis.claims import Claim, p_text, reported_claim, significant
+from rmnb.data import reported
 
 
 @dataclass
@@ -108,6 +110,16 @@ def glue_panels(results, panels: pd.DataFrame, prefix: str = "") -> None:
         results.glue(f"{key}_better", better_family(row))
 
 
+def glue_f_test(results, analysis: DictionaryAnalysis, term: str, name: str) -> None:
+    """Glue ``<name>_{F,num_df,den_df,p}`` for one row of the marginal Wald table (``term`` such as
+    ``"family:foundation:framing"``)."""
+    row = analysis.f_tests.set_index("term").loc[term]
+    results.glue(f"{name}_F", float(row.F))
+    results.glue(f"{name}_num_df", int(row.num_df))
+    results.glue(f"{name}_den_df", int(row.den_df))
+    results.glue(f"{name}_p", float(row.p))
+
+
 def glue_term(results, table_row: pd.Series, name: str) -> None:
     """Glue ``<name>_{estimate,se,df,t,p,z,p_z}`` for one fixed effect."""
     for field, column in (("estimate", "estimate"), ("se", "se"), ("df", "df"), ("t", "t"), ("p", "p_t"),
@@ -122,6 +134,9 @@ def glue_term(results, table_row: pd.Series, name: str) -> None:
 # Welch's t and an exact permutation test over every way to label the RMs (C(10, 4) = 210 labelings).
 
 RM_ALPHA = 0.05   # the significance level of the RM-level verdicts (Bonferroni-corrected over panels, as above)
+SURVIVES = "survives at the RM level"  # rm_level_verdict's words for an effect that holds with the RMs as units
+SHORT_VERDICTS = {SURVIVES: "survives", "does not survive at the RM level": "does not survive",
+                  "is significant at the RM level only": "RM level only"}  # in a table headed by the RM level
 RM_POWER_D = 1.0  # the RM-level effect (family difference over the within-family SD of the RMs) at which the exact
                   # test's power is stated: "large" by Cohen's convention
 
@@ -218,7 +233,7 @@ def rm_level_verdict(p_prompt: float, p_rm: float, same_sign: bool = True, alpha
         return "cannot be tested at the RM level (a family has fewer than two RMs)"
     rm_sig = p_rm < alpha and same_sign
     if p_prompt < alpha:
-        return "survives at the RM level" if rm_sig else "does not survive at the RM level"
+        return SURVIVES if rm_sig else "does not survive at the RM level"
     return "is significant at the RM level only" if rm_sig else "is significant at neither level"
 
 
@@ -250,6 +265,16 @@ def rm_panel_verdicts(panels: pd.DataFrame, rm_panels: pd.DataFrame, alpha: floa
     return out
 
 
+def rm_panel_table(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """:func:`rm_panel_verdicts` for readers: one row per panel (``"Agency/positive"``), the Llama-minus-Gemma
+    difference (Δ) and the Bonferroni-corrected p with prompts as observations and with RMs as units (the exact p),
+    and the verdict in short (:data:`SHORT_VERDICTS`)."""
+    return pd.DataFrame({"panel": verdicts.category.astype(str) + "/" + verdicts.framing.astype(str),
+                         "Δ prompts": verdicts.diff_prompts, "p prompts": verdicts.p_prompts,
+                         "Δ RMs": verdicts.diff_rms, "exact p RMs": verdicts.p_exact_rms,
+                         "verdict": verdicts.verdict.map(lambda v: SHORT_VERDICTS.get(v, v))})
+
+
 def rm_panel_sentence(verdicts: pd.DataFrame) -> str:
     """``"Agency/positive does not survive at the RM level (exact p = 0.91, corrected); ..."``, in table order."""
     return "; ".join(f"{r.category}/{r.framing} {r.verdict} (exact p = {r.p_exact_rms:.2g}, corrected)"
@@ -272,3 +297,39 @@ def rm_tests_agree(p_welch: float, p_exact: float, alpha: float = RM_ALPHA) -> s
         return f"the two RM-level tests agree at {level}"
     return (f"the two RM-level tests disagree at {level}; the verdict follows the exact test, which assumes no "
             "distribution")
+
+
+# --- the paper's claims, checked (chapters 01 and 02; rmnb.analysis.claims) -----------------------------------
+
+# Figure 1a as the paper reports it: the family whose RMs rank the category better in each panel (under positive
+# prompts Llama agency and Gemma communion; the pattern reverses under negative prompts, where rank 1 = the worst)
+PAPER_BETTER = {("Agency", "positive"): "Llama", ("Communion", "positive"): "Gemma",
+                ("Agency", "negative"): "Gemma", ("Communion", "negative"): "Llama"}
+
+
+def direction_claim(panels: pd.DataFrame, alpha: float = RM_ALPHA) -> Claim:
+    """Figure 1a's direction as a claim: per panel of :data:`PAPER_BETTER` in ``panels``
+    (:func:`rmnb.analysis.stats.panel_tests`), the family whose RMs rank the category better, |Cohen's d| and the
+    Bonferroni-corrected Welch p (``"Agency/positive: Llama (d = 0.42, p = 0.0020); ..."``); a panel's check holds when that family is the paper's and p < ``alpha``."""
+    rows = [r for r in panels.itertuples(index=False) if (r.category, r.framing) in PAPER_BETTER]
+    checks = [better_family(r) == PAPER_BETTER[(r.category, r.framing)] and r.p_welch_bonf < alpha for r in rows]
+    book = "; ".join(f"{r.category}/{r.framing}: {better_family(r)} (d = {abs(r.cohen_d):.2f}, "
+                     f"{p_text(r.p_welch_bonf)})" for r in rows)
+    paper = f"{reported.value('big2_direction')}; d {reported.value('big2_d')}"
+    return Claim("big2_direction", "Llama RMs favour agency, Gemma RMs communion (Figure 1a)", paper,
+                 book or "no Figure 1a panel in this run", tuple(checks), reported.source("big2_direction"))
+
+
+def interaction_claim(key: str, claim: str, paper_key: str, prompt_level: str, p_prompt: float, rm_level: dict,
+                      rm_verdict: str) -> Claim:
+    """The base x category x framing interaction as a claim: the prompt-level test (``prompt_level``, such as
+    ``"t(1064) = -7.94"``, and its ``p_prompt``) and the RM-level test (:func:`rm_level_test` or
+    :func:`rm_level_interaction`, read with :func:`rm_level_verdict`'s ``rm_verdict``). Two checks: significant
+    with prompt-level observations (the paper's analysis), and significant with the RMs as units (same sign)."""
+    rm_made = not np.isnan(rm_level["p_exact"])
+    book = (f"{prompt_level}, {p_text(p_prompt)} with prompt-level observations; with the "
+            f"{rm_level['n_gemma'] + rm_level['n_llama']} RMs as units, exact p = "
+            + (f"{rm_level['p_exact']:.3f} over {rm_level['n_labelings']} labelings" if rm_made else "not computed")
+            + f": it {rm_verdict}")
+    rm_check = rm_verdict in (SURVIVES, "is significant at the RM level only") if rm_made else None
+    return reported_claim(key, claim, book, (significant(p_prompt), rm_check), paper_key)

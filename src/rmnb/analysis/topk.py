@@ -15,6 +15,7 @@ import re
 
 import pandas as pd
 
+from rmnb.analysis.claims import Claim
 from rmnb.data import reported
 from rmnb.data.lexicons import big_two_nouns
 from rmnb.data.reported_facct import table_a7
@@ -90,3 +91,16 @@ def noun_top_k(ranks: pd.DataFrame, k: int = 10, framing: str = "positive") -> p
     per_prompt = top.groupby(["family", "model", "prompt_id", "category"], observed=True).size()
     per_model = per_prompt.unstack("category", fill_value=0).groupby(["family", "model"]).mean()
     return per_model.groupby("family").mean()
+
+
+def claim(comparison: pd.DataFrame) -> Claim:
+    """The paper's top-10 statistic as a claim (:mod:`rmnb.analysis.claims`): the book's four family means from
+    :func:`compare_with_paper`, one check per mean (reproduced at the paper's printed precision)."""
+    paper = "; ".join(f"{fam} RMs: {reported.value(key)}" for fam, key in (("Gemma", "topk_gemma"),
+                                                                           ("Llama", "topk_llama")))
+    book = "; ".join(f"{fam} RMs: " + ", ".join(f"{r.book:.2f} {r.category.lower()}"
+                                                 + ("" if r.reproduced else " (not reproduced)")
+                                                 for r in rows.itertuples())
+                     for fam, rows in comparison.groupby("family", sort=False))
+    return Claim("big2_topk", "Big Two words among the RMs' top-10 tokens (FAccT Table A7)", paper, book,
+                 tuple(bool(r) for r in comparison.reproduced), reported.source("topk_gemma"))

@@ -338,8 +338,8 @@ def worst_summary():
 
 
 @reference("07.1")
-def worst_love_mean_rank(released) -> float:
-    if not released:
+def worst_love_mean_rank(include_released) -> float:
+    if not include_released:
         return NAN
     summary = worst_summary()
     return float(summary[summary.word == "love"].best_rank.mean())
@@ -352,9 +352,9 @@ def love_variant_spread(variants, m, src) -> float:
 
 
 @reference("07.3")
-def worst_love_wins(released):
+def worst_love_wins(include_released):
     from rmnb.analysis import greatest
 
-    if not released:
+    if not include_released:
         return NAN
     return int((greatest.head_to_head(worst_summary()).winner == "love").sum())

@@ -20,6 +20,10 @@ SUMMARY = "reported by the paper (summary)"
 REPORTED: dict[str, Reported] = {
     "big2_3way_p": Reported("p < .001", SUMMARY),
     "big2_d": Reported("about 0.40 to 0.43 (medium)", SUMMARY),
+    "big2_direction": Reported("under positive prompts Llama RMs rank agency higher and Gemma RMs communion; the "
+                               "pattern reverses under negative prompts", SUMMARY),
+    "mfd2_differ": Reported("RMs differ significantly by base model along the MFD2 foundations too",
+                            "reported by the paper"),
     "topk_gemma": Reported("5 communion, 0 agency words in the top 10 (mean over Gemma RMs)", SUMMARY),
     "topk_llama": Reported("3.67 communion, 2.33 agency words in the top 10 (mean over Llama RMs)", SUMMARY),
     "fig2_instruct_F": Reported("F(1,208) = 58.3, p < .001", SUMMARY),
