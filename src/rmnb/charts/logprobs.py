@@ -81,7 +81,8 @@ def figure2(med: pd.DataFrame, post: pd.DataFrame, model_a: str, model_b: str, f
 
 def ratio_vs_mass(shared: pd.DataFrame, n_top: int = 15, n_background: int = 1500, seed: int = 0) -> alt.Chart:
     """Each shared string's score against its mixture mass 1/2 (p + q) (log x axis), one panel for the raw
-    log-ratio and one for MWLR; the ``n_top`` highest-scoring strings of each metric are highlighted."""
+    log-ratio and one for MWLR (each panel's header names its score, so the y axes carry no title); the ``n_top``
+    highest-scoring strings of each metric are highlighted."""
     frames = []
     rng = np.random.default_rng(seed)
     for metric, column in (("raw log-ratio", "log_ratio"), ("MWLR", "mwlr")):
@@ -98,7 +99,7 @@ def ratio_vs_mass(shared: pd.DataFrame, n_top: int = 15, n_background: int = 150
     data = data.drop(columns="token")
     chart = alt.Chart(data).mark_circle().encode(
         x=alt.X("mass:Q", scale=alt.Scale(type="log"), title="mixture mass ½(p + q)"),
-        y=alt.Y("score:Q", title="score (positive = model B preferred)"),
+        y=alt.Y("score:Q", title=None),  # the panel's header names the score; the caption says its sign
         color=alt.Color("group:N", scale=alt.Scale(domain=[f"top {n_top} by this metric", "other strings"],
                                                    range=["#D62728", "#9CA3AF"]), title=None,
                         legend=alt.Legend(orient="bottom")),
