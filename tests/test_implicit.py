@@ -136,6 +136,7 @@ def test_mass_summary_and_its_verdict():
 def test_matches_word_and_metric_key():
     assert implicit.matches_word(" freedom ", "Freedom") == "matches"
     assert implicit.matches_word("Love", "Freedom") == "differs from"
+    assert implicit.same_word(" freedom", "Freedom") and not implicit.same_word("Freedoms", "Freedom")
     assert implicit.metric_key("MWLR") == "mwlr"
     assert implicit.metric_key("raw log-ratio") == "raw_log_ratio"
     assert implicit.metric_key("log-ratio floored at -10") == "log_ratio_floored_at__10"
@@ -152,13 +153,14 @@ def test_recovery_verdict():
     got = implicit.recovery_verdict(_summary({"raw log-ratio": 0.1, "floored": 0.5, "MWLR": 0.9}))
     assert got["best_metric"] == "MWLR" and got["best_recall"] == 0.9 and got["recall"] == 0.9
     assert got["median_rank"] == 30 and got["baseline_recall"] == 0.1 and got["baseline_median_rank"] == 10
-    assert got["position"] == "1 of 3" and got["beats_all"] == "beats every other candidate"
+    assert got["position"] == "1 of 3" and got["beats_all"] == "beats every other candidate" and got["best"] is True
     second = implicit.recovery_verdict(_summary({"raw log-ratio": 0.1, "floored": 0.95, "MWLR": 0.9}))
     assert second["best_metric"] == "floored" and second["position"] == "2 of 3"
-    assert second["beats_all"] == "does not beat every other candidate"
+    assert second["beats_all"] == "does not beat every other candidate" and second["best"] is False
     # first only by the tie-break on ranks: not strictly ahead
     tied = implicit.recovery_verdict(_summary({"MWLR": 0.9, "raw log-ratio": 0.9}))
     assert tied["position"] == "1 of 2" and tied["beats_all"] == "does not beat every other candidate"
+    assert tied["best"] is False
 
 
 def test_presets_and_pair_parsing():
@@ -219,7 +221,9 @@ def test_fig3_direction_reads_only_pairs_in_the_papers_orientation():
     families = {"g": "Gemma", "g2": "Gemma", "s": "SmolLM", "l": "Llama"}
     mixed = implicit.fig3_direction(fig3, families)
     assert (mixed["n"], mixed["wins"], mixed["verdict"]) == (2, 1, "mixed")  # the reversed pair s -> g is left out
+    assert mixed["checks"] == (False, True)
     assert implicit.fig3_direction(fig3.iloc[:2], families)["verdict"] == "opposite to the paper"
     agrees = implicit.fig3_direction(fig3.iloc[2:], families)
     assert agrees["verdict"] == "agrees with the paper" and agrees["text"].startswith("Freedom above Love in 1 of 1")
     assert implicit.fig3_direction(fig3.iloc[1:2], families)["verdict"] == "not comparable"
+    assert implicit.fig3_direction(fig3.iloc[1:2], families)["checks"] == ()

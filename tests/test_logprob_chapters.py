@@ -61,6 +61,23 @@ def test_posthoc_order_fdr_and_direction():
     assert (lps.posthoc(constant, "A", "B").p == 1.0).all()
 
 
+def test_figure2_puts_the_valences_side_by_side_under_one_y_title():
+    import re
+
+    import vl_convert
+
+    from rmnb.charts import logprobs as viz_logprobs
+
+    med = _simulated_medians(effect=3.0)
+    chart = viz_logprobs.figure2(med, lps.posthoc(med, "A", "B"), "A", "B", families=("Gemma", "Llama"), n_words=66)
+    spec = json.loads(chart.to_json())
+    assert spec["facet"]["column"]["field"] == "valence" and "row" not in spec["facet"]  # short: one row of panels
+    svg = vl_convert.vegalite_to_svg(chart.to_json())  # drawn as a browser would
+    axes = re.findall(r'aria-label="(Y-axis[^"]*)"', svg)
+    assert len(axes) == 1 and "titled 'Median rank (#1 = best, #66 = worst)'" in axes[0], axes  # one shared axis
+    assert "Title text 'positive prompts'" in svg and "Title text 'negative prompts'" in svg
+
+
 def test_positive_prediction_names_the_better_base_per_category_under_positive_prompts():
     med = _simulated_medians(effect=3.0)  # B ranks agency better under positive prompts, A communion
     post = lps.posthoc(med.replace({"A": "a", "B": "b"}), "a", "b")

@@ -115,6 +115,18 @@ def test_sign_persistence_without_the_paper_direction_or_a_flip():
     assert ablations.sign_persistence(_gaps([(13, -1, 1), (27, -2, 2)], grm=(-1, 1)))["kept"] == ["13k", "27k"]
 
 
+def test_removal_check_of_the_pairs_needed():
+    flips_at_106 = _gaps([(13, -5, 4), (27, -3, 2), (77, -1, 1), (106, 2, -3)], grm=(-1, 2))
+    assert ablations.removal_check(flips_at_106, ablations.sign_persistence(flips_at_106)) is True
+    assert ablations.removal_check(flips_at_106, ablations.sign_persistence(flips_at_106), threshold_k=150) is False
+    flips_at_27 = _gaps([(13, -5, 4), (27, 3, -2), (106, 2, -3)], grm=(-1, 2))
+    assert ablations.removal_check(flips_at_27, ablations.sign_persistence(flips_at_27)) is False
+    never = _gaps([(13, -5, 4), (106, -2, 3)], grm=(-1, 2))
+    assert ablations.removal_check(never, ablations.sign_persistence(never)) is False
+    other_way = _gaps([(13, 5, -4), (106, -2, 3)], grm=(-1, 2))  # no gap of the paper's to remove
+    assert ablations.removal_check(other_way, ablations.sign_persistence(other_way)) is None
+
+
 def test_category_difference_and_communion_pattern():
     final = pd.DataFrame({"base": ["Qwen"] * 4 + ["Gemma"] * 2, "plotted_k": [13, 13, 106, 106, 13, 13],
                           "label": ["13k", "13k", "106k", "106k", "13k", "13k"],
@@ -162,6 +174,35 @@ def test_compare_matching_and_three_way_text():
     assert got["F_strict"] == pytest.approx(800) and got["F_broad"] == pytest.approx(40) and got["p_broad"] == 0.2
     assert lps.compare_matching(strict, strict)["verdict"] == "survives"
     assert lps.three_way_text(strict["aov"]) == "F(1,20) = 800.0, p = 0.01"
+    assert lps.three_way_text(_analysis(0.0004, ["A"] * 4)["aov"]) == "F(1,20) = 20000.0, p < 0.001"
+
+
+def test_p_text_floors_small_p_values():
+    assert lps.p_text(0.0004) == "p < 0.001" and lps.p_text(0.001) == "p = 0.001"
+    assert lps.p_text(0.0423) == "p = 0.042" and lps.p_text(0.5) == "p = 0.5"
+
+
+def _post(diffs):
+    """A :func:`lps.posthoc`-like table with ``diff`` (B minus A) per cell, in the paper's cell order."""
+    return pd.DataFrame({"category": [c for c, _ in lps.CELLS], "valence": [v for _, v in lps.CELLS],
+                         "diff": diffs})
+
+
+@pytest.mark.parametrize("p, diffs, checks, verdict", [
+    (0.001, [-3, 2, 1, -2], (True, True), "reproduced"),            # the paper's pattern, significant
+    (0.2, [-3, 2, 1, -2], (True, False), "partly reproduced"),      # the paper's direction, not significant
+    (0.001, [3, -2, -1, 2], (False, False), "not reproduced"),      # significant, the other way
+    (0.2, [3, -2, -1, 2], (False, False), "not reproduced"),
+    (0.001, [-3, 2, 1], (None, None), "not tested"),                # a missing cell: no direction
+])
+def test_paper_checks_of_figure_2(p, diffs, checks, verdict):
+    from rmnb.book import findings
+
+    post = _post(diffs) if len(diffs) == 4 else _post(diffs + [0]).iloc[:3]
+    got = lps.paper_checks(_analysis(p, ["A"] * 4)["aov"], post)
+    assert (got["same_direction"], got["significant_same_direction"]) == checks
+    assert findings.verdict(*got.values()) == verdict
+    assert lps.paper_checks(_analysis(p, ["A"] * 4)["aov"], post.iloc[:0])["same_direction"] is None
 
 
 def test_authors_checkpoint_scores_read_when_present(tmp_path):

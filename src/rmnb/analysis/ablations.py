@@ -215,6 +215,22 @@ def sign_persistence(gaps: pd.DataFrame) -> dict:
             "grm_same": bool(signs.xs("GRM", level="method").eq(first).all(axis=1).all())}
 
 
+PAIRS_NEEDED_K = 100  # the paper's "about 100k+ preference pairs to remove the gap", in thousands of pairs
+
+
+def removal_check(gaps: pd.DataFrame, persist: dict, threshold_k: float = PAIRS_NEEDED_K) -> bool | None:
+    """The paper's "about 100k+ pairs remove the Gemma-Llama gap" as a check for ``findings.verdict``, from
+    :func:`final_gaps` and :func:`sign_persistence`: ``True`` when both released gaps first change sign at a BT size
+    of at least ``threshold_k`` thousand pairs, ``False`` when they change sign at a smaller size or at no released
+    size, ``None`` when the smallest size lacks the paper's direction (there is no gap of the paper's to remove)."""
+    if not persist["paper_direction"]:
+        return None
+    if persist["flipped_at"] is None:
+        return False
+    flipped_k = float(gaps.loc[gaps.label == persist["flipped_at"], "plotted_k"].iloc[0])
+    return flipped_k >= threshold_k
+
+
 def direction_text(paper_direction: bool) -> str:
     """The smallest released size's direction, in words (see :func:`sign_persistence`)."""
     return ("Llama ranks agency better and Gemma communion" if paper_direction else

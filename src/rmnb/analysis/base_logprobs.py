@@ -279,10 +279,32 @@ def glue_posthoc(results, prefix: str, post: pd.DataFrame, labels: dict, pair: t
 THREE_WAY = "category:valence:model"
 
 
+P_FLOOR = 0.001  # p-values below this read "p < 0.001" (as the paper writes them, and as rmnb's tables show them)
+
+
+def p_text(p: float) -> str:
+    """A p-value in prose: ``"p < 0.001"`` below :data:`P_FLOOR`, else ``"p = 0.04"`` (two significant digits)."""
+    return f"p < {P_FLOOR:g}" if p < P_FLOOR else f"p = {p:.2g}"
+
+
 def three_way_text(table: pd.DataFrame) -> str:
-    """The three-way term of an :func:`anova` table as ``"F(1,208) = 4.2, p = 0.04"``."""
+    """The three-way term of an :func:`anova` table as ``"F(1,208) = 4.2, p = 0.04"`` (``p < 0.001`` below it)."""
     row = table.set_index("term").loc[THREE_WAY]
-    return f"F({int(row.df)},{int(row.df_resid)}) = {row.F:.1f}, p = {row.p:.2g}"
+    return f"F({int(row.df)},{int(row.df_resid)}) = {row.F:.1f}, {p_text(row.p)}"
+
+
+def paper_checks(table: pd.DataFrame, post: pd.DataFrame, alpha: float = 0.05) -> dict:
+    """Figure 2's claim for one pair, as checks for ``findings.verdict``: ``same_direction`` (the contrast of
+    :func:`paper_direction` on :func:`posthoc`'s ``post`` is negative, the paper's pattern) and
+    ``significant_same_direction`` (that, and the three-way interaction of :func:`anova`'s ``table`` has
+    p < ``alpha``, as the paper's does). So the paper's direction without significance is partly reproduced, and a
+    significant interaction the other way is not reproduced. Both are ``None`` when a cell is missing and the
+    direction cannot be read."""
+    contrast = paper_direction(post) if len(post) else float("nan")
+    if not np.isfinite(contrast):
+        return {"same_direction": None, "significant_same_direction": None}
+    same = bool(contrast < 0)
+    return {"same_direction": same, "significant_same_direction": same and bool(_p(table, THREE_WAY) < alpha)}
 
 
 def robustness_verdict(strict_p: float, broad_p: float, alpha: float = 0.05) -> str:

@@ -267,9 +267,14 @@ def mass_summary(shared: pd.DataFrame, n: int) -> dict:
             else "here the raw log-ratio's favourites are not rarer than MWLR's"}
 
 
+def same_word(token: str, reported: str) -> bool:
+    """Whether ``token`` (stripped, any case) is the reported word."""
+    return token.strip().lower() == reported.strip().lower()
+
+
 def matches_word(token: str, reported: str) -> str:
     """``"matches"`` when ``token`` (stripped, any case) is the reported word, else ``"differs from"``."""
-    return "matches" if token.strip().lower() == reported.lower() else "differs from"
+    return "matches" if same_word(token, reported) else "differs from"
 
 
 def metric_key(metric: str) -> str:
@@ -279,8 +284,8 @@ def metric_key(metric: str) -> str:
 
 def recovery_verdict(summary: pd.DataFrame, metric: str = "MWLR", baseline: str = "raw log-ratio") -> dict:
     """Figure A3 in words, from :func:`summarise_recovery` (best metric first): the best metric and its recall,
-    ``metric``'s and ``baseline``'s recall and median rank, ``position`` ("2 of 5") and ``beats_all``
-    (``metric`` is first and strictly ahead of the second)."""
+    ``metric``'s and ``baseline``'s recall and median rank, ``position`` ("2 of 5"), ``best`` (``metric`` is first
+    and strictly ahead of the second: the paper's claim, as a check) and ``beats_all`` (the same in words)."""
     by_name = summary.set_index("metric")
     position = int(summary.index[summary.metric == metric][0]) + 1
     ahead = len(summary) == 1 or summary.recall_at_k.iloc[0] > summary.recall_at_k.iloc[1]
@@ -289,7 +294,7 @@ def recovery_verdict(summary: pd.DataFrame, metric: str = "MWLR", baseline: str 
             "median_rank": float(by_name.loc[metric, "median_rank"]),
             "baseline_recall": float(by_name.loc[baseline, "recall_at_k"]),
             "baseline_median_rank": float(by_name.loc[baseline, "median_rank"]),
-            "position": f"{position} of {len(summary)}",
+            "position": f"{position} of {len(summary)}", "best": bool(position == 1 and ahead),
             "beats_all": "beats every other candidate" if position == 1 and ahead
             else "does not beat every other candidate"}
 
@@ -330,14 +335,16 @@ def ends_comparison(shared: pd.DataFrame, words=("Freedom", "Love")) -> dict:
 def fig3_direction(fig3: pd.DataFrame, families: dict) -> dict:
     """Figure 3 in the paper's orientation: among :func:`pair_word_mwlr` rows whose A is a Gemma model and whose B
     is not (``families``: model id -> family), how often "Freedom" scores above "Love" (``wins`` of ``n``, pairs
-    with an undefined word left out) and ``verdict``: ``"agrees with the paper"`` (every pair), ``"opposite to the
-    paper"`` (none), ``"mixed"``, or why there is nothing to compare; ``text`` says it in one line."""
+    with an undefined word left out), ``checks`` (per such pair, whether "Freedom" scores above "Love", for
+    ``findings.verdict``) and ``verdict``: ``"agrees with the paper"`` (every pair), ``"opposite to the paper"``
+    (none), ``"mixed"``, or why there is nothing to compare; ``text`` says it in one line."""
     oriented = fig3[[families.get(a) == "Gemma" and families.get(b) != "Gemma" for a, b in zip(fig3.a, fig3.b)]]
     oriented = oriented.dropna(subset=["Freedom", "Love"])
-    n, wins = len(oriented), int((oriented.Freedom > oriented.Love).sum())
+    checks = tuple(bool(w) for w in oriented.Freedom > oriented.Love)
+    n, wins = len(checks), sum(checks)
     if n == 0:
-        return {"n": 0, "wins": 0, "verdict": "not comparable",
+        return {"n": 0, "wins": 0, "checks": (), "verdict": "not comparable",
                 "text": "no listed pair has a Gemma model as A, another family as B and both words shared"}
     verdict = "agrees with the paper" if wins == n else "opposite to the paper" if wins == 0 else "mixed"
-    return {"n": n, "wins": wins, "verdict": verdict,
+    return {"n": n, "wins": wins, "checks": checks, "verdict": verdict,
             "text": f"Freedom above Love in {wins} of {n} pair{'s' if n > 1 else ''} with a Gemma model as A: {verdict}"}

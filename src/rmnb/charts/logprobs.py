@@ -27,9 +27,10 @@ def _half_violin(values: np.ndarray, centre: float, side: int, half_width: float
 def figure2(med: pd.DataFrame, post: pd.DataFrame, model_a: str, model_b: str, families=("Other", "Other"),
             labels: dict | None = None, n_words: int | None = None, width: int = 260,
             height: int = 170) -> alt.FacetChart:
-    """Figure 2: rows = positive / negative prompts, x = Big Two category; a split violin per category (model A
-    left, model B right) of the per-prompt median ranks with the points over it, y reversed (better = up), and
-    the Benjamini-Hochberg stars of the Welch test above each category."""
+    """Figure 2: one panel per valence (positive prompts left, negative right, side by side so the figure stays
+    short), x = Big Two category; a split violin per category (model A left, model B right) of the per-prompt
+    median ranks with the points over it, y reversed (better = up) and shared, so one axis title serves both
+    panels, and the Benjamini-Hochberg stars of the Welch test above each category."""
     labels = labels or {}
     name = {model_a: labels.get(model_a, model_a), model_b: labels.get(model_b, model_b)}
     cats = ["Agency", "Communion"]
@@ -54,7 +55,7 @@ def figure2(med: pd.DataFrame, post: pd.DataFrame, model_a: str, model_b: str, f
     data = pd.concat(layers, ignore_index=True)
     domain, colours = model_colours([name[model_a], name[model_b]], families, distinct=True)
     colour = alt.Color("model:N", scale=alt.Scale(domain=domain, range=colours), title="Model",
-                       legend=alt.Legend(orient="bottom", direction="vertical"))
+                       legend=alt.Legend(orient="right"))
     label_expr = " : ".join(f"datum.value == {p} ? '{c}'" for c, p in pos.items()) + " : ''"
     x = alt.X("x:Q", title="Big Two category", scale=alt.Scale(domain=[0.4, 2.6], nice=False),
               axis=alt.Axis(values=list(pos.values()), labelExpr=label_expr, grid=False))
@@ -74,14 +75,14 @@ def figure2(med: pd.DataFrame, post: pd.DataFrame, model_a: str, model_b: str, f
         chart_layers.append(only("stars").mark_text(fontSize=13, dy=-6, baseline="bottom").encode(
             x=x, y=y, text="label:N", tooltip=[alt.Tooltip("p_fdr:Q", title="BH-corrected p", format=".2g")]))
     chart = alt.layer(*chart_layers, data=data).properties(width=width, height=height)
-    return chart.facet(row=alt.Row("valence:N", sort=["positive", "negative"], title=None,
-                                   header=alt.Header(labelExpr="datum.value + ' prompts'"))
-                       ).resolve_scale(y="independent")
+    return chart.facet(column=alt.Column("valence:N", sort=["positive", "negative"], title=None,
+                                         header=alt.Header(labelExpr="datum.value + ' prompts'", labelFontSize=12)))
 
 
 def ratio_vs_mass(shared: pd.DataFrame, n_top: int = 15, n_background: int = 1500, seed: int = 0) -> alt.Chart:
     """Each shared string's score against its mixture mass 1/2 (p + q) (log x axis), one panel for the raw
-    log-ratio and one for MWLR; the ``n_top`` highest-scoring strings of each metric are highlighted."""
+    log-ratio and one for MWLR (each panel's header names its score, so the y axes carry no title); the ``n_top``
+    highest-scoring strings of each metric are highlighted."""
     frames = []
     rng = np.random.default_rng(seed)
     for metric, column in (("raw log-ratio", "log_ratio"), ("MWLR", "mwlr")):
@@ -98,7 +99,7 @@ def ratio_vs_mass(shared: pd.DataFrame, n_top: int = 15, n_background: int = 150
     data = data.drop(columns="token")
     chart = alt.Chart(data).mark_circle().encode(
         x=alt.X("mass:Q", scale=alt.Scale(type="log"), title="mixture mass ½(p + q)"),
-        y=alt.Y("score:Q", title="score (positive = model B preferred)"),
+        y=alt.Y("score:Q", title=None),  # the panel's header names the score; the caption says its sign
         color=alt.Color("group:N", scale=alt.Scale(domain=[f"top {n_top} by this metric", "other strings"],
                                                    range=["#D62728", "#9CA3AF"]), title=None,
                         legend=alt.Legend(orient="bottom")),
