@@ -109,3 +109,21 @@ def test_a_notebook_without_a_usable_record_is_executed_again(tmp_path, text):
     notebook.write_text(text)
     inputs = {part: "x" for part in chapter_cache.PARTS}
     assert chapter_cache.stale(notebook, inputs, tmp_path) == "its executed notebook records no inputs"
+
+
+def test_files_rewritten_with_the_same_bytes_keep_their_time(tmp_path):
+    """The status page and its fragments are written on every build; Sphinx must not see them as changed."""
+    import os
+
+    same, changed, notebook = tmp_path / "status.md", tmp_path / "sub" / "timings.inc", tmp_path / "01_x.ipynb"
+    changed.parent.mkdir()
+    for path in (same, changed, notebook):
+        path.write_text("before")
+        os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+    with runner.unchanged_files_keep_their_times(tmp_path):
+        same.write_text("before")
+        changed.write_text("after")
+        notebook.write_text("before")  # executed notebooks are the runner's own business
+        (tmp_path / "new.md").write_text("new")
+    assert same.stat().st_mtime_ns == 1_000_000_000
+    assert changed.stat().st_mtime_ns != 1_000_000_000 and notebook.stat().st_mtime_ns != 1_000_000_000

@@ -43,6 +43,11 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def file_digest(path: Path) -> str:
+    """The sha256 of a file's bytes."""
+    return _sha(Path(path).read_bytes())
+
+
 def tree_digest(folder: Path) -> str:
     """One sha256 over every file below ``folder`` (relative path and content), ``__pycache__`` left out; the
     digest of an empty string when the folder does not exist."""
@@ -52,7 +57,7 @@ def tree_digest(folder: Path) -> str:
         if folder.is_dir() else []
     for path in files:
         h.update(path.relative_to(folder).as_posix().encode() + b"\0")
-        h.update(_sha(path.read_bytes()).encode())
+        h.update(file_digest(path).encode())
     return h.hexdigest()
 
 
@@ -75,7 +80,7 @@ def environment_digest() -> str:
 def chapter_inputs(path: Path, values: dict, root: Path) -> dict[str, str]:
     """``{part: sha256}`` for each of :data:`PARTS` of the chapter at ``path`` run with ``values``."""
     return {
-        "chapter": _sha(Path(path).read_bytes()),
+        "chapter": file_digest(path),
         "parameters": _sha(json.dumps(values, sort_keys=True, default=repr).encode()),
         "package": package_digest(),
         "data": tree_digest(Path(root) / "data"),
@@ -96,7 +101,7 @@ def record(inputs: dict[str, str], results_dir: Path, stem: str, since: float) -
     """The record the runner stores in ``metadata.rmnb.inputs``: the inputs and the sha256 of each results file
     (relative to ``results_dir``) the run wrote."""
     results_dir = Path(results_dir)
-    written = {p.relative_to(results_dir).as_posix(): _sha(p.read_bytes())
+    written = {p.relative_to(results_dir).as_posix(): file_digest(p)
                for p in results_files(results_dir, stem, since) if p.exists()}
     return {**inputs, "results": written}
 
@@ -126,6 +131,6 @@ def stale(notebook: Path, inputs: dict[str, str], results_dir: Path) -> str | No
         path = Path(results_dir) / name
         if not path.exists():
             return f"its results file {path} is missing"
-        if _sha(path.read_bytes()) != sha:
+        if file_digest(path) != sha:
             return f"its results file {path} has changed since the chapter wrote it"
     return None

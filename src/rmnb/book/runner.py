@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from rmnb.base.device import describe_device
@@ -281,6 +282,27 @@ def execution_order(paths: list[Path]) -> list[Path]:
     return first + [p for p in paths if p.stem not in RUN_FIRST]
 
 
+@contextmanager
+def unchanged_files_keep_their_times(folder: Path):
+    """Files below ``folder`` (executed notebooks and hidden folders aside) that are rewritten inside the block with
+    the same bytes get their modification time back: the status page and its fragments are written on every build,
+    and Sphinx reads a page again, with the pages that include it, whenever a file's time is newer."""
+    def snapshot():
+        found = {}
+        for path in Path(folder).rglob("*") if Path(folder).is_dir() else []:
+            hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
+            if path.is_file() and path.suffix != ".ipynb" and not hidden:
+                stat = path.stat()
+                found[path] = (stat.st_size, stat.st_mtime_ns, chapter_cache.file_digest(path))
+        return found
+
+    before = snapshot()
+    yield
+    for path, (size, mtime_ns, digest) in before.items():
+        if path.is_file() and path.stat().st_size == size and chapter_cache.file_digest(path) == digest:
+            os.utime(path, ns=(path.stat().st_atime_ns, mtime_ns))
+
+
 def build_book(root: Path | None = None, profile: str = "default", output: Path | None = None,
                execute: bool = True, refresh: bool = False) -> Path:
     """Run every chapter the TOC lists (``execution_order``), write the status page, then ``jupyter-book build -W``.
@@ -292,6 +314,7 @@ def build_book(root: Path | None = None, profile: str = "default", output: Path 
     if execute:
         run_chapters(execution_order(toc_chapters(root)), out_dir=chapter_dir, profile=profile, label=profile,
                      reuse=not refresh)
-    write_status_page(chapter_dir, chapter_dir / "status.md")
+    with unchanged_files_keep_their_times(chapter_dir):  # so that Sphinx reads again only what changed
+        write_status_page(chapter_dir, chapter_dir / "status.md")
     _jupyter_book(root, "-W", "-n", "--keep-going", *(["--path-output", str(output)] if output else []))
     return Path(output or root) / "_build" / "html"
