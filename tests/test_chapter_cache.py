@@ -127,3 +127,20 @@ def test_files_rewritten_with_the_same_bytes_keep_their_time(tmp_path):
         (tmp_path / "new.md").write_text("new")
     assert same.stat().st_mtime_ns == 1_000_000_000
     assert changed.stat().st_mtime_ns != 1_000_000_000 and notebook.stat().st_mtime_ns != 1_000_000_000
+
+
+@pytest.mark.slow
+def test_a_second_book_build_executes_no_chapter_and_reads_no_unchanged_page(built_book, capfd):
+    """The real book (smoke settings): built again right away, every chapter comes from the cache, the executed
+    notebooks and results are untouched, and Sphinx reads no page but the status page (it records the build time)."""
+    root = built_book.parents[1]
+    chapters = runner.toc_chapters(root)
+    executed = {p: p.stat().st_mtime_ns for p in (root / "book" / "chapters").glob("*.ipynb")}
+    capfd.readouterr()
+    runner.build_book(root=root, profile="smoke")
+    out = capfd.readouterr()
+    err, log = out.err, out.out + out.err
+    assert err.count("from cache") == len(chapters) and "[rmnb] running" not in err
+    assert {p: p.stat().st_mtime_ns for p in executed} == executed
+    reading = [line for line in log.splitlines() if line.startswith("reading sources...")]
+    assert all("status" in line for line in reading), reading
