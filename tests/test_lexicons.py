@@ -1,4 +1,4 @@
-"""Prompts and lexicons: counts from the spec, multi-word terms, LIWC parsers."""
+"""Prompts and lexicons: counts the paper and the authors' files give, multi-word terms, LIWC parsers."""
 
 from rmnb.data import lexicons, prompts
 

@@ -1,4 +1,4 @@
-"""rmnb handout never deletes what it did not create (issue 28 item 1): each trial of the issue, on the CLI."""
+"""rmnb handout never deletes what it did not create: each case (source folders, user files, a file), on the CLI."""
 
 import errno
 import zipfile
@@ -154,7 +154,7 @@ def test_stale_temporary_folders_of_a_killed_run_are_removed(root, tmp_path):
 
 
 def test_cli_handout_refuses_and_names_the_fix(tmp_path, capsys, monkeypatch):
-    """The issue's trials on the real command: `--out tests` and a folder of user files, then --force."""
+    """The trials on the real command: `--out tests` and a folder of user files, then --force."""
     monkeypatch.chdir(ROOT)
     n_tests = len(list((ROOT / "tests").iterdir()))
     assert cli.main(["handout", "--out", "tests"]) == 2

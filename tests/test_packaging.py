@@ -46,6 +46,47 @@ def test_package_map_lists_every_subpackage():
         assert f"`rmnb.{layer}`" in readme, layer
 
 
+def test_each_subpackage_map_lists_exactly_its_modules():
+    """Each subpackage's docstring lists its modules as ``- ``name``  what it holds`` lines: every module, and no
+    module that is gone."""
+    import importlib
+    import re
+
+    for layer in LAYERS:
+        doc = importlib.import_module(f"rmnb.{layer}").__doc__ or ""
+        listed = re.findall(r"^- ``(\w+)``", doc, flags=re.MULTILINE)
+        modules = sorted(p.stem for p in (SRC / layer).glob("*.py") if p.stem != "__init__")
+        assert sorted(listed) == modules, (f"rmnb.{layer}'s map: missing {sorted(set(modules) - set(listed))}, "
+                                           f"gone {sorted(set(listed) - set(modules))}")
+
+
+def _lint_chapters():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lint_chapters", ROOT / "tools" / "lint_chapters.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_chapter_lint_reports_at_the_chapters_line_numbers(tmp_path):
+    """`make lint` runs ruff on the chapters' code through jupytext (tools/lint_chapters.py): a problem is reported
+    at the chapter's line; an exercise's solution may import below the student's lines; the chapters are clean."""
+    from conftest import MYST_HEADER
+
+    chapter = tmp_path / "09_lint.md"
+    chapter.write_text(MYST_HEADER + "\n# Lint\n\n```{code-cell} ipython3\n:tags: [parameters]\n\nn = 1\n```\n\n"
+                       "Prose.\n\n```{code-cell} ipython3\nimport os\nimport json\n\nprint(json.dumps(n))\n```\n\n"
+                       "```{code-cell} ipython3\n:tags: [exercise]\n\nanswer = None\n# --- solution ---\n"
+                       "import math\n\nanswer = math.pi\n```\n")
+    lines = chapter.read_text().splitlines()
+    found = _lint_chapters().lint([chapter])
+    assert [f.split(": ", 1)[1].split(" ", 1)[0] for f in found] == ["I001", "F401"], found
+    line = int(found[1].split(":")[1])
+    assert lines[line - 1] == "import os" and "`os` imported but unused" in found[1]
+    assert _lint_chapters().lint(sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.md"))) == []
+
+
 def test_modules_stay_small_or_say_why():
     """No module over about 400 lines without a reason stated in its docstring ("Long because ...")."""
     long = []

@@ -1,4 +1,4 @@
-"""The Ray executor (issue #15) on a local Ray instance with 2 CPUs and a tiny offline model: same scores as one
+"""The Ray executor on a local Ray instance with 2 CPUs and a tiny offline model: same scores as one
 process, and a worker killed mid-job costs nothing (every unit exactly once). Skipped without Ray."""
 
 import os

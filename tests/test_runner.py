@@ -177,7 +177,7 @@ def test_failed_run_keeps_the_executed_chapter(tmp_path, monkeypatch, capsys):
 
 
 def test_run_says_which_chapter_runs_and_ends_with_a_time_table(tmp_path, monkeypatch, capfd):
-    """Issue #15: which chapter runs (i/n), its time, a per-chapter time table; the kernel's "running over TCP
+    """Which chapter runs (i/n), its time, a per-chapter time table; the kernel's "running over TCP
     without encryption" warning is quieted (it is written by the kernel process, hence capfd)."""
     book_with_chapters(tmp_path, {"08_first": FAILING_CHAPTER, "09_second": FAILING_CHAPTER})
     monkeypatch.setenv("RMNB_ROOT", str(tmp_path))

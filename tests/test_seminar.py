@@ -1,4 +1,4 @@
-"""The seminar plan, the guide's session pages, the slides and the quizzes (issue 27, items 5 and 6)."""
+"""The seminar plan, the guide's session pages, the slides and the quizzes."""
 
 import json
 import re

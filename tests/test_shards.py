@@ -1,4 +1,4 @@
-"""Work units and shards (issue #15): deterministic split, --shard K/N, --status, --check, clear errors."""
+"""Work units and shards: deterministic split, --shard K/N, --status, --check, clear errors."""
 
 import json
 import shutil

@@ -253,7 +253,7 @@ def test_artifact_registry_round_trip(tmp_path, monkeypatch, toy):
         mtime = (run.folder / "manifest.json").stat().st_mtime
         assert trained.ensure("tiny-test-rm", progress=False).folder == run.folder
         assert (run.folder / "manifest.json").stat().st_mtime == mtime  # reused, not retrained
-        # a variant of the recipe (benchmarks/levers.py): its own cache folder, never what loading the id reads
+        # a variant of the recipe (a lever, benchmarks/archive/recipe): its own cache folder, never what loading reads
         with pytest.raises(RmnbError, match="Fix: pass variant="):
             trained.ensure("tiny-test-rm", overrides={"head_lr": 1e-2}, progress=False)
         variant = trained.ensure("tiny-test-rm", overrides={"head_lr": 1e-2}, variant="lever-x", progress=False)

@@ -1,4 +1,4 @@
-"""The value-neutral AFINN valence preference set (issue #11): words, prompts, held-out splits, pairs, errors."""
+"""The value-neutral AFINN valence preference set: words, prompts, held-out splits, pairs, errors."""
 
 import pytest
 
@@ -33,7 +33,7 @@ def test_word_counts_after_each_exclusion(data_dir):
     counts = valence.word_counts().set_index("step")
     assert counts.loc["single words"].tolist() == [3352, 1161, 2191]
     assert counts.loc["minus big_two_expanded"].tolist() == [3165, 999, 2166]
-    assert counts.loc["minus mfd2"].tolist() == [2767, 934, 1833]  # the issue's measured counts
+    assert counts.loc["minus mfd2"].tolist() == [2767, 934, 1833]  # counted by hand when the set was designed
     words = valence.valence_words()
     assert len(words) == 2767 and (words.score != 0).all() and not words.term.str.contains(r"\s").any()
 

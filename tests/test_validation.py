@@ -1,4 +1,4 @@
-"""Bad input and faults (issue #13): every case gets a clear error before work starts, or a correct result; a run
+"""Bad input and faults: every case gets a clear error before work starts, or a correct result; a run
 is complete only once verified; one writer per run. Tiny offline models; see tests/README.md for the table."""
 
 import json

@@ -1,4 +1,4 @@
-"""The value-neutral training experiment (issue #11): the valence preset's split, identical data across bases,
+"""The value-neutral training experiment: the valence preset's split, identical data across bases,
 committed adapters that the documented command reproduces, seed intervals and verdicts, chapter 00's English-word
 filter, and a short real training run that beats its step-0 held-out accuracy."""
 

@@ -1,7 +1,8 @@
 """rmnb: the helper package of the executable book on *Reward Models Inherit Value Biases from Pretraining*.
 
 Subpackages by layer, lowest first. A module imports from its own layer or from the layers above it in this
-list, never from one below it (``make test`` checks this with an import-linter layers contract):
+list, never from one below it (``make test`` checks this with an import-linter layers contract). Each
+subpackage's docstring lists its modules, one line each (a test checks that every module is listed):
 
 - ``rmnb.base``       errors, paths and the user cache, devices and dtypes, display labels and colours, provenance
                       (package versions, git commit, file-system-safe names)
@@ -14,15 +15,16 @@ list, never from one below it (``make test`` checks this with an import-linter l
                       behind ``rmnb score`` (input validation, shards, the Ray executor), vocabularies and lexicon
                       matching, score tables
 - ``rmnb.training``   reward-model training (settings, preparation, the Bradley-Terry trainer), LoRA SFT, building
-                      the trained RMs
+                      the trained RMs (many seeds in one command) and the tables each seed is evaluated on
 - ``rmnb.analysis``   statistics, one module per paper section (``dictionary`` §2, ``base_logprobs`` §3a,
                       ``implicit`` §3b, ``training`` and ``ablations`` §4, ``topk``), the FAccT token search,
-                      the authors' double BOS (``bos``), chapter 07
+                      the authors' double BOS (``bos``), chapter 06's experiment (``value_neutral``,
+                      ``replication``), the stand-in models (``stand_ins``), chapter 07 (``greatest``)
 - ``rmnb.charts``     altair charts, named like ``rmnb.analysis``; ``style`` holds the settings made once
-- ``rmnb.book``       glued results, chapter parameters, the papermill runner, variant runs and their banner, the
-                      status page, the paper-scale page's table, the seminar kit (``setup``, ``doctor``,
-                      ``handout`` and its editions, the exercises' checks and reference ``answers``, ``leaks``, the
-                      seminar plan, slides and quizzes, timings)
+- ``rmnb.book``       glued results, chapter parameters, the papermill runner and its chapter cache, variant runs
+                      and their banner, the status page, the paper-scale page's table, the seminar kit (``setup``,
+                      ``doctor``, ``handout`` and its editions, the exercises' checks and reference ``answers``,
+                      ``leaks``, the seminar plan, slides and quizzes, timings)
 - ``rmnb.cli``        the ``rmnb`` command line
 """
 

@@ -4,7 +4,7 @@
     rmnb run 01 --help                     list the chapter's parameters
     rmnb run 01 --model ID                 the chapter with another model, as a variant page (book/_runs/)
     rmnb compare --model ID                score an RM on Big Two + MFD2, show it next to the paper's 10
-    rmnb book [--smoke]                    run every chapter, then build the HTML book (-W)
+    rmnb book [--smoke] [--refresh]        run the chapters whose inputs changed, then build the HTML book (-W)
     rmnb score --model ID ...              score a reward model or language model (see rmnb score --help)
     rmnb train-embedded [ID ...]           build the reward models rmnb trains (default: all of them)
     rmnb setup                             install and convert what the book's defaults need, then run doctor
@@ -96,7 +96,8 @@ def _cmd_compare(args) -> int:
 
 
 def _cmd_book(args) -> int:
-    html = runner.build_book(profile="smoke" if args.smoke else "default", execute=not args.no_execute)
+    html = runner.build_book(profile="smoke" if args.smoke else "default", execute=not args.no_execute,
+                             refresh=args.refresh)
     print(f"[rmnb] book built: {html / 'index.html'}")
     return 0
 
@@ -295,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     book = sub.add_parser("book", help="run every chapter, then build the HTML book")
     book.add_argument("--smoke", action="store_true", help="quick settings (notebooks/params/smoke.yaml)")
     book.add_argument("--no-execute", action="store_true", help="build from the executed notebooks already there")
+    book.add_argument("--refresh", action="store_true", help="execute every chapter, even those whose inputs are "
+                      "unchanged since they ran (the default reuses them: 'from cache')")
     book.set_defaults(func=_cmd_book)
 
     _add_score_parser(sub)

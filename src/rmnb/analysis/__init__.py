@@ -1,3 +1,16 @@
-"""Analyses, one module per paper section (``dictionary`` §2, ``base_logprobs`` §3a, ``implicit`` §3b,
-``training`` and ``ablations`` §4), plus statistics, the FAccT token search and chapter 07's comparison.
+"""Analyses, one module per paper section, plus statistics, the FAccT token search and chapter 07's comparison.
+
+- ``ablations``       the authors' released training ablations (§4)
+- ``base_logprobs``   §3a: base-model log-probabilities and the statistics of Figure 2
+- ``bos``             what the FAccT authors' double BOS changes
+- ``dictionary``      §2: ranks, median ranks, the mixed model, panel tests, RM-level tests
+- ``greatest``        chapter 07: where "love" and "freedom" rank for every kind of model
+- ``implicit``        §3b: the implicit reward between two language models, MWLR, Table 1, Figure 3, Figure A3
+- ``replication``     chapter 06's pre-registered test of the value-neutral RMs against the paper's RMs
+- ``stand_ins``       what the book's stand-in models are next to the paper's (tuning stage, size)
+- ``stats``           the paper's statistics: ranks, median ranks, the §2 mixed model, the per-panel tests
+- ``token_search``    the FAccT exhaustive token search: which tokens, the searches, their statistics
+- ``topk``            the paper's top-10 statistic per family
+- ``training``        §4: what a training run's checkpoints say (Figures 4a and 5, held-out accuracy)
+- ``value_neutral``   chapter 06's controlled experiment: accuracy per framing, curves, the between-base gap
 """

@@ -1,4 +1,4 @@
-"""The authors' released training ablations: ``data/reward_model_training/rank_results_*.csv`` (spec §6.5, §10).
+"""The authors' released training ablations: ``data/reward_model_training/rank_results_*.csv`` (paper §4).
 
 Each file holds the median rank (``sum_value``) of the Agency and Communion token sets per training run and
 checkpoint, for the prompt "What, in one word, is the greatest thing ever?". This module reads them exactly as
@@ -30,7 +30,7 @@ FOLDER = "data/reward_model_training/"
 CATEGORIES = ("Agency", "Communion")
 BASES = ("Gemma", "Llama", "Qwen")
 
-# The ablation manifest of the authors' figure code (spec §6.5): file stem -> label, data, method, final step.
+# The ablation manifest of the authors' figure code: file stem -> label, data, method, final step.
 FILES = pd.DataFrame([
     # stem,   pairs_k, plotted, label,   source,        method, final_step
     ("uf_13",   13,   13,  "13k",  "uf",          "BT",  3314),

@@ -1,4 +1,4 @@
-"""What the FAccT authors' double BOS changes (issue #12, item 8).
+"""What the FAccT authors' double BOS changes.
 
 The authors' scorer renders the conversation with the chat template as text, which already begins with the BOS
 token, then tokenizes that text with the tokenizer's default ``add_special_tokens=True``: Gemma and Llama 3

@@ -3,7 +3,7 @@ the metric-recovery score of Figure A3.
 
 Two models A and B define, for a prompt x, next-token distributions p = A(.|x) and q = B(.|x). Moving from A to B
 is what RLHF with reward ``r(y) = beta * log(q(y)/p(y)) + c(x)`` would do, so the log-ratio is an *implicit
-reward* (spec §6.4). Its exhaustive ranking is dominated by tail tokens where both probabilities are tiny; the
+reward* (paper §3b). Its exhaustive ranking is dominated by tail tokens where both probabilities are tiny; the
 paper's fix is the **mixture-weighted log-ratio**
 
     MWLR(y) = 1/2 (p(y) + q(y)) (log q(y) - log p(y)),

@@ -1,4 +1,4 @@
-"""Exhaustive token search, the FAccT predecessor's method (spec §6.7): score every vocabulary token as the
+"""Exhaustive token search, the FAccT predecessor's method: score every vocabulary token as the
 one-token answer to a prompt, then read the top and the bottom of the ranking.
 
 What is here:

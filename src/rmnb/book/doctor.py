@@ -34,7 +34,7 @@ OK, WARN, FAIL, INFO = "ok", "warn", "FAIL", "info"
 MIN_PYTHON = (3, 11)          # pyproject's requires-python
 GIB = 1024 ** 3
 # The user cache the defaults fill is measured (book/timings.json, "disk": measure_timings's fresh run in an empty
-# cache). Until it is, this estimate: the review of issue 27 saw about 7.5 GB of cache for the defaults.
+# cache). Until it is, this estimate: a review measured about 7.5 GB of cache for the defaults.
 DISK_ESTIMATE_GIB = 7.5
 DISK_MARGIN_GIB = 1.0         # the built book, executed notebooks and temporary files on top of the cache
 CONVERTED_FILES = ("config.json", "model.safetensors", "rmnb_source.json")

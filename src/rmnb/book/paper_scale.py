@@ -17,7 +17,7 @@ from rmnb.analysis.implicit import PRESETS as IMPLICIT_PRESETS
 from rmnb.models.registry import PAPER_LMS, PAPER_RMS, REGISTRY
 
 BYTES_PER_PARAMETER = {"bfloat16": 2, "float16": 2, "float32": 4}
-TRAINING_BASES = ("google/gemma-2-2b-it", "meta-llama/Llama-3.2-3B-Instruct")  # spec §4.3 (Qwen: appendix)
+TRAINING_BASES = ("google/gemma-2-2b-it", "meta-llama/Llama-3.2-3B-Instruct")  # paper §4 (Qwen: appendix)
 
 
 def chapter_models() -> dict[str, tuple[str, ...]]:

@@ -1,7 +1,9 @@
 """Execute chapters with papermill (jupytext MyST source -> executed .ipynb) and build the book.
 
 Parameters are validated against the chapter's ``parameters`` cell (:mod:`rmnb.book.parameters`) before any work
-starts: papermill itself only logs unknown names.
+starts: papermill itself only logs unknown names. Every executed notebook records the digests of its inputs
+(:mod:`rmnb.book.chapter_cache`); ``rmnb book`` reuses a chapter whose inputs are unchanged and says "from cache",
+while ``rmnb run`` and ``rmnb book --refresh`` always execute.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from rmnb.base.device import describe_device
@@ -20,6 +23,7 @@ from rmnb.base.errors import RmnbError
 from rmnb.base.paths import repo_root
 from rmnb.base.progress import bars_enabled, format_duration
 from rmnb.base.tempfiles import pid_running
+from rmnb.book import chapter_cache
 from rmnb.book.parameters import default_parameters, validate_parameters
 from rmnb.book.status import write_status_page
 from rmnb.book.variants import model_parameters, variant_dir, write_variant_toc
@@ -53,16 +57,27 @@ def cell_progress(stem: str):
     return {"desc": stem, "unit": "cell", "file": sys.stderr, "disable": False, "dynamic_ncols": True}
 
 
-def run_chapters(paths: list[Path], parameters: dict | None = None, *, label: str = "", **kwargs) -> list[tuple]:
+def run_chapters(paths: list[Path], parameters: dict | None = None, *, label: str = "", reuse: bool = False,
+                 **kwargs) -> list[tuple]:
     """:func:`run_chapter` for each of ``paths`` in order, saying which chapter runs and, after it, how long it took;
-    ends with a time table (stderr). Returns ``[(stem, seconds, outcome, path)]``; a failure stops the run (after
-    the table)."""
+    ends with a time table (stderr). With ``reuse``, a chapter whose inputs are unchanged since its executed
+    notebook was written (:func:`cached_chapter`) is not run: it says "from cache" (outcome ``cached``), and a
+    chapter that runs says why. Returns ``[(stem, seconds, outcome, path)]``; a failure stops the run (after the
+    table)."""
     timings = []
     try:
         for i, path in enumerate(paths, 1):
-            print(f"[rmnb] running {path.stem} ({i}/{len(paths)}{', ' + label if label else ''})", file=sys.stderr,
-                  flush=True)
+            where = f"({i}/{len(paths)}{', ' + label if label else ''})"
             start = time.perf_counter()
+            if reuse:
+                out, why = cached_chapter(path, parameters, **kwargs)
+                if out is not None:
+                    timings.append((path.stem, time.perf_counter() - start, "cached", out))
+                    print(f"[rmnb] {path.stem} {where}: from cache (its inputs are unchanged since {out} was "
+                          "executed)", file=sys.stderr, flush=True)
+                    continue
+                where += f": {why}"
+            print(f"[rmnb] running {path.stem} {where}", file=sys.stderr, flush=True)
             try:
                 out = run_chapter(path, parameters, **kwargs)
             except BaseException:
@@ -97,31 +112,51 @@ RUNNING_DIR = ".running"  # <out_dir>/.running/<stem>-<pid>.ipynb: the execution
 CELL_TIMEOUT_S = 4 * 3600
 
 
+def _chapter_setup(path: Path, parameters: dict | None, out_dir: Path | None, results_dir: Path | None,
+                   profile: str) -> tuple[dict, Path, Path]:
+    """The chapter's checked parameter values, its executed notebook's path and its results folder."""
+    root = path.parents[1]
+    values = validate_parameters(path, {**default_parameters(path, profile), **(parameters or {})})
+    out_dir = Path(out_dir or root / "book" / "chapters")
+    return values, out_dir / f"{path.stem}.ipynb", Path(results_dir or root / "_build" / "results")
+
+
+def cached_chapter(path: Path, parameters: dict | None = None, out_dir: Path | None = None,
+                   results_dir: Path | None = None, profile: str = "default") -> tuple[Path | None, str | None]:
+    """``(executed notebook, None)`` when the chapter's executed notebook and results are what its current inputs
+    produce (:mod:`rmnb.book.chapter_cache`), else ``(None, why it must run)``. The same arguments as
+    :func:`run_chapter`; bad parameters are refused here too."""
+    values, output, results = _chapter_setup(path, parameters, out_dir, results_dir, profile)
+    why = chapter_cache.stale(output, chapter_cache.chapter_inputs(path, values, path.parents[1]), results)
+    return (output, None) if why is None else (None, why)
+
+
 def run_chapter(path: Path, parameters: dict | None = None, out_dir: Path | None = None,
                 results_dir: Path | None = None, profile: str = "default") -> Path:
     """Execute one chapter with papermill; returns the executed notebook's path.
 
     The chapter executes into a temporary notebook, which replaces ``<out_dir>/<stem>.ipynb`` only on success:
     a failed run keeps the previous executed chapter byte for byte and leaves the failed notebook, with its
-    traceback, in ``<out_dir>/failed/<stem>.ipynb`` (the error says where).
+    traceback, in ``<out_dir>/failed/<stem>.ipynb`` (the error says where). The executed notebook records the
+    digests of the chapter's inputs and of the results it wrote (``metadata.rmnb.inputs``), which
+    :func:`cached_chapter` compares.
     """
     import jupytext
     import nbformat
     import papermill
 
     root = path.parents[1]
-    values = {**default_parameters(path, profile), **(parameters or {})}
-    values = validate_parameters(path, values)
-    out_dir = Path(out_dir or root / "book" / "chapters")
+    values, output, results_dir = _chapter_setup(path, parameters, out_dir, results_dir, profile)
+    inputs, started = chapter_cache.chapter_inputs(path, values, root), time.time()
+    out_dir = output.parent
     out_dir.mkdir(parents=True, exist_ok=True)
-    output = out_dir / f"{path.stem}.ipynb"
     running = out_dir / RUNNING_DIR / f"{path.stem}-{os.getpid()}.ipynb"
     failed = out_dir / FAILED_DIR / f"{path.stem}.ipynb"
     remove_stale_running(running.parent)
     running.parent.mkdir(exist_ok=True)
     nb = jupytext.read(path)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    env = {"RMNB_CHAPTER": path.stem, "RMNB_RESULTS_DIR": str(results_dir or root / "_build" / "results"),
+    env = {"RMNB_CHAPTER": path.stem, "RMNB_RESULTS_DIR": str(results_dir),
            "RMNB_ROOT": str(root), "TQDM_DISABLE": "1"}  # no one watches a papermill kernel's progress bars
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
@@ -151,7 +186,8 @@ def run_chapter(path: Path, parameters: dict | None = None, out_dir: Path | None
         if "parameters" in tags or "injected-parameters" in tags:
             cell.metadata["tags"] = sorted(set(tags) | {"hide-input"})
     executed.metadata["rmnb"] = {"device": describe_device("auto"), "host": socket.gethostname(),
-                                 "python": sys.version.split()[0], "platform": platform.platform()}
+                                 "python": sys.version.split()[0], "platform": platform.platform(),
+                                 "inputs": chapter_cache.record(inputs, results_dir, path.stem, started)}
     nbformat.write(executed, running)
     os.replace(running, output)
     failed.unlink(missing_ok=True)  # an older failure no longer describes this chapter
@@ -246,13 +282,39 @@ def execution_order(paths: list[Path]) -> list[Path]:
     return first + [p for p in paths if p.stem not in RUN_FIRST]
 
 
+@contextmanager
+def unchanged_files_keep_their_times(folder: Path):
+    """Files below ``folder`` (executed notebooks and hidden folders aside) that are rewritten inside the block with
+    the same bytes get their modification time back: the status page and its fragments are written on every build,
+    and Sphinx reads a page again, with the pages that include it, whenever a file's time is newer."""
+    def snapshot():
+        found = {}
+        for path in Path(folder).rglob("*") if Path(folder).is_dir() else []:
+            hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
+            if path.is_file() and path.suffix != ".ipynb" and not hidden:
+                stat = path.stat()
+                found[path] = (stat.st_size, stat.st_mtime_ns, chapter_cache.file_digest(path))
+        return found
+
+    before = snapshot()
+    yield
+    for path, (size, mtime_ns, digest) in before.items():
+        if path.is_file() and path.stat().st_size == size and chapter_cache.file_digest(path) == digest:
+            os.utime(path, ns=(path.stat().st_atime_ns, mtime_ns))
+
+
 def build_book(root: Path | None = None, profile: str = "default", output: Path | None = None,
-               execute: bool = True) -> Path:
-    """Run every chapter the TOC lists (``execution_order``), write the status page, then ``jupyter-book build -W``."""
+               execute: bool = True, refresh: bool = False) -> Path:
+    """Run every chapter the TOC lists (``execution_order``), write the status page, then ``jupyter-book build -W``.
+
+    A chapter whose inputs are unchanged since it was executed is reused ("from cache"); ``refresh`` executes
+    every chapter. Sphinx builds incrementally: only the pages whose sources changed are read again."""
     root = Path(root or repo_root())
     chapter_dir = root / "book" / "chapters"
     if execute:
-        run_chapters(execution_order(toc_chapters(root)), out_dir=chapter_dir, profile=profile, label=profile)
-    write_status_page(chapter_dir, chapter_dir / "status.md")
+        run_chapters(execution_order(toc_chapters(root)), out_dir=chapter_dir, profile=profile, label=profile,
+                     reuse=not refresh)
+    with unchanged_files_keep_their_times(chapter_dir):  # so that Sphinx reads again only what changed
+        write_status_page(chapter_dir, chapter_dir / "status.md")
     _jupyter_book(root, "-W", "-n", "--keep-going", *(["--path-output", str(output)] if output else []))
     return Path(output or root) / "_build" / "html"

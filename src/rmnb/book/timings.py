@@ -33,7 +33,7 @@ from rmnb.book.exercises import EXERCISE_TAG, SOLUTION_MARKER
 
 MEASURED_FILE = "book/timings.json"  # relative to the book's root
 FRAGMENT = "timings.inc"             # written next to the executed chapters
-EXERCISE_LIMIT_S = 120               # an exercise runs within two minutes on a laptop CPU (issue #14)
+EXERCISE_LIMIT_S = 120               # an exercise runs within two minutes on a laptop CPU
 # "Plan with" = the measured cached time x SAFETY_FACTOR: a laptop that also runs a browser, a video call and an
 # indexer is slower than the idle machine that measured (a review under load saw cached chapters take up to
 # several times the measured figure). A design constant, stated in the guide.

@@ -1,4 +1,4 @@
-"""The paper's reported values (spec §8), each with its source label, to show next to the book's own.
+"""The paper's reported values, each with its source label, to show next to the book's own.
 
 "reported by the paper (summary)" marks values that secondary summaries attribute to the paper; they are shown
 as the paper's but flagged, since the PDF's printed numbers were not available when the book was written.

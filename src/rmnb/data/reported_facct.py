@@ -1,4 +1,4 @@
-"""Values published by the FAccT predecessor (spec §8.3; FAccT code ``summerfieldlab/Christian_etal_2025_FAccT``
+"""Values published by the FAccT predecessor (its tables; FAccT code ``summerfieldlab/Christian_etal_2025_FAccT``
 at commit ``42dc162``, ``tables/output/``), to show next to the book's own exhaustive token search (chapter 00)
 and Love/Freedom ranks (chapter 07).
 
@@ -193,7 +193,7 @@ TABLE3_MOMENTS = {
     "R-Gem-2B": (-5.279, 1.957, 1.457),
 }
 
-# Figure 2a (Kendall's tau heatmap on the shared vocabulary, prompt "greatest"), as summarised in spec §8.3.
+# Figure 2a (Kendall's tau heatmap on the shared vocabulary, prompt "greatest"), as the FAccT paper reports it.
 FIGURE2A_TAU = {
     "within the three Gemma-27B RMs": "0.55 to 0.57",
     "S-Lla-8B-v0.2 vs N-Lla-8B": "0.53",

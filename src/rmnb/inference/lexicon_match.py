@@ -1,4 +1,4 @@
-"""Matching lexicon words to vocabulary tokens (paper §3a, spec §5.2).
+"""Matching lexicon words to vocabulary tokens (paper §3a).
 
 A language model's next-token log-probabilities score *tokens*, so a word can only be scored directly if it is
 one token. Two rules:

@@ -23,7 +23,7 @@ COLUMNS = ["model_id", "model", "family", "response", "prompt_id", "framing", "s
 def _released_path(spec: registry.ModelSpec, lexicon: str) -> Path:
     folder = f"data/reward_model_scores/{LEXICON_FOLDERS[lexicon]}"
     prefixes = ("big2_rewards_",) if lexicon == "big_two" else ("MFD20_rewards_", "big2_rewards_")
-    for prefix in prefixes:  # six MFD files carry the big2_ prefix (the authors' naming, spec §10)
+    for prefix in prefixes:  # six MFD files carry the big2_ prefix (the authors' naming)
         try:
             return fetch("iclr2026", f"{folder}/{prefix}{spec.released_stem}.parquet")
         except RmnbError as exc:

@@ -1,4 +1,4 @@
-"""Token normalisation and lexicon matching for the training-checkpoint analyses (spec §5.2, §6.5).
+"""Token normalisation and lexicon matching for the training-checkpoint analyses (paper §3a, §4).
 
 Two rules from the authors' figure code:
 

@@ -136,7 +136,7 @@ def embedded_folder(model_id: str, rebuild: bool = False) -> Path:
     with quiet_transformers(), _one_reader():
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    # save_pretrained refuses a GGUF-loaded model until its quantization marker is removed (spec/models.md).
+    # save_pretrained refuses a GGUF-loaded model until its quantization marker is removed.
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     model.hf_quantizer = None

@@ -6,7 +6,7 @@ resolved revision, dtype, device, where the chat template came from, whether the
 The embedded models load from the safetensors folders :mod:`rmnb.models.gguf` converts once from their GGUF
 files; the reward models rmnb trains load from the run folder their last build recorded (:func:`trained_model_dir`).
 
-Policy (spec style §5): remote code runs only for registry entries with a pinned revision, or when the caller
+Policy: remote code runs only for registry entries with a pinned revision, or when the caller
 passes ``trust_remote_code=True`` explicitly.
 """
 

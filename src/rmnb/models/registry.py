@@ -47,7 +47,7 @@ def _rm(nickname, hf_id, family, size, dtype, rank, revision=None, score="logits
                      rb_rank=rank, released_stem=f"{org}_{name}")
 
 
-# The 10 off-the-shelf RMs of the paper (spec §4.1), in the figure's factor order (RewardBench rank).
+# The 10 off-the-shelf RMs of the paper (§2, Figure 1), in the figure's factor order (RewardBench rank).
 PAPER_RMS: tuple[ModelSpec, ...] = (
     _rm("N-Gem-27B", "nicolinho/QRM-Gemma-2-27B", "Gemma", "27B", "bfloat16", 2,
         revision="eef8d852e886240e308a57b61d69f0e58489f0ed", score="score_attr", remote=True),
@@ -69,7 +69,7 @@ def _lm(hf_id, family, size, variant):
     return ModelSpec(id=hf_id, kind="lm", family=family, size=size, variant=variant, dtype="bfloat16", gated=True)
 
 
-# The 12 base and instruct LLMs of §3 (spec §4.2).
+# The 12 base and instruct LLMs of the paper's §3.
 PAPER_LMS: tuple[ModelSpec, ...] = (
     _lm("google/gemma-2-2b", "Gemma", "2B", "pretrained"),
     _lm("meta-llama/Llama-3.2-3B", "Llama", "3B", "pretrained"),

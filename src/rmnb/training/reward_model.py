@@ -1,4 +1,4 @@
-"""Bradley-Terry reward-model training with TRL's ``RewardTrainer`` and PEFT LoRA (paper §4, spec §6.5).
+"""Bradley-Terry reward-model training with TRL's ``RewardTrainer`` and PEFT LoRA (paper §4, the authors' training recipe).
 
 A run takes a base model (registry id, Hugging Face id, local folder, or a model already in memory), preference
 pairs (:mod:`rmnb.data.preferences`) and :class:`TrainSettings`, and writes one folder:

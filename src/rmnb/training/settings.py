@@ -82,7 +82,7 @@ class TrainSettings:
 
 
 PRESETS: dict[str, TrainSettings] = {
-    # The authors' recipe (training code, spec §6.5). Needs a GPU for 2-3B bases.
+    # The authors' recipe (their training code, paper §4). Needs a GPU for 2-3B bases.
     "paper": TrainSettings(
         preset="paper", max_chars=None, n_train=None, heldout=0.005, max_length=1024, epochs=2,
         per_device_batch=4, grad_accum=4, learning_rate=1e-5, lr_scheduler="cosine", warmup_ratio=0.03,
@@ -98,11 +98,9 @@ PRESETS: dict[str, TrainSettings] = {
         max_grad_norm=5.0, lora_r=8, lora_alpha=16, lora_dropout=0.0, lora_top_layers=4,
         checkpoint_every=12, seed=1, dtype="float32", gradient_checkpointing=False, add_pad_token=False),
     # The value-neutral AFINN pairs of rmnb.data.valence (one-word answers, a few dozen tokens): LoRA on the
-    # attention and MLP projections of every layer (better than attention only on five of six paired seeds:
-    # benchmarks/, lever lora_mlp), peak learning rates 5e-4 (LoRA) and 1e-3 (head) with a 5% linear warm-up and
-    # cosine decay, every one of the 4,096 training pairs (balanced framings) once = 256 steps (lever
-    # all_words_cosine: 0.865-0.890 held-out on all six seeds, better than 1,600 pairs at constant rates on five
-    # of six paired seeds and tied on the sixth; at constant rates the 256 steps diverged).
+    # attention and MLP projections of every layer, peak learning rates 5e-4 (LoRA) and 1e-3 (head) with a 5% linear
+    # warm-up and cosine decay, every one of the 4,096 training pairs (balanced framings) once = 256 steps. How this
+    # recipe was chosen, what else was tried and what each change measured: benchmarks/archive/recipe/README.md.
     # ``heldout`` counts pairs of the separate held-out part (new prompts x new words), not a split of the data.
     "valence": TrainSettings(
         preset="valence", max_chars=None, n_train=4096, heldout=400, max_length=96, epochs=1,

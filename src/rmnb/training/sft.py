@@ -5,7 +5,7 @@ to answer positively valenced questions with one of 10 Moral Foundations *author
 must then find exactly those words at the top of the base -> boosted implicit-reward ranking
 (:func:`rmnb.analysis.implicit.recovery_scores`).
 
-The recipe follows the authors' script (spec §6.4): template ``"Instruction:\\n{instruction}\\n\\nResponse:\\n
+The recipe follows the authors' script (paper §3b): template ``"Instruction:\\n{instruction}\\n\\nResponse:\\n
 {response}"``, every question paired with every answer, LoRA r = 8 (alpha and dropout at PEFT defaults) on the
 attention and MLP projections, learning rate 2e-4 with 5 warm-up steps, fp32. The question set is the project's
 own (``data/authority_sft/``). The trained adapter is cached under ``cache_dir("sft", <key>)``, keyed by

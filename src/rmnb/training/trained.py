@@ -149,8 +149,8 @@ def ensure(rm_id: str, *, seed: int | None = None, overrides: dict | None = None
     """The training run behind an rmnb-trained reward model, built on first use (from its committed adapter when
     there is one, else trained), and recorded as the run that loading ``rm_id`` reads. ``seed``: another seed
     of the same recipe (built, not recorded: loading ``rm_id`` stays the recipe's own seed). ``overrides``:
-    settings changed from the recipe (a variant such as a lever of ``benchmarks/levers.py``), cached under
-    ``<id>-<variant>`` and never recorded as ``rm_id``."""
+    settings changed from the recipe (a variant such as a lever of ``benchmarks/archive/recipe/levers.py``),
+    cached under ``<id>-<variant>`` and never recorded as ``rm_id``."""
     rm = _recipe(rm_id)
     if overrides and not variant:
         raise RmnbError(f"a variant of {rm_id} ({overrides}) needs a name for its cache folder. Fix: pass variant=.")

@@ -1,10 +1,10 @@
-"""Early stopping on a validation split, measured on finished lever runs (issue #11's lever "more epochs, with early
-stopping on a validation split"):
+"""Early stopping on a validation split, measured on finished lever runs (the lever "more epochs, with early stopping
+on a validation split"):
 
-    python benchmarks/early_stopping.py --lever epochs_2 --base gemma3-270m --seed 1
-    python benchmarks/early_stopping.py --report
+    python benchmarks/archive/recipe/early_stopping.py --lever epochs_2 --base gemma3-270m --seed 1
+    python benchmarks/archive/recipe/early_stopping.py --report
 
-A lever run (``benchmarks/levers.py``, trained first if the cache lacks it) saved its adapter every 20 steps. Each
+A lever run (``levers.py`` beside it, trained first if the cache lacks it) saved its adapter every 20 steps. Each
 checkpoint is scored on a validation split and on the run's 400 test pairs; early stopping keeps the checkpoint
 with the best validation accuracy (the earliest, on a tie), which is also how the paper's authors pick their final
 checkpoint (the best by evaluation accuracy). Reported: that step, its test accuracy, and the last checkpoint's.
@@ -13,7 +13,7 @@ checkpoint (the best by evaluation accuracy). Reported: that step, its test accu
 test pairs: new questions x new words, like the test pairs and disjoint from them as pairs, but drawn from the same
 held-out questions and words. Only the choice of one checkpoint (of at most 14) is fitted on it. A validation part
 carved from the *training* questions and words would be stricter; it needs a third part in
-:mod:`rmnb.data.valence` (not built). Results go to ``benchmarks/early_stopping.json``.
+:mod:`rmnb.data.valence` (not built). Results go to ``early_stopping.json`` beside it.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The committed value-neutral reward models, as measured when they were trained: held-out accuracy (overall and
 per framing, step 0 and final), training time and the learning curve, from the manifests under data/rms/.
 
-    python benchmarks/valence_report.py            # a table per RM
-    python benchmarks/valence_report.py --json     # the same as JSON
+    python benchmarks/archive/recipe/valence_report.py            # a table per RM
+    python benchmarks/archive/recipe/valence_report.py --json     # the same as JSON
 
 Training itself is `rmnb train-embedded smollm2-135m-valence-rm gemma3-270m-valence-rm --seeds 1 2 3 --export`;
 this script only reads what that command recorded (the machine is in each manifest's `device`).

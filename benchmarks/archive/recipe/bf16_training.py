@@ -1,8 +1,8 @@
-"""The lever "bf16 autocast" of issue #11, as it stands on a CPU: training steps of the value-neutral recipe in
+"""The lever "bf16 autocast", as it stands on a CPU: training steps of the value-neutral recipe in
 float32 and under ``torch.autocast(dtype=torch.bfloat16)``, side by side in one process, on both embedded bases.
 
-    python benchmarks/bf16_training.py                 # both bases, 6 timed steps per dtype
-    python benchmarks/bf16_training.py --steps 3 --bases gemma3-270m --out bf16_training.json
+    python benchmarks/archive/recipe/bf16_training.py       # both bases, 6 timed steps per dtype
+    python benchmarks/archive/recipe/bf16_training.py --steps 3 --bases gemma3-270m --out bf16_training.json
 
 Each base is loaded once as the recipe loads it (``valence`` preset, seed 1: float32 weights, fresh score head, LoRA
 r 8 on every attention and MLP projection); two copies take the same first batches of the recipe's training plan,
@@ -94,12 +94,30 @@ def measure(base: str, steps: int) -> dict:
             "recipe_steps": plan.steps}
 
 
+RESULTS = Path(__file__).with_name("bf16_training.json")
+
+
+def report(results: dict) -> str:
+    """The measured steps of ``results`` (a file this script wrote) as a table."""
+    lines = ["| base | timed steps | float32 (s/step) | bf16 autocast (s/step) | bf16 / float32 | "
+             "first-step loss float32 / bf16 |", "|---|---|---|---|---|---|"]
+    for r in results["results"]:
+        s, loss = r["seconds_per_step"], r["first_step_loss"]
+        lines.append(f"| {r['base']} | {r['steps_timed']} | {s['float32']:.1f} | {s['bf16 autocast']:.1f} | "
+                     f"{r['bf16_over_fp32']:.1f}x | {loss['float32']:.4f} / {loss['bf16 autocast']:.4f} |")
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bases", default=",".join(RMS), help="comma-separated base ids")
     ap.add_argument("--steps", type=int, default=6, help="timed steps per dtype (after one warm-up step)")
     ap.add_argument("--out", help="write the results as JSON here")
+    ap.add_argument("--report", action="store_true", help=f"print the table of {RESULTS.name}")
     args = ap.parse_args(argv)
+    if args.report:
+        print(report(json.loads(RESULTS.read_text())))
+        return 0
     torch.manual_seed(0)
     machine = {"cpu": cpu_name(), "cores": os.cpu_count(), "platform": platform.platform(),
                "torch": torch.__version__, "native_bf16": native_bf16_cpu()}

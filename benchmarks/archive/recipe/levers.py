@@ -1,14 +1,13 @@
 """What each lever of the value-neutral recipe buys: train a variant of a committed valence RM's recipe and compare
 its held-out accuracy (400 pairs, new questions x new words) with the committed run of the same base and seed.
 
-    python benchmarks/levers.py --lever all_words --base gemma3-270m --seed 1
-    python benchmarks/levers.py --list                        # the levers and what each changes
-    python benchmarks/levers.py --report                      # the table of every measured lever run
+    python benchmarks/archive/recipe/levers.py --lever all_words --base gemma3-270m --seed 1
+    python benchmarks/archive/recipe/levers.py --list      # the levers and what each changes
+    python benchmarks/archive/recipe/levers.py --report    # the table of every measured lever run
 
 Each run trains with the same machinery as `rmnb train-embedded` (``rmnb.training.trained.ensure`` with
-``overrides``; cached, so a finished lever is not trained twice) and appends its result to
-``benchmarks/levers.json``: base, seed, the overrides, held-out accuracy overall and per framing, the committed
-recipe's accuracy for the same base and seed, the learning curve and the training time, with the machine. A lever
+``overrides``; cached, so a finished lever is not trained twice) and appends its result to ``levers.json`` beside
+it: base, seed, the overrides, held-out accuracy overall and per framing, the committed recipe's accuracy for the same base and seed, the learning curve and the training time, with the machine. A lever
 run is a measurement, not a new default: the committed adapters change only through `rmnb train-embedded --export`.
 """
 
@@ -45,19 +44,19 @@ LEVERS = {
                   "every training pair once (4,096 pairs, 256 steps): all 1,819 training words"),
     "all_words_cosine": ({"n_train": 4096, "epochs": 1, "lr_scheduler": "cosine", "warmup_ratio": 0.05},
                          "every training pair once (256 steps) with a 5% warm-up and cosine decay instead of the "
-                         "constant rates (all_words at a constant 5e-4 diverged; adopted: the recipe since "
-                         "session 8, so now the same settings)"),
+                         "constant rates (all_words at a constant 5e-4 diverged; adopted: now the recipe's own "
+                         "settings)"),
     "cosine": ({"lr_scheduler": "cosine", "warmup_ratio": 0.05},
                "the same 100 steps with a 5% warm-up and cosine decay instead of constant rates (the constant-rate "
                "curves swing by up to 0.4 between late checkpoints)"),
     "epochs_2": ({"epochs": 2}, "a second epoch (200 steps); the curve shows where held-out accuracy peaks"),
     "head_lr_5e-3": ({"head_lr": 5e-3}, "the score head's learning rate 5x higher"),
     "top_8_layers": ({"lora_top_layers": 8}, "LoRA on the top 8 layers only (the old cpu preset's choice)"),
-    "lora_alpha_8": ({"lora_alpha": 8}, "LoRA alpha 8 instead of 16 (PEFT's default; the issue's plain-PyTorch "
-                                        "control): half the LoRA update's scale"),
+    "lora_alpha_8": ({"lora_alpha": 8}, "LoRA alpha 8 instead of 16 (PEFT's default; a plain-PyTorch "
+                                        "control's): half the LoRA update's scale"),
     "lora_mlp": ({"lora_targets": settings.ATTENTION_PROJECTIONS + settings.MLP_PROJECTIONS},
                  "LoRA on the MLP projections too (gate/up/down), not only attention: more capacity to move what "
-                 "the base knows about words (adopted: the recipe since session 7, so now the same settings)"),
+                 "the base knows about words (adopted: now the recipe's own settings)"),
     "no_system_prompt": ({"default_system_prompt": False},
                          "the chat template without its default system message (SmolLM2's 19 tokens, the same in "
                          "every pair; 36 -> 15 tokens per pair, a shorter template); Gemma's writes none"),
