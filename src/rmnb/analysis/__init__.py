@@ -2,6 +2,7 @@
 
 - ``ablations``       the authors' released training ablations (§4)
 - ``base_logprobs``   §3a: base-model log-probabilities and the statistics of Figure 2
+- ``claims``          the paper's headline claims as a chapter checks them (value, sentence, checks)
 - ``bos``             what the FAccT authors' double BOS changes
 - ``dictionary``      §2: ranks, median ranks, the mixed model, panel tests, RM-level tests
 - ``greatest``        chapter 07: where "love" and "freedom" rank for every kind of model
