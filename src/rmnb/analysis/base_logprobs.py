@@ -247,10 +247,10 @@ def _p(table: pd.DataFrame, term: str) -> float:
 
 def glue_posthoc(results, prefix: str, post: pd.DataFrame, labels: dict, pair: tuple[str, str] | None = None) -> None:
     """Glue ``<prefix>_<category>_<valence>_{p,p_fdr,p_fdr_text,stars,diff,better}`` per cell (``better`` is the
-    display label of the model whose mean median rank is lower, ``p_fdr_text`` the corrected p in prose), and the paper-direction sentence. With ``pair`` (model A,
-    model B) also the cell-by-cell agreement with the paper's pattern: ``<prefix>_pair_name``,
-    ``<prefix>_n_agree``, ``<prefix>_n_agree_sig``, ``<prefix>_n_cells``, ``<prefix>_agreement`` (text) and the
-    table ``<prefix>_agreement_cells`` in the results JSON."""
+    display label of the model whose mean median rank is lower, ``p_fdr_text`` the corrected p in prose), and the
+    paper-direction sentence. With ``pair`` (model A, model B) also the cell-by-cell agreement with the paper's
+    pattern: ``<prefix>_pair_name``, ``<prefix>_n_agree``, ``<prefix>_n_agree_sig``, ``<prefix>_n_cells``,
+    ``<prefix>_agreement`` (text) and the table ``<prefix>_agreement_cells`` in the results JSON."""
     for row in post.itertuples(index=False):
         key = f"{prefix}_{row.category.lower()}_{row.valence}"
         results.glue(f"{key}_p", row.p)
