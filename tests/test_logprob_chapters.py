@@ -9,6 +9,7 @@ import pytest
 
 from conftest import ROOT
 from rmnb.analysis import base_logprobs as lps
+from rmnb.analysis.claims import p_text
 from rmnb.base.errors import RmnbError
 from rmnb.book import runner
 from rmnb.data import logprob_tables
@@ -237,7 +238,7 @@ def test_glue_posthoc_glues_the_agreement():
     assert (sink.values["instruct_n_agree"], sink.values["instruct_n_cells"]) == (4, 4)
     assert sink.values["instruct_n_agree_sig"] == 4 and sink.values["instruct_n_disagree_sig"] == 0
     p_fdr = sink.values["instruct_agency_positive_p_fdr"]
-    assert sink.values["instruct_agency_positive_p_fdr_text"] == lps.p_text(p_fdr)  # prose: "p < 0.001", no 5e-08
+    assert sink.values["instruct_agency_positive_p_fdr_text"] == p_text(p_fdr)  # prose: "p < 0.001", no 5e-08
 
 
 def test_conditions_note_only_when_both_conditions_share_the_models():

@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from rmnb.analysis.claims import p_text
 from rmnb.analysis.stats import rank_within, stars
 from rmnb.base.errors import RmnbError
 from rmnb.data.prompts import framing_of
@@ -278,14 +279,6 @@ def glue_posthoc(results, prefix: str, post: pd.DataFrame, labels: dict, pair: t
 # --- verdicts the chapter states -------------------------------------------------------------------------------
 
 THREE_WAY = "category:valence:model"
-
-
-P_FLOOR = 0.001  # p-values below this read "p < 0.001" (as the paper writes them, and as rmnb's tables show them)
-
-
-def p_text(p: float) -> str:
-    """A p-value in prose: ``"p < 0.001"`` below :data:`P_FLOOR`, else ``"p = 0.04"`` (two significant digits)."""
-    return f"p < {P_FLOOR:g}" if p < P_FLOOR else f"p = {p:.2g}"
 
 
 def three_way_text(table: pd.DataFrame) -> str:
