@@ -44,6 +44,7 @@ def test_shapes_never_give_the_value():
     assert answers.shape(-0.0321) == "a negative number between -0.1 and -0.01"
     assert answers.shape(184553.0) == "a positive number between 100,000 and 1,000,000"
     assert answers.shape("love") == "a word or a name (text)"
+    assert answers.shape(0.0) == answers.shape(0.004) == "a number between -0.01 and 0.01"  # never "zero": the answer
     assert "undefined" in answers.shape(np.nan) and answers.shape(np.int64(3)).startswith("a whole number")
 
 

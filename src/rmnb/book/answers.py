@@ -87,8 +87,8 @@ def shape(value) -> str:
         return ("a whole number from 0 to 9" if digits == 1 and value >= 0 else
                 f"a whole number with {digits} digits" + (" (negative)" if value < 0 else ""))
     value = float(value)
-    if value == 0:
-        return "zero"
+    if abs(value) < 0.01:
+        return "a number between -0.01 and 0.01"  # zero included: "zero" would be the answer itself
     sign = "a positive" if value > 0 else "a negative"
     decade = math.floor(math.log10(abs(value)))
     low, high = 10.0 ** decade, 10.0 ** (decade + 1)
