@@ -21,7 +21,8 @@ from conftest import FAILING_CHAPTER, ROOT, book_with_chapters, interrupt_on_cal
 from rmnb import cli
 from rmnb.base.errors import RmnbError
 from rmnb.base.tempfiles import remove_stale_temps
-from rmnb.book import parameters, runner
+from rmnb.book import parameters
+from rmnb.build import runner
 from rmnb.data.store import read_meta, read_results, run_folders
 from rmnb.data.units import format_status, run_status
 from rmnb.models import loading

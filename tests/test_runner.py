@@ -7,9 +7,11 @@ import yaml
 from conftest import FAILING_CHAPTER, ROOT, book_with_chapters
 from rmnb import cli
 from rmnb.base.errors import RmnbError
-from rmnb.book import parameters, runner
+from rmnb.base.paths import chapter_sources
+from rmnb.book import parameters
+from rmnb.build import runner
 
-CHAPTERS = runner.chapters(ROOT)
+CHAPTERS = chapter_sources(ROOT)
 
 
 def test_there_are_chapters():

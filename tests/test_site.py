@@ -1,5 +1,5 @@
 """The online book's affordances: one repository URL everywhere, launch buttons, citation BibTeX from CITATION.cff,
-figure numbers by chapter, author-year reference labels (rmnb.book.sphinx_ext, launch, citation)."""
+figure numbers by chapter, author-year reference labels (rmnb.build.sphinx_ext, launch, citation)."""
 
 import subprocess
 import sys
@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import yaml
 
 from rmnb.base import provenance
-from rmnb.book import citation, launch, sphinx_ext
+from rmnb.build import citation, launch, sphinx_ext
 
 ROOT = Path(__file__).resolve().parents[1]
 FIX = "Fix: python tools/set_repository_url.py <url> (the one place is [tool.rmnb] repository in pyproject.toml)"
@@ -27,7 +27,7 @@ def test_one_repository_url_everywhere():
     assert citation.book_bibtex(cff).count(url) == 1
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert "repository" not in config, "_config.yml must not hold its own repository URL (sphinx_ext sets it)"
-    assert "rmnb.book.sphinx_ext" in config["sphinx"]["extra_extensions"]
+    assert "rmnb.build.sphinx_ext" in config["sphinx"]["extra_extensions"]
     sphinx_config = SimpleNamespace(html_theme_options={"search_bar_text": "Search"})
     sphinx_ext._set_repository(None, sphinx_config)
     options = sphinx_config.html_theme_options
@@ -67,7 +67,7 @@ def test_launch_buttons_per_chapter():
             ] == ["Colab"]  # loads models: no Binder
     assert launch.launch_links("01_big_two", "https://gitlab.com/org/repo", config) == []
     chapters = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.md"))
-    assert sorted(launch.NEEDS) == chapters, "every chapter says what it needs (rmnb.book.launch.NEEDS)"
+    assert sorted(launch.NEEDS) == chapters, "every chapter says what it needs (rmnb.build.launch.NEEDS)"
     assert set(launch.BINDER_CHAPTERS) <= set(chapters)
 
 

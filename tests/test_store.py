@@ -188,7 +188,7 @@ def test_cli_on_a_local_folder(tmp_path, capsys):
     assert len(frame) == len(PROMPTS) * len(WORDS) and frame.kind.unique().tolist() == ["reward"]
     assert json.loads((run_folders(out)[0] / "meta.json").read_text())["params"]["head"] == "trained"
     # what the §2 chapters' scores_dir reads
-    from rmnb.inference.scores import rmnb_scores
+    from rmnb.analysis.scores import rmnb_scores
 
     long = rmnb_scores(out)
     assert len(long) == len(frame) and set(long.framing) == {"positive", "negative"}
