@@ -17,12 +17,10 @@ import pytest
 import rmnb.data.store as store_mod
 import rmnb.inference.job as job
 from _tiny import WORDS, chatml_tokenizer, llama_config, reward_model
-from conftest import FAILING_CHAPTER, ROOT, book_with_chapters, interrupt_on_call, save_tiny_rm
+from conftest import FAILING_CHAPTER, book_with_chapters, interrupt_on_call, save_tiny_rm
 from rmnb import cli
 from rmnb.base.errors import RmnbError
 from rmnb.base.tempfiles import remove_stale_temps
-from rmnb.book import parameters
-from rmnb.build import runner
 from rmnb.data.store import read_meta, read_results, run_folders
 from rmnb.data.units import format_status, run_status
 from rmnb.models import loading
@@ -272,58 +270,3 @@ def test_status_says_abandoned_for_a_killed_writer(rm_dir, tmp_path, monkeypatch
     meta["sessions"][-1]["pid"] = os.getpid()  # a writer that runs
     (folder / "meta.json").write_text(json.dumps(meta))
     assert run_status(folder).status.iloc[0] == "running"
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the watchdog reads /proc")
-def test_ray_agents_are_stopped_when_the_driver_is_killed():
-    """Stand-ins: a driver, and an agent that ignores SIGTERM (as Ray's agents do) marked with the node id."""
-    node = f"rmnb-test-{os.getpid()}-{time.time_ns()}"
-    driver = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    agent = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, "
-                              "signal.SIG_IGN); time.sleep(60)"], env={**os.environ, "RAY_NODE_ID": node})
-    watchdog = subprocess.Popen([sys.executable, "-m", "rmnb.inference.ray_watchdog", str(driver.pid), node])
-    try:
-        time.sleep(1.5)
-        assert agent.poll() is None and watchdog.poll() is None  # the driver runs: nothing is touched
-        driver.kill()
-        assert watchdog.wait(timeout=20) == 0
-        assert agent.wait(timeout=5) == -signal.SIGKILL
-    finally:
-        for proc in (driver, agent, watchdog):
-            proc.kill()
-            proc.wait()
-
-
-@pytest.mark.parametrize("chapter, values, message", [
-    ("06", {"seed": "abc"}, "seed='abc' of chapter 06_training_live: it must be a whole number"),
-    ("06", {"preset": "gpu9000"}, "preset='gpu9000' .*one of 'paper', 'cpu'"),
-    ("06", {"n_train_pairs": -4}, "n_train_pairs=-4 .*at least 1"),
-    ("05", {"stable_tol": -1}, "stable_tol=-1 .*a number above 0 and below 1"),
-    ("00", {"full_prompts": "all"}, "'full_prompts' of chapter 00_token_search is now called 'full_search'"),
-    ("04", {"refresh_cache": True}, "'refresh_cache' of chapter 04_implicit_reward is now called 'refresh'"),
-    ("07", {"released": False}, "'released' of chapter 07_greatest_thing is now called 'include_released'"),
-    ("03", {"models": "paper"}, "'models' of chapter 03_base_model_logprobs is now called 'model_set'"),
-    ("04", {"pairs": "a>b,b>a"}, "pairs='a>b,b>a' .*YAML list of A>B items"),
-    ("00", {"full_search": ["worst"], "prompt_set": ["greatest"]}, "full_search names \\['worst'\\]"),
-])
-def test_every_bad_chapter_value_is_refused_before_work(chapter, values, message):
-    path = runner.resolve_chapters(chapter, ROOT)[0]
-    with pytest.raises(RmnbError, match=message):
-        parameters.validate_parameters(path, values)
-
-
-def test_bad_value_on_the_command_line_is_one_clean_line(capsys):
-    assert cli.main(["run", "06", "-p", "seed=abc"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("rmnb: error: parameter seed='abc' of chapter 06_training_live") and "Traceback" not in err
-
-
-def test_an_option_parameter_set_while_its_option_is_off_warns():
-    path = runner.resolve_chapters("06", ROOT)[0]
-    notes = []
-    parameters.validate_parameters(path, {"hh_run": False, "preset": "paper"}, warn=notes.append)
-    assert notes == ["parameter preset='paper' of chapter 06_training_live has no effect: it is read only with "
-                     "hh_run=true. Fix: set hh_run too, or leave preset out."]
-    notes.clear()
-    parameters.validate_parameters(path, {"hh_run": True, "preset": "paper"}, warn=notes.append)
-    assert notes == []

@@ -135,24 +135,6 @@ def test_no_import_cycles():
     assert cycles == [], f"import cycles: {cycles}"
 
 
-def test_chapter_code_cells_parse():
-    """Every code cell of every chapter is valid Python for the running interpreter (an f-string that nests
-    its own quotes, valid only from Python 3.12, fails here at once instead of deep into a book build)."""
-    import jupytext
-
-    bad = []
-    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.md")):
-        for i, cell in enumerate(jupytext.read(path).cells):
-            if cell.cell_type != "code":
-                continue
-            source = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
-            try:
-                ast.parse(source)
-            except SyntaxError as exc:
-                bad.append(f"{path.name} cell {i}: {exc}")
-    assert not bad, bad
-
-
 def test_checkout_paths_survive_the_subpackage_depth(tmp_path, monkeypatch):
     """Paths derived from a module's own location point at the checkout, whatever subpackage the module is in: a
     book copied elsewhere (RMNB_ROOT without data/) still finds the project's data, and the git commit is read."""
