@@ -120,7 +120,7 @@ def built_book(tmp_path_factory, data_dir) -> Path:
     """Run every chapter with the smoke settings and build the book strictly (-W) in a temp copy; returns
     the built ``_build/html`` folder. ``RMNB_BUILT_BOOK=<root>/_build/html`` reuses a book built before (the checks
     of the built HTML, such as test_html_leaks.py and test_browser.py, without rebuilding it)."""
-    from rmnb.build.runner import build_book
+    from rmnb.builder.runner import build_book
 
     if os.environ.get("RMNB_BUILT_BOOK"):
         return Path(os.environ["RMNB_BUILT_BOOK"])

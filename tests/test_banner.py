@@ -19,7 +19,7 @@ def test_banner_names_the_model_and_its_source(tmp_path):
 def test_variant_run_sets_the_banner_parameter(monkeypatch):
     from conftest import ROOT
     from rmnb.base.paths import chapter_sources
-    from rmnb.build import variants
+    from rmnb.builder import variants
 
     ch = {p.stem[:2]: p for p in chapter_sources(ROOT)}
     monkeypatch.setitem(variants.MODEL_HOOKS, "01_big_two", lambda m: {"scores_dir": "x"})
@@ -35,7 +35,7 @@ def test_every_chapter_that_takes_a_model_shows_the_banner():
     from conftest import ROOT
     from rmnb.base.paths import chapter_sources
     from rmnb.book import parameters
-    from rmnb.build import variants
+    from rmnb.builder import variants
 
     for path in chapter_sources(ROOT):
         if not variants.takes_model(path):

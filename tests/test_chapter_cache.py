@@ -1,5 +1,5 @@
 """The chapter cache: `rmnb book` reuses a chapter whose inputs are unchanged and executes one whose source,
-parameters, package, data or environment changed (rmnb.build.chapter_cache, rmnb.build.runner.run_chapters)."""
+parameters, package, data or environment changed (rmnb.builder.chapter_cache, rmnb.builder.runner.run_chapters)."""
 
 import json
 
@@ -8,7 +8,7 @@ import pytest
 from conftest import MYST_HEADER, book_with_chapters
 from rmnb import cli
 from rmnb.base.paths import chapter_sources
-from rmnb.build import chapter_cache, runner
+from rmnb.builder import chapter_cache, runner
 
 # A chapter that records one value in its results JSON, as every book chapter does.
 RECORDING_CHAPTER = MYST_HEADER + """

@@ -1,7 +1,7 @@
-"""Copy-ready BibTeX for the book and the paper, generated from CITATION.cff (rmnb.build.citation)."""
+"""Copy-ready BibTeX for the book and the paper, generated from CITATION.cff (rmnb.builder.citation)."""
 
 from conftest import ROOT
-from rmnb.build import citation
+from rmnb.builder import citation
 
 
 def test_bibtex_generated_from_citation_cff():

@@ -1,8 +1,8 @@
-"""The launch buttons of each chapter page (rmnb.build.launch) and the Colab notebooks they open."""
+"""The launch buttons of each chapter page (rmnb.builder.launch) and the Colab notebooks they open."""
 
 from conftest import ROOT
 from rmnb.base import provenance
-from rmnb.build import launch
+from rmnb.builder import launch
 
 
 def test_launch_buttons_per_chapter():
@@ -19,7 +19,7 @@ def test_launch_buttons_per_chapter():
             ] == ["Colab"]  # loads models: no Binder
     assert launch.launch_links("01_big_two", "https://gitlab.com/org/repo", config) == []
     chapters = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.md"))
-    assert sorted(launch.NEEDS) == chapters, "every chapter says what it needs (rmnb.build.launch.NEEDS)"
+    assert sorted(launch.NEEDS) == chapters, "every chapter says what it needs (rmnb.builder.launch.NEEDS)"
     assert set(launch.BINDER_CHAPTERS) <= set(chapters)
 
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 
 SRC = ROOT / "src" / "rmnb"
-LAYERS = ("base", "data", "models", "inference", "training", "analysis", "charts", "book", "seminar", "build")
+LAYERS = ("base", "data", "models", "inference", "training", "analysis", "charts", "book", "seminar", "builder")
 
 
 @pytest.mark.slow

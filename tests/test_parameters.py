@@ -8,7 +8,7 @@ from conftest import ROOT
 from rmnb import cli
 from rmnb.base.errors import RmnbError
 from rmnb.book import parameters
-from rmnb.build import runner
+from rmnb.builder import runner
 
 
 def test_unknown_parameter_and_wrong_type():

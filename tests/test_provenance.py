@@ -10,7 +10,7 @@ import yaml
 
 from conftest import ROOT
 from rmnb.base import provenance
-from rmnb.build import citation, launch, sphinx_ext
+from rmnb.builder import citation, launch, sphinx_ext
 
 FIX = "Fix: python tools/set_repository_url.py <url> (the one place is [tool.rmnb] repository in pyproject.toml)"
 
@@ -26,7 +26,7 @@ def test_one_repository_url_everywhere():
     assert citation.book_bibtex(cff).count(url) == 1
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert "repository" not in config, "_config.yml must not hold its own repository URL (sphinx_ext sets it)"
-    assert "rmnb.build.sphinx_ext" in config["sphinx"]["extra_extensions"]
+    assert "rmnb.builder.sphinx_ext" in config["sphinx"]["extra_extensions"]
     sphinx_config = SimpleNamespace(html_theme_options={"search_bar_text": "Search"})
     sphinx_ext._set_repository(None, sphinx_config)
     options = sphinx_config.html_theme_options

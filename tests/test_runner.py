@@ -1,4 +1,4 @@
-"""The runner (rmnb.build.runner) and `rmnb run`: chapters in execution order, values checked before work, a failed
+"""The runner (rmnb.builder.runner) and `rmnb run`: chapters in execution order, values checked before work, a failed
 run keeps the executed chapter, the time table, cell progress."""
 
 import pytest
@@ -8,7 +8,7 @@ from rmnb import cli
 from rmnb.base.errors import RmnbError
 from rmnb.base.paths import chapter_sources
 from rmnb.book import parameters
-from rmnb.build import runner
+from rmnb.builder import runner
 
 CHAPTERS = chapter_sources(ROOT)
 

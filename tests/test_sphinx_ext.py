@@ -1,10 +1,10 @@
-"""The book's Sphinx additions (rmnb.build.sphinx_ext): repository and launch buttons on the right pages, figures
+"""The book's Sphinx additions (rmnb.builder.sphinx_ext): repository and launch buttons on the right pages, figures
 numbered by chapter, author-year reference labels."""
 
 from types import SimpleNamespace
 
 from conftest import ROOT
-from rmnb.build import sphinx_ext
+from rmnb.builder import sphinx_ext
 
 
 def test_chapter_pages_edit_their_source_and_get_launch_buttons():

@@ -5,7 +5,7 @@ import json
 import nbformat
 
 from conftest import ROOT
-from rmnb.build.status import write_status_page
+from rmnb.builder.status import write_status_page
 from rmnb.seminar import timings
 
 
@@ -22,7 +22,7 @@ def test_fragment_from_measurement_and_build(tmp_path):
     _executed(chapters / "01_big_two.ipynb", 12.4)
     _executed(chapters / "06_training_live.ipynb", 100.0)
     _executed(chapters / "07_greatest_thing.ipynb", 80.0)
-    measured = {"profile": "smoke", "measured": "2026-01-01 00:00 UTC", "command": "python -m rmnb.build.measure_timings",
+    measured = {"profile": "smoke", "measured": "2026-01-01 00:00 UTC", "command": "python -m rmnb.builder.measure_timings",
                 "machine": {"cpu": "test cpu", "cores": 2, "torch_threads": 2, "python": "3.11"},
                 "conversion": {"gemma3-270m": 61.0}, "fresh": {"01_big_two": 30.0}, "cached": {"01_big_two": 20.0}}
     (tmp_path / "book" / "timings.json").write_text(json.dumps(measured))

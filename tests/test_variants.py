@@ -45,7 +45,7 @@ def test_variant_run_writes_only_its_own_folder(tmp_path, monkeypatch, tiny_rm_f
 
 def test_model_flag_on_a_chapter_without_model_parameter_fails_before_work(tmp_path, monkeypatch, capsys):
     from rmnb import cli
-    from rmnb.build import variants
+    from rmnb.builder import variants
 
     monkeypatch.setitem(variants.MODEL_HOOKS, "01_big_two", None)
     monkeypatch.delitem(variants.MODEL_HOOKS, "01_big_two")
@@ -57,7 +57,7 @@ def test_model_flag_for_every_chapter_with_models():
     """--model works for each chapter that has models (03/04 get a pair with the model in it), or says which do."""
     from conftest import ROOT
     from rmnb.base.paths import chapter_sources
-    from rmnb.build import variants
+    from rmnb.builder import variants
 
     ch = {p.stem[:2]: p for p in chapter_sources(ROOT)}
     banner = {"variant_model": "x/rm"}  # every variant page names the model it adds

@@ -27,8 +27,9 @@ subpackage's docstring lists its modules, one line each (a test checks that ever
                       ``answers``)
 - ``rmnb.seminar``    the seminar kit: ``setup``, ``doctor``, ``handout`` and its editions, ``leaks``, the seminar
                       plan, its session pages, slides and quizzes, the teacher's guide's run times
-- ``rmnb.build``      building the book: the papermill runner and its chapter cache, variant runs, the status page
-                      and the generated fragments, the Sphinx extension, the paper-scale page's table
+- ``rmnb.builder``    building the book: the papermill runner and its chapter cache, variant runs, the status page
+                      and the generated fragments, the Sphinx extension, the paper-scale page's table (not
+                      ``build``: that name is ignored by git and ruff as a build-output folder)
 - ``rmnb.cli``        the ``rmnb`` command line
 """
 

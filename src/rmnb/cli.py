@@ -31,7 +31,7 @@ from functools import partialmethod  # noqa: E402
 
 from rmnb.base.errors import RmnbError  # noqa: E402
 from rmnb.book import parameters  # noqa: E402
-from rmnb.build import runner, variants  # noqa: E402
+from rmnb.builder import runner, variants  # noqa: E402
 from rmnb.data import units  # noqa: E402
 from rmnb.inference import distributed, job, validate  # noqa: E402
 from rmnb.models import registry  # noqa: E402

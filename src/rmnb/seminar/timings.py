@@ -2,7 +2,7 @@
 
 Two sources, both written by a program:
 
-- **Measured fresh and cached** (``book/timings.json``, committed): ``python -m rmnb.build.measure_timings`` runs
+- **Measured fresh and cached** (``book/timings.json``, committed): ``python -m rmnb.builder.measure_timings`` runs
   every chapter twice in a new, empty user cache (``RMNB_CACHE_DIR`` set to a temporary folder): first *fresh*
   (the embedded models are converted first, timed on their own; then each chapter pays for what it builds: the
   trained reward models, the scored vocabularies), then *cached* (everything reused). It records the machine (CPU,
@@ -192,7 +192,7 @@ def _exercise_table(measured: dict | None, build_exercises: dict[str, dict[str, 
     rows = exercise_rows(measured, build_exercises, root)
     if not rows:
         return ["**Exercises.** No exercise has been timed yet: the times appear once the chapters have run in a "
-                "build (`make book`) or in `python -m rmnb.build.measure_timings`.", ""]
+                "build (`make book`) or in `python -m rmnb.builder.measure_timings`.", ""]
     header = ["Chapter", "Exercise", "Human (estimate)", "Plan with (computer)", "Measured", "This build"]
     lines = ["**Exercises.**", "", *_table(header, rows)]
     over = sum("(over" in c for r in rows for c in r[3:])
@@ -240,7 +240,7 @@ def fragment_text(measured: dict | None, build: dict[str, float], build_profile:
                       "```"]
     else:
         lines += ["*Fresh* and *cached* have not been measured for this copy of the book: run "
-                  "`python -m rmnb.build.measure_timings` to write `book/timings.json`."]
+                  "`python -m rmnb.builder.measure_timings` to write `book/timings.json`."]
     lines += ["", f"*This build* is papermill's duration for each chapter as this site was built"
                   f"{f' ({build_profile} settings)' if build_profile else ''}, in whatever state the build's cache "
                   "was (fresh on a new clone, cached after an earlier build); see {ref}`status`. A dash means "

@@ -2,7 +2,7 @@
 
 Parameters are validated against the chapter's ``parameters`` cell (:mod:`rmnb.book.parameters`) before any work
 starts: papermill itself only logs unknown names. Every executed notebook records the digests of its inputs
-(:mod:`rmnb.build.chapter_cache`); ``rmnb book`` reuses a chapter whose inputs are unchanged and says "from cache",
+(:mod:`rmnb.builder.chapter_cache`); ``rmnb book`` reuses a chapter whose inputs are unchanged and says "from cache",
 while ``rmnb run`` and ``rmnb book --refresh`` always execute.
 """
 
@@ -23,10 +23,10 @@ from rmnb.base.errors import RmnbError
 from rmnb.base.paths import chapter_sources, repo_root
 from rmnb.base.progress import bars_enabled, format_duration
 from rmnb.base.tempfiles import pid_running
-from rmnb.build import chapter_cache
 from rmnb.book.parameters import default_parameters, validate_parameters
-from rmnb.build.status import write_status_page
-from rmnb.build.variants import model_parameters, variant_dir, write_variant_toc
+from rmnb.builder import chapter_cache
+from rmnb.builder.status import write_status_page
+from rmnb.builder.variants import model_parameters, variant_dir, write_variant_toc
 
 
 def resolve_chapters(name: str, root: Path | None = None) -> list[Path]:
@@ -119,7 +119,7 @@ def _chapter_setup(path: Path, parameters: dict | None, out_dir: Path | None, re
 def cached_chapter(path: Path, parameters: dict | None = None, out_dir: Path | None = None,
                    results_dir: Path | None = None, profile: str = "default") -> tuple[Path | None, str | None]:
     """``(executed notebook, None)`` when the chapter's executed notebook and results are what its current inputs
-    produce (:mod:`rmnb.build.chapter_cache`), else ``(None, why it must run)``. The same arguments as
+    produce (:mod:`rmnb.builder.chapter_cache`), else ``(None, why it must run)``. The same arguments as
     :func:`run_chapter`; bad parameters are refused here too."""
     values, output, results = _chapter_setup(path, parameters, out_dir, results_dir, profile)
     why = chapter_cache.stale(output, chapter_cache.chapter_inputs(path, values, path.parents[1]), results)

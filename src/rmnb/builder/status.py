@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rmnb.base.device import describe_device
 from rmnb.base.provenance import installed_distributions
-from rmnb.build.fragments import write_page_fragments
+from rmnb.builder.fragments import write_page_fragments
 from rmnb.seminar.sessions import write_seminar
 from rmnb.seminar.timings import write_timing_fragment
 
