@@ -39,7 +39,7 @@ def full(model, enc: Encoded, **kw):
     return reward_scores_full(model, [enc.full(i) for i in range(len(enc.blocks))], **kw)
 
 
-@pytest.mark.parametrize("which", ["chatml", "gemma"])
+@pytest.mark.parametrize("which", ["chatml", "tiny_gemma_rm"])
 def test_cached_equals_full_for_every_token(which, request):
     tok, model = request.getfixturevalue(which)
     enc = Conversation(tok).encode(PROMPT, vocabulary(tok))
@@ -48,7 +48,7 @@ def test_cached_equals_full_for_every_token(which, request):
     assert np.std(cached) > 0.01  # the scores really differ between tokens
 
 
-@pytest.mark.parametrize("which", ["chatml", "gemma"])
+@pytest.mark.parametrize("which", ["chatml", "tiny_gemma_rm"])
 def test_cached_equals_full_for_strings_of_different_lengths(which, request):
     tok, model = request.getfixturevalue(which)
     enc = Conversation(tok).encode(PROMPT, strings(WORDS))
