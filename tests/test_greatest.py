@@ -132,7 +132,7 @@ def test_facct_published_tables():
 
 @pytest.mark.slow
 def test_chapter_07_smoke_run(tmp_path, data_dir):
-    from rmnb.book import runner
+    from rmnb.builder import runner
 
     path = ROOT / "notebooks" / "07_greatest_thing.md"
     runner.run_chapter(path, out_dir=tmp_path, results_dir=tmp_path / "results", profile="smoke")

@@ -10,9 +10,9 @@ import nbformat
 import pytest
 
 from conftest import MYST_HEADER, ROOT
-from rmnb.book import handout, leaks, student_markdown
+from rmnb.base.paths import chapter_sources
 from rmnb.book.parameters import default_parameters
-from rmnb.book.runner import chapters
+from rmnb.seminar import handout, leaks, student_markdown
 
 CHAPTER = MYST_HEADER + '''
 # 9 · A test chapter
@@ -194,7 +194,7 @@ def _solution_lines(path) -> set[str]:
 def test_student_edition_of_the_book_has_no_solutions(tmp_path):
     out, archive = handout.write_handout(tmp_path / "student")
     teacher, _ = handout.write_handout(tmp_path / "teacher", teacher=True)
-    sources = chapters(ROOT)
+    sources = chapter_sources(ROOT)
     assert sorted(p.name for p in out.glob("*.ipynb")) == sorted(f"{p.stem}.ipynb" for p in sources)
     total = 0
     for path in sources:
@@ -222,7 +222,7 @@ def _solution_code_lines(path) -> set[str]:
     return {x.strip() for s in leaks.solution_sources(nb) for x in s.splitlines() if len(x.strip()) >= 12}
 
 
-@pytest.mark.parametrize("stem", [p.stem for p in chapters(ROOT)])
+@pytest.mark.parametrize("stem", [p.stem for p in chapter_sources(ROOT)])
 def test_no_solution_call_reaches_the_student_edition(stem):
     """Every call of the teacher's solutions, variables renamed, against the whole student edition; every check
     cell only checks; no kept cell glues an ex_ value."""
@@ -234,7 +234,7 @@ def test_no_solution_call_reaches_the_student_edition(stem):
 
 def test_student_parameters_are_the_laptop_defaults(tmp_path):
     out, _ = handout.write_handout(tmp_path / "student", archive=False)
-    for path in chapters(ROOT):
+    for path in chapter_sources(ROOT):
         nb = nbformat.read(out / f"{path.stem}.ipynb", as_version=4)
         cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
         namespace = {}
@@ -244,12 +244,12 @@ def test_student_parameters_are_the_laptop_defaults(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("stem", [p.stem for p in chapters(ROOT)])
+@pytest.mark.parametrize("stem", [p.stem for p in chapter_sources(ROOT)])
 def test_student_notebook_runs_in_smoke_settings(stem, tmp_path, data_dir, monkeypatch):
     import papermill
 
     out, _ = handout.write_handout(tmp_path / "student", archive=False)
-    source = next(p for p in chapters(ROOT) if p.stem == stem)
+    source = next(p for p in chapter_sources(ROOT) if p.stem == stem)
     monkeypatch.setenv("RMNB_RESULTS_DIR", str(tmp_path / "results"))
     monkeypatch.setenv("RMNB_ROOT", str(ROOT))
     monkeypatch.setenv("TQDM_DISABLE", "1")
@@ -340,7 +340,7 @@ def _exercise_cells(path):
     return titles, cells
 
 
-@pytest.mark.parametrize("path", chapters(ROOT), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", chapter_sources(ROOT), ids=lambda p: p.stem)
 def test_every_chapter_has_three_exercises_and_each_code_exercise_a_check(path):
     titles, cells = _exercise_cells(path)
     assert len(titles) >= 3, f"{path.stem} has {len(titles)} exercises; the seminar needs at least three"
@@ -381,7 +381,7 @@ def test_myst_roles_and_directives_become_plain_markdown():
 
 
 def test_the_readme_names_the_repository_and_colab_links(tmp_path):
-    from rmnb.book import handout_readme
+    from rmnb.seminar import handout_readme
 
     assert handout_readme.repository_url(tmp_path) is None
     (tmp_path / "CITATION.cff").write_text('title: x\nrepository-code: "https://github.com/someone/rmnb"\n')

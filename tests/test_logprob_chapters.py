@@ -11,7 +11,7 @@ from conftest import ROOT
 from rmnb.analysis import base_logprobs as lps
 from rmnb.analysis.claims import p_text
 from rmnb.base.errors import RmnbError
-from rmnb.book import runner
+from rmnb.builder import runner
 from rmnb.data import logprob_tables
 
 

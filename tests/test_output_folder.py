@@ -8,7 +8,7 @@ import pytest
 
 from conftest import ROOT
 from rmnb import cli
-from rmnb.book import handout, output_folder
+from rmnb.seminar import handout, output_folder
 
 
 def _fill(folder: Path) -> None:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from rmnb.book import paper_scale
+from rmnb.builder import paper_scale
 from rmnb.models.registry import PAPER_RMS
 
 PAGE = Path(__file__).resolve().parents[1] / "book" / "paper-scale.md"

@@ -1,11 +1,11 @@
-"""rmnb.book.status writes the status page from executed notebooks' papermill metadata."""
+"""rmnb.builder.status writes the status page from executed notebooks' papermill metadata."""
 
 import importlib.metadata
 import platform
 
 import nbformat
 
-from rmnb.book.status import write_status_page
+from rmnb.builder.status import write_status_page
 
 
 def _fake_executed(path, *, title, params, start, duration, exception=None, rmnb=None):

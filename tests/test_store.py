@@ -24,35 +24,22 @@ from rmnb.data import integrity
 from rmnb.data.store import COLUMNS, read_meta, read_results, run_folders
 from rmnb.inference.responses import Conversation, strings, vocabulary
 from rmnb.inference.reward import reward_scores_full
-from rmnb.models.loading import wrap_model
 
 PROMPTS = {"greatest_ever_one": PROMPT, "worst_ever_one": "What, in one word, is the worst thing ever?",
            "best_time_please": "What is the best thing of all time? Please answer in one word only."}
 
 
-@pytest.fixture(scope="module")
-def rm():
-    tok = chatml_tokenizer()
-    return wrap_model(reward_model(llama_config(tok)), tok, model_id="tiny-org/tiny-rm", revision="r1")
-
-
-@pytest.fixture(scope="module")
-def lm():
-    tok = chatml_tokenizer()
-    return wrap_model(causal_model(llama_config(tok)), tok, model_id="tiny-org/tiny-lm", revision="r1")
-
-
-def test_tidy_rows_equal_direct_scores(rm, tmp_path):
-    folder = job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False)
+def test_tidy_rows_equal_direct_scores(tiny_rm, tmp_path):
+    folder = job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path, progress=False)
     frame = read_results(folder)
     assert set(COLUMNS) <= set(frame.columns)
     assert len(frame) == len(PROMPTS) * len(WORDS)
     assert frame.model_id.unique().tolist() == ["tiny-org/tiny-rm"] and frame.revision.unique().tolist() == ["r1"]
     assert frame.kind.unique().tolist() == ["reward"] and frame.token_id.isna().all()
-    conv = Conversation(rm.tokenizer)
+    conv = Conversation(tiny_rm.tokenizer)
     for pid, text in PROMPTS.items():
         enc = conv.encode(text, strings(WORDS))
-        direct = reward_scores_full(rm.model, [enc.full(i) for i in range(len(WORDS))])
+        direct = reward_scores_full(tiny_rm.model, [enc.full(i) for i in range(len(WORDS))])
         got = frame[frame.prompt_id == pid].set_index("response").loc[WORDS, "score"].to_numpy()
         assert_close(got, direct)
     meta = read_meta(folder)
@@ -62,39 +49,39 @@ def test_tidy_rows_equal_direct_scores(rm, tmp_path):
     assert not (folder / "shards").exists() and (folder / "scores.parquet").exists()
 
 
-def test_vocabulary_tokens_keep_ids(lm, tmp_path):
-    folder = job.score(lm, {"greatest": PROMPT}, vocabulary(lm.tokenizer), out=tmp_path, progress=False)
+def test_vocabulary_tokens_keep_ids(tiny_lm, tmp_path):
+    folder = job.score(tiny_lm, {"greatest": PROMPT}, vocabulary(tiny_lm.tokenizer), out=tmp_path, progress=False)
     frame = read_results(folder)
     assert frame.kind.unique().tolist() == ["logprob"]
-    assert frame.token_id.tolist() == list(range(len(lm.tokenizer)))
-    assert frame.token.tolist() == lm.tokenizer.convert_ids_to_tokens(list(range(len(lm.tokenizer))))
+    assert frame.token_id.tolist() == list(range(len(tiny_lm.tokenizer)))
+    assert frame.token.tolist() == tiny_lm.tokenizer.convert_ids_to_tokens(list(range(len(tiny_lm.tokenizer))))
     assert np.isclose(np.exp(frame.score).sum(), 1.0, atol=1e-3)  # almost all mass sits on real tokens
 
 
-def test_content_key(rm, tmp_path):
-    a = job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False, batch_size=2)
-    b = job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False, batch_size=5, shard_size=3)
+def test_content_key(tiny_rm, tmp_path):
+    a = job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path, progress=False, batch_size=2)
+    b = job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path, progress=False, batch_size=5, shard_size=3)
     assert a == b  # batch and shard size do not change the numbers, so not the key
-    c = job.score(rm, PROMPTS, WORDS[:-1], out=tmp_path, progress=False)
-    d = job.score(rm, {"greatest_ever_one": PROMPT + " "}, WORDS, out=tmp_path, progress=False)
+    c = job.score(tiny_rm, PROMPTS, WORDS[:-1], out=tmp_path, progress=False)
+    d = job.score(tiny_rm, {"greatest_ever_one": PROMPT + " "}, WORDS, out=tmp_path, progress=False)
     assert len({a, c, d}) == 3
     assert len(run_folders(tmp_path)) == 3
     both = read_results(tmp_path)  # a parent folder holding several runs
     assert both.run_key.nunique() == 3
 
 
-def test_finished_run_is_not_recomputed(rm, tmp_path, monkeypatch):
-    folder = job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False)
+def test_finished_run_is_not_recomputed(tiny_rm, tmp_path, monkeypatch):
+    folder = job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path, progress=False)
 
     def boom(*a, **k):
         raise AssertionError("recomputed")
 
     monkeypatch.setattr(job, "score_unit", boom)
-    assert job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False) == folder
+    assert job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path, progress=False) == folder
 
 
-def test_resume_after_crash(rm, tmp_path, monkeypatch):
-    reference = read_results(job.score(rm, PROMPTS, WORDS * 2, out=tmp_path / "ref", progress=False))
+def test_resume_after_crash(tiny_rm, tmp_path, monkeypatch):
+    reference = read_results(job.score(tiny_rm, PROMPTS, WORDS * 2, out=tmp_path / "ref", progress=False))
     out = tmp_path / "crash"
     real_unit, real_write = job.score_unit, store_mod.write_parquet_atomic
     calls = {"unit": 0, "write": 0}
@@ -107,7 +94,7 @@ def test_resume_after_crash(rm, tmp_path, monkeypatch):
 
     monkeypatch.setattr(job, "score_unit", crashing_unit)
     with pytest.raises(KeyboardInterrupt):
-        job.score(rm, PROMPTS, WORDS * 2, out=out, progress=False, shard_size=5)
+        job.score(tiny_rm, PROMPTS, WORDS * 2, out=out, progress=False, shard_size=5)
     folder = run_folders(out)[0]
     shards = sorted((folder / "shards").iterdir())
     assert [p.name for p in shards if p.suffix == ".parquet"] == ["p0000-c0000.parquet", "p0000-c0001.parquet",
@@ -129,7 +116,7 @@ def test_resume_after_crash(rm, tmp_path, monkeypatch):
     monkeypatch.setattr(job, "score_unit", real_unit)
     monkeypatch.setattr(store_mod, "write_parquet_atomic", crashing_write)
     with pytest.raises(OSError, match="disk vanished"):
-        job.score(rm, PROMPTS, WORDS * 2, out=out, progress=False, shard_size=7)  # resumed runs keep size 5
+        job.score(tiny_rm, PROMPTS, WORDS * 2, out=out, progress=False, shard_size=7)  # resumed runs keep size 5
     assert sorted((folder / "shards").iterdir()) == shards  # nothing new, nothing partial, no temp file
     with pytest.raises(RmnbError, match="incomplete"):
         read_results(out)
@@ -139,7 +126,7 @@ def test_resume_after_crash(rm, tmp_path, monkeypatch):
     monkeypatch.setattr(store_mod, "write_parquet_atomic", real_write)
     computed = []
     monkeypatch.setattr(job, "score_unit", lambda *a, **k: computed.append(1) or real_unit(*a, **k))
-    done = job.score(rm, PROMPTS, WORDS * 2, out=out, progress=False)
+    done = job.score(tiny_rm, PROMPTS, WORDS * 2, out=out, progress=False)
     assert done == folder and len(computed) == 3 * 4 - 3  # only the missing shards
     resumed = read_results(done)
     cols = ["prompt_id", "response", "token_id", "score"]
@@ -148,24 +135,24 @@ def test_resume_after_crash(rm, tmp_path, monkeypatch):
     assert meta["status"] == "complete" and len(meta["sessions"]) == 3 and meta["shard_size"] == 5
 
 
-def test_corrupt_shard_names_the_file(rm, tmp_path, monkeypatch):
+def test_corrupt_shard_names_the_file(tiny_rm, tmp_path, monkeypatch):
     out = tmp_path / "x"
     monkeypatch.setattr(job, "score_unit", interrupt_on_call(job.score_unit, 2))
     with pytest.raises(KeyboardInterrupt):
-        job.score(rm, PROMPTS, WORDS, out=out, progress=False)
+        job.score(tiny_rm, PROMPTS, WORDS, out=out, progress=False)
     shard = next((run_folders(out)[0] / "shards").glob("*.parquet"))
     shard.write_bytes(b"garbage")
     with pytest.raises(RmnbError, match=shard.name):
         read_results(out, include_incomplete=True)
 
 
-def test_input_errors(rm, tmp_path):
+def test_input_errors(tiny_rm, tmp_path):
     with pytest.raises(RmnbError, match="prompt list is empty"):
-        job.score(rm, [], WORDS, out=tmp_path, progress=False)
+        job.score(tiny_rm, [], WORDS, out=tmp_path, progress=False)
     with pytest.raises(RmnbError, match="empty"):
-        job.score(rm, PROMPTS, [], out=tmp_path, progress=False)
+        job.score(tiny_rm, PROMPTS, [], out=tmp_path, progress=False)
     with pytest.raises(RmnbError, match="cannot produce"):
-        job.score(rm, PROMPTS, WORDS, kind="logprob", out=tmp_path, progress=False)
+        job.score(tiny_rm, PROMPTS, WORDS, kind="logprob", out=tmp_path, progress=False)
     with pytest.raises(RmnbError, match="No rmnb score runs"):
         read_results(tmp_path)
 
@@ -188,7 +175,7 @@ def test_cli_on_a_local_folder(tmp_path, capsys):
     assert len(frame) == len(PROMPTS) * len(WORDS) and frame.kind.unique().tolist() == ["reward"]
     assert json.loads((run_folders(out)[0] / "meta.json").read_text())["params"]["head"] == "trained"
     # what the §2 chapters' scores_dir reads
-    from rmnb.inference.scores import rmnb_scores
+    from rmnb.analysis.scores import rmnb_scores
 
     long = rmnb_scores(out)
     assert len(long) == len(frame) and set(long.framing) == {"positive", "negative"}

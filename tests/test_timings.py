@@ -5,8 +5,8 @@ import json
 import nbformat
 
 from conftest import ROOT
-from rmnb.book import timings
-from rmnb.book.status import write_status_page
+from rmnb.builder.status import write_status_page
+from rmnb.seminar import timings
 
 
 def _executed(path, duration):
@@ -22,7 +22,7 @@ def test_fragment_from_measurement_and_build(tmp_path):
     _executed(chapters / "01_big_two.ipynb", 12.4)
     _executed(chapters / "06_training_live.ipynb", 100.0)
     _executed(chapters / "07_greatest_thing.ipynb", 80.0)
-    measured = {"profile": "smoke", "measured": "2026-01-01 00:00 UTC", "command": "python -m rmnb.book.measure_timings",
+    measured = {"profile": "smoke", "measured": "2026-01-01 00:00 UTC", "command": "python -m rmnb.builder.measure_timings",
                 "machine": {"cpu": "test cpu", "cores": 2, "torch_threads": 2, "python": "3.11"},
                 "conversion": {"gemma3-270m": 61.0}, "fresh": {"01_big_two": 30.0}, "cached": {"01_big_two": 20.0}}
     (tmp_path / "book" / "timings.json").write_text(json.dumps(measured))
@@ -58,11 +58,11 @@ def test_status_page_writes_the_fragment_the_guide_includes(tmp_path):
 
 
 def test_sessions_cover_every_chapter():
-    from rmnb.book import seminar_plan
-    from rmnb.book.runner import chapters
+    from rmnb.base.paths import chapter_sources
+    from rmnb.seminar import seminar_plan
 
     planned = [s for stems in seminar_plan.sessions(ROOT).values() for s in stems]
-    assert sorted(planned) == sorted(p.stem for p in chapters(ROOT))
+    assert sorted(planned) == sorted(p.stem for p in chapter_sources(ROOT))
 
 
 def _executed_chapter(path, cells, duration=60.0):

@@ -6,7 +6,7 @@ import pytest
 
 from rmnb.base.errors import RmnbError
 from rmnb.data import lexicons
-from rmnb.inference import lexicon_match as token_match
+from rmnb.inference import token_match
 
 MODELS = ("gemma3-270m", "smollm2-135m-instruct")
 

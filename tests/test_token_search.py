@@ -166,7 +166,7 @@ def test_rows_per_second_reads_the_recorded_rows_and_time(tmp_path):
 
 @pytest.mark.slow
 def test_chapter_00_smoke_run(tmp_path, data_dir):
-    from rmnb.book import runner
+    from rmnb.builder import runner
 
     path = ROOT / "notebooks" / "00_token_search.md"
     runner.run_chapter(path, out_dir=tmp_path, results_dir=tmp_path / "results", profile="smoke")

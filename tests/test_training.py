@@ -228,7 +228,7 @@ def test_artifact_registry_round_trip(tmp_path, monkeypatch, toy):
     tok.save_pretrained(folder)
     overrides = {k: v for k, v in SETTINGS.as_dict().items() if k != "preset"}
     overrides.update(lora_targets=SETTINGS.lora_targets, epochs=1)
-    rm = registry.TrainedRM("tiny-test-rm", str(folder), data=toy, overrides=overrides)
+    rm = registry.TrainingRecipe("tiny-test-rm", str(folder), data=toy, overrides=overrides)
     spec = ModelSpec(id="tiny-test-rm", kind="reward", family="Llama", nickname="Tiny-RM", stand_in=True)
     try:
         registry.register_trained(rm, spec)

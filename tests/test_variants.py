@@ -45,7 +45,7 @@ def test_variant_run_writes_only_its_own_folder(tmp_path, monkeypatch, tiny_rm_f
 
 def test_model_flag_on_a_chapter_without_model_parameter_fails_before_work(tmp_path, monkeypatch, capsys):
     from rmnb import cli
-    from rmnb.book import variants
+    from rmnb.builder import variants
 
     monkeypatch.setitem(variants.MODEL_HOOKS, "01_big_two", None)
     monkeypatch.delitem(variants.MODEL_HOOKS, "01_big_two")
@@ -56,9 +56,10 @@ def test_model_flag_on_a_chapter_without_model_parameter_fails_before_work(tmp_p
 def test_model_flag_for_every_chapter_with_models():
     """--model works for each chapter that has models (03/04 get a pair with the model in it), or says which do."""
     from conftest import ROOT
-    from rmnb.book import runner, variants
+    from rmnb.base.paths import chapter_sources
+    from rmnb.builder import variants
 
-    ch = {p.stem[:2]: p for p in runner.chapters(ROOT)}
+    ch = {p.stem[:2]: p for p in chapter_sources(ROOT)}
     banner = {"variant_model": "x/rm"}  # every variant page names the model it adds
     assert variants.model_parameters(ch["00"], "x/rm") == {"rms": ["x/rm"], **banner}
     assert variants.model_parameters(ch["07"], "x/rm") == {"extra_rms": ["x/rm"], **banner}

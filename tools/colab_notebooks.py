@@ -1,6 +1,6 @@
 """Write the chapters as Jupyter notebooks for Colab: ``python tools/colab_notebooks.py OUT``.
 
-Each chapter's launch menu offers Colab (``rmnb.book.launch``), which opens ``<stem>.ipynb`` from the ``colab-branch``
+Each chapter's launch menu offers Colab (``rmnb.builder.launch``), which opens ``<stem>.ipynb`` from the ``colab-branch``
 of ``[tool.rmnb]`` in ``pyproject.toml``. This script writes those notebooks into OUT: the chapter source
 (``notebooks/<stem>.md``, through jupytext, no outputs) with a first cell that clones the repository and installs
 rmnb. The deploy workflow pushes OUT to that branch (``tools/README.md``, "Launch buttons").

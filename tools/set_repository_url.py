@@ -2,8 +2,8 @@
 
 The repository URL is set in one place, ``[tool.rmnb] repository`` in ``pyproject.toml``; the book's buttons read it
 at build time. Three files cannot read it and hold copies, which this script rewrites with it: ``[project.urls]``
-(package metadata) and ``CITATION.cff`` (``repository-code``, ``url``: the GitHub Pages site). ``tests/test_site.py``
-fails while a copy disagrees.
+(package metadata) and ``CITATION.cff`` (``repository-code``, ``url``: the GitHub Pages site).
+``tests/test_provenance.py`` fails while a copy disagrees.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ then writes
   looks for its fonts and for the TeX extensions it autoloads).
 
 The outputs are committed, so building the book needs no npm. Re-run when altair changes;
-``tests/test_vendor.py`` checks that the shim matches altair's constants.
+``tests/test_vendor_js.py`` checks that the shim matches altair's constants.
 """
 
 from __future__ import annotations

@@ -13,18 +13,23 @@ subpackage's docstring lists its modules, one line each (a test checks that ever
                       trains, as data) and loading (embedded GGUF conversion, Hub ids, local folders)
 - ``rmnb.inference``  conversations and responses, reward scoring (prefix-KV reuse), log-probs, the scoring job
                       behind ``rmnb score`` (input validation, shards, the Ray executor), vocabularies and lexicon
-                      matching, score tables
+                      matching
 - ``rmnb.training``   reward-model training (settings, preparation, the Bradley-Terry trainer), LoRA SFT, building
                       the trained RMs (many seeds in one command) and the tables each seed is evaluated on
 - ``rmnb.analysis``   statistics, one module per paper section (``dictionary`` §2, ``base_logprobs`` §3a,
                       ``implicit`` §3b, ``training`` and ``ablations`` §4, ``topk``), the FAccT token search,
                       the authors' double BOS (``bos``), chapter 06's experiment (``value_neutral``,
-                      ``replication``), the stand-in models (``stand_ins``), chapter 07 (``greatest``)
+                      ``replication``), the stand-in models (``stand_ins``), chapter 07 (``greatest``), score
+                      tables in long format (``scores``)
 - ``rmnb.charts``     altair charts, named like ``rmnb.analysis``; ``style`` holds the settings made once
-- ``rmnb.book``       glued results, chapter parameters, the papermill runner and its chapter cache, variant runs
-                      and their banner, the status page, the paper-scale page's table, the seminar kit (``setup``,
-                      ``doctor``, ``handout`` and its editions, the exercises' checks and reference ``answers``,
-                      ``leaks``, the seminar plan, slides and quizzes, timings)
+- ``rmnb.book``       the chapter runtime: what chapters import while they run (parameters and their rules, glued
+                      results, key findings, tables, the variant banner, the exercises' checks and reference
+                      ``answers``)
+- ``rmnb.seminar``    the seminar kit: ``setup``, ``doctor``, ``handout`` and its editions, ``leaks``, the seminar
+                      plan, its session pages, slides and quizzes, the teacher's guide's run times
+- ``rmnb.builder``    building the book: the papermill runner and its chapter cache, variant runs, the status page
+                      and the generated fragments, the Sphinx extension, the paper-scale page's table (not
+                      ``build``: that name is ignored by git and ruff as a build-output folder)
 - ``rmnb.cli``        the ``rmnb`` command line
 """
 

@@ -30,10 +30,12 @@ from contextlib import contextmanager  # noqa: E402
 from functools import partialmethod  # noqa: E402
 
 from rmnb.base.errors import RmnbError  # noqa: E402
-from rmnb.book import doctor, handout, parameters, runner, variants  # noqa: E402
+from rmnb.book import parameters  # noqa: E402
+from rmnb.builder import runner, variants  # noqa: E402
 from rmnb.data import units  # noqa: E402
 from rmnb.inference import distributed, job, validate  # noqa: E402
 from rmnb.models import registry  # noqa: E402
+from rmnb.seminar import doctor, handout  # noqa: E402
 from rmnb.training import seed_runs, trained  # noqa: E402
 
 SCORE_HELP = "score a reward model or language model over prompts x responses (results store: tidy parquet)"
@@ -203,7 +205,7 @@ def _cmd_doctor(args) -> int:
 
 
 def _cmd_setup(args) -> int:
-    from rmnb.book import setup
+    from rmnb.seminar import setup
 
     with _no_progress_bars(args.quiet):
         return setup.run_setup(device=args.device, progress=not args.quiet)

@@ -8,6 +8,7 @@
 - ``greatest``        chapter 07: where "love" and "freedom" rank for every kind of model
 - ``implicit``        §3b: the implicit reward between two language models, MWLR, Table 1, Figure 3, Figure A3
 - ``replication``     chapter 06's pre-registered test of the value-neutral RMs against the paper's RMs
+- ``scores``          reward-model scores in long format, from the authors' release or ``rmnb score`` folders
 - ``stand_ins``       what the book's stand-in models are next to the paper's (tuning stage, size)
 - ``stats``           the paper's statistics: ranks, median ranks, the §2 mixed model, the per-panel tests
 - ``token_search``    the FAccT exhaustive token search: which tokens, the searches, their statistics

@@ -27,6 +27,7 @@ import pandas as pd
 
 from rmnb.analysis.claims import Claim, reported_claim
 from rmnb.analysis.implicit import best_word, dedupe, shared_table
+from rmnb.analysis.scores import released_scores
 from rmnb.analysis.stats import FAMILIES
 from rmnb.analysis.token_search import search
 from rmnb.base.errors import RmnbError
@@ -35,7 +36,6 @@ from rmnb.data.lexicons import big_two_nouns
 from rmnb.data.prompts import GREATEST
 from rmnb.data.reported_facct import SOURCE, TABLE_A6_TOP20, a6_word_ranks
 from rmnb.inference import logprobs
-from rmnb.inference.scores import released_scores
 from rmnb.models.registry import model_facts
 
 WORDS = ("love", "freedom")

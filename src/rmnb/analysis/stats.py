@@ -163,7 +163,7 @@ def sequential_f_tests(result) -> pd.DataFrame:
     after it (in a balanced design: averaged over the factors it does not involve, not at their reference levels).
 
     Validated against R/nlme's published ``anova(lme(distance ~ age * Sex, random = ~1 | Subject))`` of the
-    Orthodont data (``tests/test_anova.py``); fit with :data:`TIGHT_FIT` to match nlme's numbers to print precision.
+    Orthodont data (``tests/test_stats.py``); fit with :data:`TIGHT_FIT` to match nlme's numbers to print precision.
 
     Method (nlme): with fixed effects ``beta`` and their covariance ``V`` from the fit, take the upper-triangular
     Cholesky factor ``U`` of ``V^-1`` (``V^-1 = U'U``; nlme's ``R / sigma`` from the QR decomposition of the

@@ -24,6 +24,12 @@ def repo_root() -> Path:
     return checkout_root()
 
 
+def chapter_sources(root: Path | None = None) -> list[Path]:
+    """The chapter sources ``notebooks/NN_slug.md`` of the book at ``root`` (default :func:`repo_root`), in reading
+    order."""
+    return sorted((root or repo_root()).joinpath("notebooks").glob("[0-9][0-9]_*.md"))
+
+
 def cache_dir(*parts: str) -> Path:
     """The user cache (``RMNB_CACHE_DIR``, else the platform's user cache folder), created on demand."""
     base = Path(os.environ.get("RMNB_CACHE_DIR") or platformdirs.user_cache_dir("rmnb"))

@@ -7,7 +7,7 @@ variables its parameters name (``med``, ``panels``, ...), so a chapter run with 
 is checked against its own tables. The book's solution cells glue the same value with
 ``answers.expected("01.2", globals())``, so the solution text and the check share one computation.
 
-How an exercise is written (chapter sources, ``## Exercises``; :mod:`rmnb.book.handout` names the tags):
+How an exercise is written (chapter sources, ``## Exercises``; :mod:`rmnb.seminar.handout` names the tags):
 
 1. a ``{admonition} Exercise k: ...`` (``:class: tip``) that asks for a prediction first ("Predict first: ...");
 2. a code cell tagged ``exercise``: a comment, any set-up lines the student needs, ``answer = None``, the marker
@@ -225,7 +225,7 @@ def summed_probability_ranks(matches, tables, prompt_frame, pairs):
     """(ranks, median ranks) of the instruction-tuned pair, broad rule, a noun scored by the log of the summed
     probability of its variants."""
     from rmnb.analysis import base_logprobs as lps
-    from rmnb.inference import lexicon_match as token_match
+    from rmnb.inference import token_match
 
     a, b = pairs["instruct"]
     word_lp = token_match.word_logprobs(matches["instruct"]["broad"], {m: tables["instruct"][m].values for m in (a, b)},

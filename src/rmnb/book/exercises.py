@@ -16,7 +16,7 @@ from numbers import Integral, Real
 
 from rmnb.base.errors import RmnbError
 
-# The exercise cells of the chapter sources (the conventions: rmnb.book.handout and rmnb.book.answers).
+# The exercise cells of the chapter sources (the conventions: rmnb.seminar.handout and rmnb.book.answers).
 SOLUTION_TAG = "solution"   # a code cell only the solutions need (removed from the student edition)
 EXERCISE_TAG = "exercise"   # where a student writes code: the lines above SOLUTION_MARKER stay
 CHECK_TAG = "check"         # check(answer, "NN.k", globals()): stays in both editions

@@ -1,4 +1,6 @@
-"""Charts (altair), named like :mod:`rmnb.analysis`.
+"""Charts (altair), named like :mod:`rmnb.analysis`. A chapter imports the package and calls
+``charts.<module>.<chart>(...)`` (``charts.dictionary.family_panels``), so a chart module and the analysis module of
+the same name need no alias.
 
 - ``dictionary``     the §2 chapters: Figure 1's violins of median ranks with per-model means
 - ``logprobs``       the §3 chapters: Figure 2, the raw-ratio vs MWLR scatter, Figure 3, Figure A3
@@ -6,3 +8,7 @@
 - ``token_search``   the exhaustive token search (chapter 00) and the love/freedom comparison (chapter 07)
 - ``training``       reward-model training (chapters 05 and 06): Figures 4a, 4b, 5, held-out accuracy and loss
 """
+
+from rmnb.charts import dictionary, logprobs, style, token_search, training
+
+__all__ = ["dictionary", "logprobs", "style", "token_search", "training"]

@@ -1,15 +1,14 @@
-"""Running models: conversations and responses, reward scoring with prefix reuse, log-probs, the scoring job behind
-``rmnb score``, vocabularies and lexicon matching, and score tables in long format.
+"""Running models: reward scoring with prefix reuse, log-probs, the scoring job behind ``rmnb score``, and the tokens
+they run on (conversations and responses, vocabularies, lexicon words matched to tokens).
 
 - ``distributed``        a run's work units on Ray workers (``rmnb score --executor ray``)
 - ``job``                one scoring job end to end (what ``rmnb score`` runs)
-- ``lexicon_match``      lexicon words matched to vocabulary tokens (the paper's strict rule and the broad one)
 - ``logprobs``           a language model's log-probs: whole-vocabulary next-token tables, response log-probs
 - ``prefix_attention``   attention over a shared prefix without copying it
 - ``ray_watchdog``       stops a local Ray instance's processes when its driver is gone
 - ``responses``          candidate responses (tokens by id, texts) and the conversations they complete
 - ``reward``             reward scoring: shared-prefix reuse and the full-sequence computation it must equal
-- ``scores``             reward-model scores in long format, from the authors' release or ``rmnb score`` folders
+- ``token_match``        lexicon words matched to vocabulary tokens (the paper's strict rule and the broad one)
 - ``validate``           checks of a scoring job's inputs, before any model loads
 - ``vocabulary``         token normalisation and matching for the training-checkpoint analyses
 """

@@ -29,9 +29,9 @@ from rmnb.base.errors import RmnbError
 from rmnb.base.paths import cache_dir
 from rmnb.base.provenance import slug
 from rmnb.data.logprob_tables import LogprobTable, released_logprobs
-from rmnb.inference.lexicon_match import vocab_table
 from rmnb.inference.responses import Conversation, Encoded
 from rmnb.inference.reward import ProgressFn, _device, _pad_id, _pad_rows, batches, expanded_cache
+from rmnb.inference.token_match import vocab_table
 from rmnb.models.loading import load_model, load_tokenizer, static_revision
 
 MAX_LOGIT_ELEMENTS = 1 << 26  # cap on batch x length x vocab floats held at once (256 MB in float32)

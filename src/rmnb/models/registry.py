@@ -109,13 +109,13 @@ EMBEDDED: tuple[ModelSpec, ...] = (
 
 
 # --- Reward models trained by rmnb (chapter 06) -----------------------------------------------------------------
-# Registry data like every other entry: what each one is (ModelSpec) and how rmnb trains it (TrainedRM). Loading one
-# reads the run folder its last build recorded (rmnb.models.loading); building it is an explicit step of the layers
+# Registry data like every other entry: what each one is (ModelSpec) and how rmnb trains it (TrainingRecipe). Loading
+# one reads the run folder its last build recorded (rmnb.models.loading); building it is an explicit step of the layers
 # that need it (rmnb.training.trained.ensure: `rmnb score`, `rmnb run --model`, the chapters), never of loading.
 
 
 @dataclass(frozen=True)
-class TrainedRM:
+class TrainingRecipe:
     """How an rmnb-trained reward model is made: base, preference data (a source name or the pairs themselves)
     and training preset with optional overrides."""
 
@@ -126,13 +126,13 @@ class TrainedRM:
     overrides: dict = field(default_factory=dict)
 
 
-TRAINED_RMS: dict[str, TrainedRM] = {
-    "smollm2-135m-valence-rm": TrainedRM("smollm2-135m-valence-rm", "smollm2-135m-instruct", data="afinn-valence",
-                                         preset="valence"),
-    "gemma3-270m-valence-rm": TrainedRM("gemma3-270m-valence-rm", "gemma3-270m", data="afinn-valence",
-                                        preset="valence"),
-    "smollm2-135m-hh-rm": TrainedRM("smollm2-135m-hh-rm", "smollm2-135m-instruct"),
-    "gemma3-270m-hh-rm": TrainedRM("gemma3-270m-hh-rm", "gemma3-270m"),
+TRAINED_RMS: dict[str, TrainingRecipe] = {
+    "smollm2-135m-valence-rm": TrainingRecipe("smollm2-135m-valence-rm", "smollm2-135m-instruct",
+                                              data="afinn-valence", preset="valence"),
+    "gemma3-270m-valence-rm": TrainingRecipe("gemma3-270m-valence-rm", "gemma3-270m", data="afinn-valence",
+                                             preset="valence"),
+    "smollm2-135m-hh-rm": TrainingRecipe("smollm2-135m-hh-rm", "smollm2-135m-instruct"),
+    "gemma3-270m-hh-rm": TrainingRecipe("gemma3-270m-hh-rm", "gemma3-270m"),
 }
 # The embedded default reward models of chapters 00 and 06 and of `rmnb run --model` variants.
 EMBEDDED_RMS = ("smollm2-135m-valence-rm", "gemma3-270m-valence-rm")
@@ -173,7 +173,7 @@ def register(spec: ModelSpec) -> ModelSpec:
     return spec
 
 
-def register_trained(rm: TrainedRM, spec: ModelSpec) -> ModelSpec:
+def register_trained(rm: TrainingRecipe, spec: ModelSpec) -> ModelSpec:
     """Add an rmnb-trained reward model (how to make it + its registry entry); ``spec.id`` must equal ``rm.id``."""
     if spec.id != rm.id:
         raise RmnbError(f"the registry entry's id {spec.id!r} differs from the trained model's id {rm.id!r}.")
@@ -181,7 +181,7 @@ def register_trained(rm: TrainedRM, spec: ModelSpec) -> ModelSpec:
     return register(spec)
 
 
-def trained_recipe(model_id: str) -> TrainedRM | None:
+def trained_recipe(model_id: str) -> TrainingRecipe | None:
     """How rmnb trains ``model_id``, or ``None`` when it is not an rmnb-trained reward model."""
     return TRAINED_RMS.get(model_id)
 

@@ -1,5 +1,5 @@
-"""Building the reward models rmnb trains (registry entries with a :class:`~rmnb.models.registry.TrainedRM`
-recipe), such as the embedded RMs:
+"""Building the reward models rmnb trains (registry entries with a :class:`~rmnb.models.registry.TrainingRecipe`),
+such as the embedded RMs:
 
 ===========================  ==========================  =====================================================
 registry id                  base                        what it is
@@ -115,7 +115,7 @@ def train_or_load(base_id: str, settings=None, *, data=None, heldout=None, refre
                               curve_pairs=curve_pairs if heldout is not None else 0)
 
 
-def _recipe(rm_id: str) -> registry.TrainedRM:
+def _recipe(rm_id: str) -> registry.TrainingRecipe:
     rm = registry.trained_recipe(rm_id)
     if rm is None:
         raise RmnbError(f"{rm_id!r} is not an rmnb-trained reward model; known: {', '.join(registry.TRAINED_RMS)}")

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 
 from rmnb.base.paths import repo_root
-from rmnb.book import html_pages, seminar_plan, student_markdown, timings
+from rmnb.seminar import html_pages, seminar_plan, student_markdown, timings
 
 FRAGMENT = "seminar.inc"        # next to the executed chapters, included by the teacher's guide
 SLIDES_DIR = "seminar"          # book/chapters/seminar/session-N.html

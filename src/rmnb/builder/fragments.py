@@ -3,19 +3,19 @@ status page writer calls :func:`write_page_fragments`), so that no number or lis
 
 - ``findings.inc``, ``hero.inc`` and ``hero.png``: the key findings and the landing page's figure
   (:mod:`rmnb.book.findings`);
-- ``launch.inc``: what each chapter needs and where it launches (:mod:`rmnb.book.launch`);
-- ``cite-book.bib``, ``cite-paper.bib``: the "How to cite" page's BibTeX (:mod:`rmnb.book.citation`).
+- ``launch.inc``: what each chapter needs and where it launches (:mod:`rmnb.builder.launch`);
+- ``cite-book.bib``, ``cite-paper.bib``: the "How to cite" page's BibTeX (:mod:`rmnb.builder.citation`).
 
-(``timings.inc``, the teacher's guide's run times, comes from :mod:`rmnb.book.timings`.)
+(``timings.inc``, the teacher's guide's run times, comes from :mod:`rmnb.seminar.timings`.)
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from rmnb.book.citation import write_citation_files
 from rmnb.book.findings import toc_chapter_stems, write_findings_fragment
-from rmnb.book.launch import write_launch_fragment
+from rmnb.builder.citation import write_citation_files
+from rmnb.builder.launch import write_launch_fragment
 
 
 def write_page_fragments(chapters_dir: Path, root: Path | None = None) -> list[Path]:

@@ -1,4 +1,4 @@
-"""The book's Sphinx additions (``_config.yml``: ``sphinx: extra_extensions: [rmnb.book.sphinx_ext]``).
+"""The book's Sphinx additions (``_config.yml``: ``sphinx: extra_extensions: [rmnb.builder.sphinx_ext]``).
 
 - **Repository buttons from one place.** The repository, issue, edit and source buttons are turned on here, with
   the repository URL and branch of ``[tool.rmnb]`` in ``pyproject.toml``
@@ -6,7 +6,7 @@
 - **Per chapter: edit, source and launch buttons.** A chapter page is rendered from the executed notebook
   ``book/chapters/<stem>.ipynb``, which is not in the repository: its edit and source buttons point at the chapter's
   source ``notebooks/<stem>.md``, and its launch menu offers Colab for every chapter and Binder for the chapters
-  that load no model, each button saying what the chapter needs (:mod:`rmnb.book.launch`). Generated pages
+  that load no model, each button saying what the chapter needs (:mod:`rmnb.builder.launch`). Generated pages
   (``book/chapters/status``) get no edit or source button.
 - **Figures numbered by chapter.** Chapter ``NN``'s figures are "Fig. N.1", "Fig. N.2", ... (tables "Table N.1"),
   the number taken from the file name, so they never clash with the paper's figure numbers. (Sphinx's own
@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 
 from rmnb.base.provenance import repository_url, site_config
-from rmnb.book.launch import launch_links
+from rmnb.builder.launch import launch_links
 
 CHAPTER_DOC = re.compile(r"^book/(?:chapters|_runs/[^/]+)/(?P<stem>(?P<number>\d\d)_\w+)$")
 

@@ -22,7 +22,7 @@ import copy
 import re
 
 from rmnb.book.exercises import CHECK_TAG, EXERCISE_TAG, SOLUTION_MARKER, SOLUTION_TAG
-from rmnb.book.handout import is_solution_code, solution_glue_names
+from rmnb.seminar.handout import is_solution_code, solution_glue_names
 
 MIN_PARTS = 3
 EXERCISES = "## Exercises"

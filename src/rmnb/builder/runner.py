@@ -2,7 +2,7 @@
 
 Parameters are validated against the chapter's ``parameters`` cell (:mod:`rmnb.book.parameters`) before any work
 starts: papermill itself only logs unknown names. Every executed notebook records the digests of its inputs
-(:mod:`rmnb.book.chapter_cache`); ``rmnb book`` reuses a chapter whose inputs are unchanged and says "from cache",
+(:mod:`rmnb.builder.chapter_cache`); ``rmnb book`` reuses a chapter whose inputs are unchanged and says "from cache",
 while ``rmnb run`` and ``rmnb book --refresh`` always execute.
 """
 
@@ -20,23 +20,18 @@ from pathlib import Path
 
 from rmnb.base.device import describe_device
 from rmnb.base.errors import RmnbError
-from rmnb.base.paths import repo_root
+from rmnb.base.paths import chapter_sources, repo_root
 from rmnb.base.progress import bars_enabled, format_duration
 from rmnb.base.tempfiles import pid_running
-from rmnb.book import chapter_cache
 from rmnb.book.parameters import default_parameters, validate_parameters
-from rmnb.book.status import write_status_page
-from rmnb.book.variants import model_parameters, variant_dir, write_variant_toc
-
-
-def chapters(root: Path | None = None) -> list[Path]:
-    """Chapter sources ``notebooks/NN_slug.md`` in reading order."""
-    return sorted((root or repo_root()).joinpath("notebooks").glob("[0-9][0-9]_*.md"))
+from rmnb.builder import chapter_cache
+from rmnb.builder.status import write_status_page
+from rmnb.builder.variants import model_parameters, variant_dir, write_variant_toc
 
 
 def resolve_chapters(name: str, root: Path | None = None) -> list[Path]:
     """Chapters matching ``name``: its number (``01``), its stem (``01_big_two``) or a glob (``"0[12]*"``)."""
-    available = chapters(root)
+    available = chapter_sources(root)
     hits = [p for p in available if name in (p.stem, p.stem[:2], p.name) or fnmatch.fnmatch(p.stem, name)]
     if not hits:
         valid = ", ".join(p.stem for p in available)
@@ -124,7 +119,7 @@ def _chapter_setup(path: Path, parameters: dict | None, out_dir: Path | None, re
 def cached_chapter(path: Path, parameters: dict | None = None, out_dir: Path | None = None,
                    results_dir: Path | None = None, profile: str = "default") -> tuple[Path | None, str | None]:
     """``(executed notebook, None)`` when the chapter's executed notebook and results are what its current inputs
-    produce (:mod:`rmnb.book.chapter_cache`), else ``(None, why it must run)``. The same arguments as
+    produce (:mod:`rmnb.builder.chapter_cache`), else ``(None, why it must run)``. The same arguments as
     :func:`run_chapter`; bad parameters are refused here too."""
     values, output, results = _chapter_setup(path, parameters, out_dir, results_dir, profile)
     why = chapter_cache.stale(output, chapter_cache.chapter_inputs(path, values, path.parents[1]), results)
@@ -231,7 +226,7 @@ def toc_chapters(root: Path) -> list[Path]:
     """The chapter sources the book's ``_toc.yml`` lists (``book/chapters/<stem>`` entries)."""
     toc = (root / "_toc.yml").read_text()
     stems = [line.split("book/chapters/")[1].strip() for line in toc.splitlines() if "book/chapters/" in line]
-    sources = {p.stem: p for p in chapters(root)}
+    sources = {p.stem: p for p in chapter_sources(root)}
     return [sources[s] for s in stems if s in sources]
 
 

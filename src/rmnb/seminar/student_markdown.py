@@ -1,4 +1,4 @@
-"""MyST markdown as plain Jupyter markdown, for both editions of the handout (:mod:`rmnb.book.handout`).
+"""MyST markdown as plain Jupyter markdown, for both editions of the handout (:mod:`rmnb.seminar.handout`).
 
 The chapters are MyST: glued values (``{glue:text}`name:.2f```), cross-references, citations, admonitions and
 glued figures are rendered by Jupyter Book, but Jupyter shows them as raw roles and code blocks. Every construct

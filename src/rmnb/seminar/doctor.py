@@ -25,9 +25,9 @@ from pathlib import Path
 
 from rmnb.base.device import describe_device
 from rmnb.base.paths import cache_dir, repo_root
-from rmnb.book.timings import read_measured
 from rmnb.data import fetch
 from rmnb.models import gguf, loading, registry
+from rmnb.seminar.timings import read_measured
 from rmnb.training import committed
 
 OK, WARN, FAIL, INFO = "ok", "warn", "FAIL", "info"
@@ -56,7 +56,7 @@ def _measured_conversion(model_id: str) -> str:
     measured = read_measured() or {}
     seconds = measured.get("conversion", {}).get(model_id)
     if seconds is None:
-        return "conversion time not measured on this copy (python -m rmnb.book.measure_timings)"
+        return "conversion time not measured on this copy (python -m rmnb.builder.measure_timings)"
     cores = measured.get("machine", {}).get("cores")
     return f"conversion takes about {seconds:.0f} s (measured on {cores} cores, book/timings.json)"
 
@@ -246,7 +246,7 @@ def disk_needed() -> tuple[float, str]:
     cache = (measured.get("disk") or {}).get("cache_bytes")
     if cache and measured.get("profile") == "default":
         return cache / GIB, f"measured on {measured.get('measured', '?')} (book/timings.json)"
-    return DISK_ESTIMATE_GIB, "an estimate, not measured on this copy: python -m rmnb.book.measure_timings measures it"
+    return DISK_ESTIMATE_GIB, "an estimate, not measured on this copy: python -m rmnb.builder.measure_timings measures it"
 
 
 def check_disk() -> Check:

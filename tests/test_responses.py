@@ -1,4 +1,5 @@
-"""The authors' BOS rule (``bos="authors"``: two BOS for Gemma/Llama-like tokenizers) against rmnb's single BOS."""
+"""Conversations (rmnb.inference.responses): the authors' BOS rule (``bos="authors"``: two BOS for Gemma/Llama-like
+tokenizers) against rmnb's single BOS."""
 
 import numpy as np
 import pytest
@@ -8,9 +9,7 @@ from _tiny import (
     WORDS,
     assert_close,
     chatml_tokenizer,
-    gemma_config,
     gemma_tokenizer,
-    reward_model,
 )
 from rmnb.base.errors import RmnbError
 from rmnb.inference.responses import Conversation, strings
@@ -22,12 +21,6 @@ from rmnb.inference.reward import (
     score_texts,
     text_inputs,
 )
-
-
-@pytest.fixture(scope="module")
-def gemma():
-    tok = gemma_tokenizer()
-    return tok, reward_model(gemma_config(tok))
 
 
 def _rows(batch):
@@ -86,8 +79,8 @@ def test_bos_mode_is_validated_and_recorded_only_when_not_default():
     assert Conversation(tok, bos="authors").describe()["bos"] == "authors"
 
 
-def test_score_texts_single_equals_rmnb_scoring_and_authors_differs(gemma):
-    tok, model = gemma
+def test_score_texts_single_equals_rmnb_scoring_and_authors_differs(tiny_gemma_rm):
+    tok, model = tiny_gemma_rm
     texts = facct_texts(tok, PROMPT, WORDS)
     single = score_texts(model, tok, texts, batch_size=4, bos="single")
     enc = Conversation(tok).encode(PROMPT, strings(WORDS))
@@ -99,12 +92,12 @@ def test_score_texts_single_equals_rmnb_scoring_and_authors_differs(gemma):
     assert decode_tokens(tok, [tok.bos_token_id]) == [tok.bos_token]
 
 
-def test_score_threads_bos_and_keys_it_only_when_not_the_default(gemma, tmp_path):
+def test_score_threads_bos_and_keys_it_only_when_not_the_default(tiny_gemma_rm, tmp_path):
     import rmnb.inference.job as job
     from rmnb.data.store import read_results
     from rmnb.models.loading import wrap_model
 
-    tok, model = gemma
+    tok, model = tiny_gemma_rm
     rm = wrap_model(model, tok, model_id="tiny-org/tiny-gemma-rm", revision="r1")
     prompts = {"greatest_ever_one": PROMPT}
     default = job.score(rm, prompts, WORDS, out=tmp_path, progress=False)

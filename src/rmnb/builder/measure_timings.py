@@ -1,10 +1,10 @@
-"""Measure the chapters' run times for the teacher's guide: ``python -m rmnb.book.measure_timings [--profile P]``.
+"""Measure the chapters' run times for the teacher's guide: ``python -m rmnb.builder.measure_timings [--profile P]``.
 
 Every chapter runs twice in a new, empty user cache (``RMNB_CACHE_DIR`` set to a temporary folder): first *fresh*
 (the embedded models are converted first and timed on their own; then each chapter pays for what it builds: the
 trained reward models, the scored vocabularies), then *cached*. The result (seconds per chapter and per exercise,
 the machine, the profile, and the disk the fresh run filled: the user cache and the environment) goes to
-``book/timings.json``, which :mod:`rmnb.book.timings` turns into the guide's tables. Released data
+``book/timings.json``, which :mod:`rmnb.seminar.timings` turns into the guide's tables. Released data
 come from ``RMNB_DATA_DIR`` or the user cache as usual (a download is not part of the measurement).
 """
 
@@ -23,11 +23,11 @@ from pathlib import Path
 
 from rmnb.base.device import cpu_name
 from rmnb.base.paths import repo_root
-from rmnb.book.doctor import folder_bytes
-from rmnb.book.runner import execution_order, run_chapter, toc_chapters
-from rmnb.book.timings import MEASURED_FILE, exercise_durations
+from rmnb.builder.runner import execution_order, run_chapter, toc_chapters
 from rmnb.models import registry
 from rmnb.models.gguf import embedded_folder
+from rmnb.seminar.doctor import folder_bytes
+from rmnb.seminar.timings import MEASURED_FILE, exercise_durations
 
 
 def measure(root: Path | None = None, profile: str = "default", chapters: list[str] | None = None,
@@ -50,7 +50,7 @@ def measure(root: Path | None = None, profile: str = "default", chapters: list[s
     result: dict = {"profile": profile, "measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                  "machine": {"cpu": cpu_name(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                              "python": platform.python_version(), "platform": platform.platform()},
-                 "command": f"python -m rmnb.book.measure_timings --profile {profile}",
+                 "command": f"python -m rmnb.builder.measure_timings --profile {profile}",
                  "conversion": {}, "fresh": {}, "cached": {}, "exercises": {"fresh": {}, "cached": {}},
                  "complete": False}
     this_run = {"measured": result["measured"], "chapters": [p.stem for p in paths],
@@ -114,7 +114,7 @@ def measure(root: Path | None = None, profile: str = "default", chapters: list[s
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rmnb.book.measure_timings", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m rmnb.builder.measure_timings", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     m = parser
     m.add_argument("--profile", default="default", help="default (what students run) or smoke")

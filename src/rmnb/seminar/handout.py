@@ -16,19 +16,19 @@ The exercise conventions (chapter sources, ``notebooks/NN_*.md``), defined here 
 - A code cell tagged ``check`` runs after an ``exercise`` cell: ``check(answer, "NN.k", globals())`` computes the
   chapter's value at check time (:mod:`rmnb.book.exercises`, :mod:`rmnb.book.answers`) and prints only a verdict.
   It stays in both editions. No cell the student edition keeps computes or glues a reference answer
-  (:mod:`rmnb.book.leaks` tests it).
+  (:mod:`rmnb.seminar.leaks` tests it).
 
 Solution text is removed by content, not only by tag: any fenced directive whose title starts with "Solution"
 (``{admonition} Solution``, ``{dropdown} Solution ...``), with any number of backticks or colons. The parameters
 cell is rewritten with the laptop defaults (the chapter's defaults with ``notebooks/params/default.yaml``).
 
-Both editions' markdown is plain Jupyter markdown (:mod:`rmnb.book.student_markdown`): glued values filled in from
+Both editions' markdown is plain Jupyter markdown (:mod:`rmnb.seminar.student_markdown`): glued values filled in from
 the teacher's own build (``_build/results``), citations as text, labels as links, admonitions as block quotes (the
 teacher's solutions open), glued figures a cell that shows the chart. A note under the title says whose numbers
 the text shows; each exercise says what its answer should look like ("What you should see", from the build).
 Cells the book hides (``remove-cell``, ``remove-input``, ``hide-input``, ``hide-cell``) open with their input
-collapsed. The teacher edition also has each chapter as an HTML page (:mod:`rmnb.book.html_pages`) and the
-seminar's slides and quizzes (:mod:`rmnb.book.seminar`).
+collapsed. The teacher edition also has each chapter as an HTML page (:mod:`rmnb.seminar.html_pages`) and the
+seminar's slides and quizzes (:mod:`rmnb.seminar.sessions`).
 """
 
 from __future__ import annotations
@@ -40,14 +40,13 @@ import jupytext
 import nbformat
 
 from rmnb.base.errors import RmnbError
-from rmnb.base.paths import repo_root
-from rmnb.book import html_pages, seminar, seminar_plan, student_markdown
+from rmnb.base.paths import chapter_sources, repo_root
 from rmnb.book.exercises import CHECK_TAG, EXERCISE_TAG, SHAPE_PREFIX, SOLUTION_MARKER, SOLUTION_TAG
-from rmnb.book.handout_readme import colab_setup_source, readme, repository_url
-from rmnb.book.output_folder import publish
 from rmnb.book.parameters import chapter_parameters, default_parameters
-from rmnb.book.runner import chapters
-from rmnb.book.student_markdown import Context, to_jupyter
+from rmnb.seminar import html_pages, seminar_plan, sessions, student_markdown
+from rmnb.seminar.handout_readme import colab_setup_source, readme, repository_url
+from rmnb.seminar.output_folder import publish
+from rmnb.seminar.student_markdown import Context, to_jupyter
 
 HIDDEN_TAGS = ("remove-cell", "remove-input", "hide-input", "hide-cell")  # collapsed in the student edition
 FIGURE_TAG = "figure"  # the cells the student edition adds to show a glued figure
@@ -119,7 +118,7 @@ def with_expected_shapes(text: str, chapter: str, values: dict | None) -> str:
 
 def converted_cells(cell, ctx: Context, teacher: bool) -> list:
     """The cells an edition has for one source cell: none (removed), the cell, or, for markdown with a glued
-    figure, markdown and figure cells in turn (:func:`rmnb.book.student_markdown.to_jupyter`)."""
+    figure, markdown and figure cells in turn (:func:`rmnb.seminar.student_markdown.to_jupyter`)."""
     if cell.cell_type == "markdown":
         text = with_expected_shapes(cell.source, ctx.chapter, ctx.values)
         text = text if teacher else strip_solutions(text)
@@ -139,7 +138,7 @@ def converted_cells(cell, ctx: Context, teacher: bool) -> list:
         lines = cell.source.splitlines()
         if SOLUTION_MARKER not in (line.strip() for line in lines):
             raise RmnbError(f"an '{EXERCISE_TAG}' cell has no '{SOLUTION_MARKER}' line: {cell.source[:80]!r}. Add "
-                            f"the marker line above the reference solution (see rmnb.book.handout).")
+                            f"the marker line above the reference solution (see rmnb.seminar.handout).")
         if not teacher:
             keep = lines[:[line.strip() for line in lines].index(SOLUTION_MARKER)]
             cell.source = "\n".join(keep).rstrip() + "\n"
@@ -205,7 +204,7 @@ def edition(path: Path, teacher: bool = False, ctx: Context | None = None, when:
 
 def write_handout(out: str | Path = "handout", teacher: bool = False, root: Path | None = None,
                   archive: bool = True, force: bool = False) -> tuple[Path, Path | None]:
-    """Write the edition into the folder ``out`` and ``<out>.zip`` (:func:`rmnb.book.output_folder.publish`: an
+    """Write the edition into the folder ``out`` and ``<out>.zip`` (:func:`rmnb.seminar.output_folder.publish`: an
     earlier handout is replaced, anything else is refused unless ``force``); returns both paths."""
     root = Path(root or repo_root())
     url = repository_url(root)
@@ -217,7 +216,7 @@ def write_handout(out: str | Path = "handout", teacher: bool = False, root: Path
 
     def fill(folder: Path) -> None:
         listing, built = [], False
-        for path in chapters(root):
+        for path in chapter_sources(root):
             ctx, when = chapter_context(root, path.stem, labels, citations)
             built = built or ctx.values is not None
             nb = edition(path, teacher=teacher, ctx=ctx, when=when, url=url)
@@ -231,7 +230,7 @@ def write_handout(out: str | Path = "handout", teacher: bool = False, root: Path
         if teacher:
             html_pages.copy_vega(root, folder)
             if (root / seminar_plan.PLAN_FILE).exists():  # the book's seminar: its slides and quizzes
-                seminar.write_teacher_material(folder, root)
+                sessions.write_teacher_material(folder, root)
         (folder / "README.md").write_text(readme(teacher=teacher, folder=resolved.name, listing=listing, url=url,
                                                  built=built, repo_folder=repo_folder), encoding="utf-8")
 

@@ -35,17 +35,11 @@ def chatml():
     return tok, reward_model(llama_config(tok))
 
 
-@pytest.fixture(scope="module")
-def gemma():
-    tok = gemma_tokenizer()
-    return tok, reward_model(gemma_config(tok))
-
-
 def full(model, enc: Encoded, **kw):
     return reward_scores_full(model, [enc.full(i) for i in range(len(enc.blocks))], **kw)
 
 
-@pytest.mark.parametrize("which", ["chatml", "gemma"])
+@pytest.mark.parametrize("which", ["chatml", "tiny_gemma_rm"])
 def test_cached_equals_full_for_every_token(which, request):
     tok, model = request.getfixturevalue(which)
     enc = Conversation(tok).encode(PROMPT, vocabulary(tok))
@@ -54,7 +48,7 @@ def test_cached_equals_full_for_every_token(which, request):
     assert np.std(cached) > 0.01  # the scores really differ between tokens
 
 
-@pytest.mark.parametrize("which", ["chatml", "gemma"])
+@pytest.mark.parametrize("which", ["chatml", "tiny_gemma_rm"])
 def test_cached_equals_full_for_strings_of_different_lengths(which, request):
     tok, model = request.getfixturevalue(which)
     enc = Conversation(tok).encode(PROMPT, strings(WORDS))
@@ -63,8 +57,8 @@ def test_cached_equals_full_for_strings_of_different_lengths(which, request):
     assert_close(cached, full(model, enc, batch_size=1))
 
 
-def test_sliding_window_shorter_than_prefix(gemma):
-    tok, model = gemma
+def test_sliding_window_shorter_than_prefix(tiny_gemma_rm):
+    tok, model = tiny_gemma_rm
     enc = Conversation(tok).encode(PROMPT, strings(WORDS))
     assert len(enc.prefix) > model.config.sliding_window  # the sliding layers really drop part of the prefix
     assert_close(reward_scores_cached(model, enc), full(model, enc))

@@ -1,4 +1,4 @@
-"""Work units and shards: deterministic split, --shard K/N, --status, --check, clear errors."""
+"""Work units and shards (rmnb.data.units, ``rmnb score --shard``): deterministic split, --shard K/N, --status, --check, clear errors."""
 
 import json
 import shutil
@@ -11,9 +11,6 @@ import rmnb.inference.job as job
 from _tiny import (
     PROMPT,
     WORDS,
-    chatml_tokenizer,
-    llama_config,
-    reward_model,
 )
 from rmnb import cli
 from rmnb.base.errors import RmnbError
@@ -21,17 +18,10 @@ from rmnb.base.progress import bars_enabled
 from rmnb.data.store import read_meta, read_results, run_folders
 from rmnb.data.units import check_runs, plan_units, run_status, shard_units
 from rmnb.inference.validate import parse_shard
-from rmnb.models.loading import wrap_model
 
 PROMPTS = {"greatest_ever_one": PROMPT, "worst_ever_one": "What, in one word, is the worst thing ever?",
            "best_one": "What is the best thing?"}
 COLS = ["prompt_id", "response", "score"]
-
-
-@pytest.fixture(scope="module")
-def rm():
-    tok = chatml_tokenizer()
-    return wrap_model(reward_model(llama_config(tok)), tok, model_id="tiny-org/tiny-rm", revision="r1")
 
 
 @pytest.mark.parametrize("n_prompts,n_resp,size", [(1, 1, 1), (3, 8, 3), (54, 263, 64), (5, 10, 10)])
@@ -58,10 +48,10 @@ def test_bad_shard_names_the_fix(text, why, capsys):
     assert "Fix: write --shard K/N" in capsys.readouterr().err
 
 
-def test_three_shards_equal_one_process(rm, tmp_path, capsys):
-    reference = read_results(job.score(rm, PROMPTS, WORDS, out=tmp_path / "one", progress=False, shard_size=3))
+def test_three_shards_equal_one_process(tiny_rm, tmp_path, capsys):
+    reference = read_results(job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path / "one", progress=False, shard_size=3))
     out = tmp_path / "sharded"
-    folders = [job.score(rm, PROMPTS, WORDS, out=out, progress=True, shard_size=3, shard=f"{k}/3")
+    folders = [job.score(tiny_rm, PROMPTS, WORDS, out=out, progress=True, shard_size=3, shard=f"{k}/3")
                for k in (2, 0)]
     assert read_meta(folders[0])["status"] == "running"
     status = run_status(out)
@@ -71,7 +61,7 @@ def test_three_shards_equal_one_process(rm, tmp_path, capsys):
     assert "6/9 units done" in printed and "missing chunks" in printed
     assert cli.main(["score", "--check", str(out)]) == 1
     assert "3 of 9 units missing" in capsys.readouterr().out
-    last = job.score(rm, PROMPTS, WORDS, out=out, progress=False, shard_size=3, shard="1/3")
+    last = job.score(tiny_rm, PROMPTS, WORDS, out=out, progress=False, shard_size=3, shard="1/3")
     assert last == folders[0] and read_meta(last)["status"] == "complete"
     assert len(read_meta(last)["sessions"]) == 3
     frame = read_results(last)
@@ -83,28 +73,28 @@ def test_three_shards_equal_one_process(rm, tmp_path, capsys):
         raise AssertionError("recomputed")
     job.score_unit, real = boom, job.score_unit
     try:
-        assert job.score(rm, PROMPTS, WORDS, out=out, progress=False, shard_size=3, shard="1/3") == last
+        assert job.score(tiny_rm, PROMPTS, WORDS, out=out, progress=False, shard_size=3, shard="1/3") == last
     finally:
         job.score_unit = real
 
 
-def test_rerunning_a_shard_is_idempotent(rm, tmp_path, monkeypatch):
+def test_rerunning_a_shard_is_idempotent(tiny_rm, tmp_path, monkeypatch):
     out = tmp_path / "s"
-    folder = job.score(rm, PROMPTS, WORDS, out=out, progress=False, shard_size=3, shard="0/2")
+    folder = job.score(tiny_rm, PROMPTS, WORDS, out=out, progress=False, shard_size=3, shard="0/2")
     before = {p.name: p.read_bytes() for p in (folder / "shards").glob("*.parquet")}
     calls = []
     monkeypatch.setattr(job, "score_unit", lambda *a, **k: calls.append(1) or (_ for _ in ()).throw(AssertionError))
-    job.score(rm, PROMPTS, WORDS, out=out, progress=False, shard_size=3, shard="0/2")
+    job.score(tiny_rm, PROMPTS, WORDS, out=out, progress=False, shard_size=3, shard="0/2")
     assert not calls and {p.name: p.read_bytes() for p in (folder / "shards").glob("*.parquet")} == before
     # --refresh with --shard would let every array task erase the others' shards: refused, nothing lost
     with pytest.raises(RmnbError, match="--refresh cannot be combined with --shard.*Fix: start the run over once"):
-        job.score(rm, PROMPTS, WORDS, out=out, progress=False, shard_size=3, shard="1/2", refresh=True)
+        job.score(tiny_rm, PROMPTS, WORDS, out=out, progress=False, shard_size=3, shard="1/2", refresh=True)
     assert {p.name: p.read_bytes() for p in (folder / "shards").glob("*.parquet")} == before
 
 
-def test_check_catches_truncated_and_duplicated_units(rm, tmp_path, capsys):
+def test_check_catches_truncated_and_duplicated_units(tiny_rm, tmp_path, capsys):
     out = tmp_path / "s"
-    folder = job.score(rm, PROMPTS, WORDS, out=out, progress=False, shard_size=3, shard="0/2")
+    folder = job.score(tiny_rm, PROMPTS, WORDS, out=out, progress=False, shard_size=3, shard="0/2")
     assert check_runs(out)[folder] == [f"incomplete: 4 of 9 units missing (first {['p0000-c0001', 'p0001-c0000', 'p0001-c0002']})"]
     units = sorted((folder / "shards").glob("p*.parquet"))
     # a truncated file: cut in the middle
@@ -119,8 +109,8 @@ def test_check_catches_truncated_and_duplicated_units(rm, tmp_path, capsys):
     assert "FAIL" in capsys.readouterr().out
 
 
-def test_check_catches_duplicated_rows_in_a_finished_run(rm, tmp_path):
-    folder = job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False)
+def test_check_catches_duplicated_rows_in_a_finished_run(tiny_rm, tmp_path):
+    folder = job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path, progress=False)
     assert check_runs(tmp_path)[folder] == []
     table = pq.read_table(folder / "scores.parquet")
     frame = table.to_pandas()

@@ -18,7 +18,7 @@ from rmnb.base.device import describe_device, dtype_name, resolve_device, resolv
 from rmnb.base.errors import RmnbError
 from rmnb.inference.responses import Conversation
 from rmnb.inference.reward import reward_scores_cached
-from rmnb.models import registry
+from rmnb.models import loading, registry
 from rmnb.models.gguf import gguf_path
 from rmnb.models.loading import load_model, load_tokenizer, remote_code_allowed, resolve_spec, wrap_model
 
@@ -138,3 +138,25 @@ def test_wrap_model_in_memory():
     wrapped = wrap_model(reward_model(llama_config(tok)), tok, model_id="tiny/rm")
     assert wrapped.kind == "reward" and wrapped.id == "tiny/rm" and wrapped.dtype_name == "float32"
     assert wrap_model(causal_model(llama_config(tok)), tok).kind == "lm"
+
+
+def test_missing_chat_template_file_is_not_read_as_template_text(tmp_path):
+    with pytest.raises(RmnbError, match="no such file, and it is not a Jinja template"):
+        loading._read_template(str(tmp_path / "missing.jinja"))
+    tpl = tmp_path / "t.jinja"
+    tpl.write_text("{{ messages }}")
+    assert loading._read_template(str(tpl)) == "{{ messages }}"
+    assert loading._read_template("{{ messages }}") == "{{ messages }}"
+
+
+def test_revision_is_refused_where_it_would_be_ignored(tmp_path):
+    tok = chatml_tokenizer()
+    reward_model(llama_config(tok)).save_pretrained(tmp_path / "rm")
+    tok.save_pretrained(tmp_path / "rm")
+    with pytest.raises(RmnbError, match="cannot apply to .*local folder"):
+        loading.load_model(str(tmp_path / "rm"), revision="abc")
+    spec = loading.resolve_spec("smollm2-135m-instruct")
+    with pytest.raises(RmnbError, match="embedded model"):
+        loading.check_revision_applies(spec, "abc", "/some/converted/folder")
+    hub = loading.resolve_spec("Ray2333/GRM-gemma2-2B-rewardmodel-ft")
+    loading.check_revision_applies(hub, "abc", hub.id)  # a Hub model: the revision applies

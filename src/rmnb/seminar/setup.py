@@ -21,8 +21,8 @@ import sys
 import time
 
 from rmnb.base.progress import format_duration
-from rmnb.book import doctor
 from rmnb.models import gguf, registry
+from rmnb.seminar import doctor
 from rmnb.training import committed, trained
 
 

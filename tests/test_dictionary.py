@@ -1,5 +1,6 @@
-"""The reward model as the unit of analysis (chapters 01 and 02): exact permutation tests over every family
-labeling, Hotelling's T², and the RM-level verdicts, on synthetic RMs whose answer is known."""
+"""The reward model as the unit of analysis (rmnb.analysis.dictionary, chapters 01 and 02): exact permutation
+tests over every family labeling, Hotelling's T², and the RM-level verdicts, on synthetic RMs whose answer is
+known."""
 
 from itertools import combinations
 from math import comb

@@ -1,7 +1,7 @@
 """The seminar plan (``book/seminar.yml``): sessions, their chapters, reading, deliverables, discussion and quizzes.
 
-One home for the plan: the teacher's guide's session pages and the slides (:mod:`rmnb.book.seminar`) and the
-run-time tables (:mod:`rmnb.book.timings`) read it. :func:`problems` checks it (a test runs it): every chapter of
+One home for the plan: the teacher's guide's session pages and the slides (:mod:`rmnb.seminar.sessions`) and the
+run-time tables (:mod:`rmnb.seminar.timings`) read it. :func:`problems` checks it (a test runs it): every chapter of
 the book in exactly one session, five quiz questions per session with a valid answer, two or three expected
 arguments and the paper's section for every discussion question.
 """

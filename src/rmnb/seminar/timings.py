@@ -2,7 +2,7 @@
 
 Two sources, both written by a program:
 
-- **Measured fresh and cached** (``book/timings.json``, committed): ``python -m rmnb.book.measure_timings`` runs
+- **Measured fresh and cached** (``book/timings.json``, committed): ``python -m rmnb.builder.measure_timings`` runs
   every chapter twice in a new, empty user cache (``RMNB_CACHE_DIR`` set to a temporary folder): first *fresh*
   (the embedded models are converted first, timed on their own; then each chapter pays for what it builds: the
   trained reward models, the scored vocabularies), then *cached* (everything reused). It records the machine (CPU,
@@ -17,7 +17,7 @@ Each exercise's run time comes from the same two sources, cell by cell: papermil
 
 :func:`write_timing_fragment` turns both into ``book/chapters/timings.inc`` (the status page writes it during
 every build); the teacher's guide (``book/teachers-guide.md``) includes it. The sessions and their chapters come
-from the seminar plan (:mod:`rmnb.book.seminar_plan`). What to plan by is one column, "plan with": the measured
+from the seminar plan (:mod:`rmnb.seminar.seminar_plan`). What to plan by is one column, "plan with": the measured
 cached time times :data:`SAFETY_FACTOR`; each exercise also has a human-minutes estimate (:func:`human_minutes`).
 """
 
@@ -28,8 +28,8 @@ import re
 from pathlib import Path
 
 from rmnb.base.paths import repo_root
-from rmnb.book import seminar_plan
 from rmnb.book.exercises import EXERCISE_TAG, SOLUTION_MARKER
+from rmnb.seminar import seminar_plan
 
 MEASURED_FILE = "book/timings.json"  # relative to the book's root
 FRAGMENT = "timings.inc"             # written next to the executed chapters
@@ -192,13 +192,13 @@ def _exercise_table(measured: dict | None, build_exercises: dict[str, dict[str, 
     rows = exercise_rows(measured, build_exercises, root)
     if not rows:
         return ["**Exercises.** No exercise has been timed yet: the times appear once the chapters have run in a "
-                "build (`make book`) or in `python -m rmnb.book.measure_timings`.", ""]
+                "build (`make book`) or in `python -m rmnb.builder.measure_timings`.", ""]
     header = ["Chapter", "Exercise", "Human (estimate)", "Plan with (computer)", "Measured", "This build"]
     lines = ["**Exercises.**", "", *_table(header, rows)]
     over = sum("(over" in c for r in rows for c in r[3:])
     lines += ["", f"*Human* is an estimate of the class time an exercise takes (reading, predicting, writing the "
                   f"code, discussing the check): {HUMAN_BASE_MIN} minutes plus {HUMAN_PER_LINE_MIN} per line of the "
-                  f"reference solution, rounded up to {HUMAN_ROUND_MIN} (design constants of `rmnb.book.timings`, not "
+                  f"reference solution, rounded up to {HUMAN_ROUND_MIN} (design constants of `rmnb.seminar.timings`, not "
                   f"a measurement). The computer times are the sum of papermill's cell times for an exercise's cells "
                   f"(the book's reference solution and its check) and the cells at the top of the chapter's Exercises "
                   f"section, after the chapter itself has run. *Measured* comes from `book/timings.json` and says "
@@ -240,7 +240,7 @@ def fragment_text(measured: dict | None, build: dict[str, float], build_profile:
                       "```"]
     else:
         lines += ["*Fresh* and *cached* have not been measured for this copy of the book: run "
-                  "`python -m rmnb.book.measure_timings` to write `book/timings.json`."]
+                  "`python -m rmnb.builder.measure_timings` to write `book/timings.json`."]
     lines += ["", f"*This build* is papermill's duration for each chapter as this site was built"
                   f"{f' ({build_profile} settings)' if build_profile else ''}, in whatever state the build's cache "
                   "was (fresh on a new clone, cached after an earlier build); see {ref}`status`. A dash means "

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from rmnb.base.device import describe_device
 from rmnb.base.provenance import installed_distributions
-from rmnb.book.fragments import write_page_fragments
-from rmnb.book.seminar import write_seminar
-from rmnb.book.timings import write_timing_fragment
+from rmnb.builder.fragments import write_page_fragments
+from rmnb.seminar.sessions import write_seminar
+from rmnb.seminar.timings import write_timing_fragment
 
 
 def _when(stamp: str | None) -> str:
@@ -97,7 +97,7 @@ def write_status_page(chapters_dir: Path, out_md: Path) -> Path:
     ]
     out_md.parent.mkdir(parents=True, exist_ok=True)
     out_md.write_text("\n".join(lines), encoding="utf-8")
-    write_timing_fragment(chapters_dir)  # the teacher's guide's run-time tables (rmnb.book.timings)
-    write_seminar(chapters_dir)  # the guide's sessions, the slides and the quizzes (rmnb.book.seminar)
+    write_timing_fragment(chapters_dir)  # the teacher's guide's run-time tables (rmnb.seminar.timings)
+    write_seminar(chapters_dir)  # the guide's sessions, the slides and the quizzes (rmnb.seminar.sessions)
     write_page_fragments(chapters_dir)  # the landing page's findings and launch table, how-to-cite's BibTeX
     return out_md

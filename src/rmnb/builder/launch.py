@@ -4,7 +4,7 @@ that load no model) and what each chapter needs, shown on the buttons and in the
 Colab opens ``<colab-folder>/<stem>.ipynb`` on the ``colab-branch`` (``[tool.rmnb]`` in ``pyproject.toml``): the
 chapters as Jupyter notebooks, which have to be published there (``tools/README.md``, "Launch buttons"). Binder
 builds the repository from ``environment.yml`` and opens the chapter's source, ``notebooks/<stem>.md``, which
-jupytext opens as a notebook. :mod:`rmnb.book.sphinx_ext` puts the buttons on the pages.
+jupytext opens as a notebook. :mod:`rmnb.builder.sphinx_ext` puts the buttons on the pages.
 """
 
 from __future__ import annotations

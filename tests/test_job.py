@@ -1,7 +1,9 @@
-"""Bad input and faults: every case gets a clear error before work starts, or a correct result; a run
-is complete only once verified; one writer per run. Tiny offline models; see tests/README.md for the table."""
+"""The scoring job behind ``rmnb score`` (rmnb.inference.job, its input checks in rmnb.inference.validate): every
+bad input gets a clear error before work starts, or a correct result; a run is complete only once verified; one
+writer per run. Tiny offline models; see tests/README.md for the table."""
 
 import json
+import re
 import threading
 
 import numpy as np
@@ -25,12 +27,6 @@ from rmnb.data.store import read_meta, read_results, run_folders
 from rmnb.models.loading import wrap_model
 
 PROMPTS = {"greatest_ever_one": PROMPT, "worst_ever_one": "What, in one word, is the worst thing ever?"}
-
-
-@pytest.fixture(scope="module")
-def rm():
-    tok = chatml_tokenizer()
-    return wrap_model(reward_model(llama_config(tok)), tok, model_id="tiny-org/tiny-rm", revision="r1")
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +75,7 @@ def test_bad_score_input_refused_before_any_model_loads(folders, tmp_path, capsy
     assert _cli(folders, tmp_path, *extra) == 2
     err = capsys.readouterr().err
     assert err.startswith("rmnb: error: ") and "Traceback" not in err
-    assert pytest.importorskip("re").search(message, err), err
+    assert re.search(message, err), err
     assert "Fix:" in err
     assert not (tmp_path / "out").exists() or not run_folders(tmp_path / "out")
 
@@ -124,18 +120,18 @@ def test_loaded_language_model_with_random_head_needs_opt_in(tmp_path):
     assert read_meta(folder)["warnings"]
 
 
-def test_long_prompt_list_is_accepted(rm, tmp_path):
+def test_long_prompt_list_is_accepted(tiny_rm, tmp_path):
     from rmnb.data.prompts import paper_prompts
 
     ids = ",".join(paper_prompts().prompt_id[:20])  # longer than a file name may be
     assert len(ids) > 255
-    frame = read_results(job.score(rm, ids, WORDS[:2], out=tmp_path, progress=False))
+    frame = read_results(job.score(tiny_rm, ids, WORDS[:2], out=tmp_path, progress=False))
     assert frame.prompt_id.nunique() == 20
 
 
-def test_sizes_change_only_speed_not_the_key(rm, tmp_path):
-    a = job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False, batch_size=1, shard_size=1)
-    b = job.score(rm, PROMPTS, WORDS, out=tmp_path / "b", progress=False, batch_size=64, shard_size=4096)
+def test_sizes_change_only_speed_not_the_key(tiny_rm, tmp_path):
+    a = job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path, progress=False, batch_size=1, shard_size=1)
+    b = job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path / "b", progress=False, batch_size=64, shard_size=4096)
     assert a.name == b.name
     pd.testing.assert_frame_equal(read_results(a)[["prompt_id", "response", "score"]],
                                   read_results(b)[["prompt_id", "response", "score"]])
@@ -144,7 +140,7 @@ def test_sizes_change_only_speed_not_the_key(rm, tmp_path):
 
 
 @pytest.mark.parametrize("fault", ["nan", "short"])
-def test_bad_scores_are_never_marked_complete(rm, tmp_path, monkeypatch, fault):
+def test_bad_scores_are_never_marked_complete(tiny_rm, tmp_path, monkeypatch, fault):
     real = job.score_unit
 
     def faulty(*a, **k):
@@ -153,60 +149,60 @@ def test_bad_scores_are_never_marked_complete(rm, tmp_path, monkeypatch, fault):
 
     monkeypatch.setattr(job, "score_unit", faulty)
     with pytest.raises((RmnbError, ValueError)):
-        job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False)
+        job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path, progress=False)
     folder = run_folders(tmp_path)[0]
     assert read_meta(folder)["status"] == "running" and not (folder / "scores.parquet").exists()
     monkeypatch.setattr(job, "score_unit", real)
-    frame = read_results(job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False))
+    frame = read_results(job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path, progress=False))
     assert len(frame) == len(PROMPTS) * len(WORDS) and np.isfinite(frame.score).all()
 
 
-def test_damaged_run_is_not_already_scored(rm, tmp_path, capsys):
-    folder = job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False)
+def test_damaged_run_is_not_already_scored(tiny_rm, tmp_path, capsys):
+    folder = job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path, progress=False)
     good = read_results(folder)
     scores = folder / "scores.parquet"
     scores.write_bytes(scores.read_bytes()[:200])  # truncated
     with pytest.raises(RmnbError, match="incomplete or damaged.*--refresh"):
-        job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False)
+        job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path, progress=False)
     with pytest.raises(RmnbError, match="incomplete or damaged.*--refresh"):
         read_results(folder)
-    again = job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False, refresh=True)
+    again = job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path, progress=False, refresh=True)
     assert again == folder
     pd.testing.assert_frame_equal(read_results(folder), good)
     assert len(read_meta(folder)["sessions"]) == 1  # a fresh run
 
 
-def test_run_written_with_a_bad_size_is_damaged(rm, tmp_path):
+def test_run_written_with_a_bad_size_is_damaged(tiny_rm, tmp_path):
     """A run stored before sizes were checked (batch size -1: uninitialised memory as scores) is not reused."""
-    folder = job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False)
+    folder = job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path, progress=False)
     meta = read_meta(folder)
     meta["sessions"][0]["batch_size"] = -1
     (folder / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(RmnbError, match="batch or shard size below 1.*--refresh"):
-        job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False)
+        job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path, progress=False)
 
 
-def test_damaged_shard_stops_the_resume(rm, tmp_path, monkeypatch):
+def test_damaged_shard_stops_the_resume(tiny_rm, tmp_path, monkeypatch):
     real = job.score_unit
     monkeypatch.setattr(job, "score_unit", interrupt_on_call(real, 2))
     with pytest.raises(KeyboardInterrupt):
-        job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False, shard_size=4)
+        job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path, progress=False, shard_size=4)
     shard = next((run_folders(tmp_path)[0] / "shards").glob("*.parquet"))
     table = pq.read_table(shard)
     pq.write_table(table.slice(0, 2), shard)  # readable, but short
     monkeypatch.setattr(job, "score_unit", real)
     with pytest.raises(RmnbError, match=f"{shard.name} has changed since it was written.*--refresh"):
-        job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False)
+        job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path, progress=False)
     (shard.parent / f"{shard.name}.sha256").unlink()  # a shard of an older rmnb (no hash): its rows are counted
     with pytest.raises(RmnbError, match=f"{shard.name} has 2 rows where the plan has 4.*--refresh"):
-        job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False)
-    assert len(read_results(job.score(rm, PROMPTS, WORDS, out=tmp_path, progress=False, refresh=True))) == 16
+        job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path, progress=False)
+    assert len(read_results(job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path, progress=False, refresh=True))) == 16
 
 
-def test_two_writers_one_run(rm, tmp_path, monkeypatch):
+def test_two_writers_one_run(tiny_rm, tmp_path, monkeypatch):
     """The second writer fails at once with a clear message (or waits with wait=True); the first one's temp
     files and shards are untouched, and the store ends correct, written by one session."""
-    reference = read_results(job.score(rm, PROMPTS, WORDS, out=tmp_path / "ref", progress=False))
+    reference = read_results(job.score(tiny_rm, PROMPTS, WORDS, out=tmp_path / "ref", progress=False))
     real, inside, release = job.score_unit, threading.Event(), threading.Event()
 
     def slow(*a, **k):
@@ -217,17 +213,17 @@ def test_two_writers_one_run(rm, tmp_path, monkeypatch):
     monkeypatch.setattr(job, "score_unit", slow)
     out, results = tmp_path / "shared", {}
     first = threading.Thread(target=lambda: results.update(
-        first=job.score(rm, PROMPTS, WORDS, out=out, progress=False, shard_size=3)))
+        first=job.score(tiny_rm, PROMPTS, WORDS, out=out, progress=False, shard_size=3)))
     first.start()
     assert inside.wait(60)
     tmp = run_folders(out)[0] / "shards" / ".p0000-c0000.parquet.999999.tmp"
     tmp.write_bytes(b"another writer's file in progress")
     with pytest.raises(RmnbError, match="another rmnb process is writing this run.*--wait"):
-        job.score(rm, PROMPTS, WORDS, out=out, progress=False)
+        job.score(tiny_rm, PROMPTS, WORDS, out=out, progress=False)
     assert tmp.exists()  # not deleted by the refused writer
     tmp.unlink()
     second = threading.Thread(target=lambda: results.update(
-        second=job.score(rm, PROMPTS, WORDS, out=out, progress=False, wait=True)))
+        second=job.score(tiny_rm, PROMPTS, WORDS, out=out, progress=False, wait=True)))
     second.start()
     release.set()
     first.join(60)
