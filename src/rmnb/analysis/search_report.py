@@ -63,7 +63,7 @@ def search_section(found: token_search.SearchResult, seconds: float) -> Section:
     prompt would take at this run's rate (``full_minutes_sentence``), a note on models with a random score head, the
     stand-in comparison with the paper's RMs; the plan as a table for readers."""
     plan, prompts = found.plan, found.prompts
-    rated = plan[plan.tokens_per_s == plan.tokens_per_s]  # a model with a recorded scoring time
+    rated = plan[plan.tokens_per_s.notna()]  # a model with a recorded scoring time
     random_heads = plan[plan["head"].str.startswith("random")]
     size = stand_ins.size_ratio(list(plan.model_id), [m.id for m in registry.PAPER_RMS])
     values = {
@@ -93,10 +93,27 @@ def search_section(found: token_search.SearchResult, seconds: float) -> Section:
 # --- 2. the top and the bottom ----------------------------------------------------------------------------------
 
 def side_by_side(frame: pd.DataFrame, prompt_id: str) -> pd.DataFrame:
-    """One column block per model (rank, token as shown, score) for one prompt of an :func:`extremes` table."""
+    """One column block per model (rank as :func:`rank_text`, token as shown, score) for one prompt of an
+    :func:`extremes` table."""
     blocks = {m: g[["rank", "shown", "score"]].rename(columns={"shown": "token"}).reset_index(drop=True)
+              .assign(rank=lambda f: f["rank"].map(rank_text))
               for m, g in frame[frame.prompt_id == prompt_id].groupby("model", sort=False)}
     return pd.concat(blocks, axis=1)
+
+
+def rank_text(rank: float) -> str:
+    """A rank for readers: ``"6"``, or ``"6.5"`` for tokens tied at places 6 and 7 (ties share their average)."""
+    return f"{rank:.0f}" if float(rank).is_integer() else f"{rank:g}"
+
+
+def prompt_rankings(frame: pd.DataFrame, prompts: pd.DataFrame, end: str = "top") -> list[tuple[str, pd.DataFrame]]:
+    """Per searched prompt (``prompts``: ``prompt_id, text``), a heading in Markdown and its :func:`ranking_table`
+    of an :func:`extremes` table, ``end`` "top" (best first) or "bottom" (the last row is the lowest)."""
+    texts = dict(zip(prompts.prompt_id, prompts.text))
+    n = int(frame.groupby(["model", "prompt_id"]).size().max()) if len(frame) else 0
+    return [(f"**Prompt “{p}”**: {texts[p]}" if end == "top" else
+             f"**Prompt “{p}”**, the {n} lowest-scored tokens (the last row is the lowest)", ranking_table(frame, p))
+            for p in prompts.prompt_id]
 
 
 def ranking_table(frame: pd.DataFrame, prompt_id: str) -> pd.DataFrame:
@@ -214,14 +231,25 @@ def bos_section(models, prompt: pd.DataFrame, device: str = "auto") -> Section:
     category each path ranks higher; the table: :func:`rmnb.analysis.bos.path_table`."""
     agreement, medians = bos.compare_paths(bos.score_both(models, prompt, responses="big-two", device=device),
                                            big_two_nouns())
+    labels = {m: registry.model_facts(m)["label"] for m in models}
     values = {"bos_prompt": prompt.text.iloc[0], "bos_n_nouns": int(agreement.n.max()),
-              "bos_sentence": bos.summary_sentence(agreement, medians,
-                                                   {m: registry.model_facts(m)["label"] for m in models})}
+              "bos_sentence": bos.summary_sentence(agreement, medians, labels)}
     for row in agreement.itertuples():
         values.update({f"bos_rho_{row.model_id}": row.rho, f"bos_maxdiff_{row.model_id}": row.max_abs_diff,
                        f"bos_pref_single_{row.model_id}": bos.preferred(medians, row.model_id, "single"),
                        f"bos_pref_authors_{row.model_id}": bos.preferred(medians, row.model_id, "authors")})
-    return Section(values, {"bos_medians": medians.to_dict(orient="records")}, bos.path_table(agreement, medians))
+    return Section(values, {"bos_medians": medians.to_dict(orient="records")}, bos_table(agreement, medians, labels))
+
+
+def bos_table(agreement: pd.DataFrame, medians: pd.DataFrame, labels: dict) -> pd.DataFrame:
+    """:func:`rmnb.analysis.bos.path_table` for readers: the model's label (``labels``: id -> label), the median
+    ranks as "<category>, one BOS" and "<category>, two BOS", "Spearman's ρ" and "largest score difference"."""
+    paths = {"single": "one BOS", "authors": "two BOS"}
+    table = bos.path_table(agreement, medians)
+    names = {c: f"{c.split(' ', 1)[1]}, {paths[c.split(' ', 1)[0]]}" for c in table.columns if c.split(" ")[0] in paths}
+    return (table.assign(model_id=table.model_id.map(labels))
+            .rename(columns={"model_id": "model", "rho": "Spearman's ρ", "max_abs_diff": "largest score difference",
+                             **names}))
 
 
 # --- the FAccT paper's numbers next to ours -------------------------------------------------------------------
