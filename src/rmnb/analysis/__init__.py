@@ -3,10 +3,12 @@
 - ``ablations``       the authors' released training ablations (§4)
 - ``base_logprobs``   §3a: base-model log-probabilities and the statistics of Figure 2
 - ``bos``             what the FAccT authors' double BOS changes
+- ``claims``          the paper's headline claims as chapters check them (a :class:`Claim` per key finding)
 - ``dictionary``      §2: ranks, median ranks, the mixed model, panel tests, RM-level tests
 - ``greatest``        chapter 07: where "love" and "freedom" rank for every kind of model
 - ``implicit``        §3b: the implicit reward between two language models, MWLR, Table 1, Figure 3, Figure A3
 - ``replication``     chapter 06's pre-registered test of the value-neutral RMs against the paper's RMs
+- ``search_report``   chapter 00, section by section: what it glues, records and shows, and its key findings
 - ``stand_ins``       what the book's stand-in models are next to the paper's (tuning stage, size)
 - ``stats``           the paper's statistics: ranks, median ranks, the §2 mixed model, the per-panel tests
 - ``token_search``    the FAccT exhaustive token search: which tokens, the searches, their statistics
