@@ -334,13 +334,13 @@ def paper_claims(scores: pd.DataFrame, moments: list[dict], tau_pairs: pd.DataFr
     missing = sorted(set(scores.model) - set(love.model))  # a model without a variant of "love" fails the check
     ours_skew = shared_moments(moments, first_prompt)
     return [
-        Claim("facct_love_top", "A variant of “love” is the top token for “greatest” (FAccT Table A6)",
+        Claim("facct_love_top", 'A variant of "love" is the top token for "greatest" (FAccT Table A6)',
               f"the top token of {tops['facct_love_top1']} of {tops['facct_n_rms']} RMs",
               "; ".join([f"{r.model}: best variant “{shown(r.response)}” at rank {r.rank:,.0f}" for r in love.itertuples()]
                         + [f"{m}: no variant of “love”" for m in missing]),
               tuple([r.rank == 1 if on_greatest else None for r in love.itertuples()]
                     + [False if on_greatest else None for _ in missing]), reported_facct.SOURCE),
-        Claim("facct_skew", "The “greatest” scores are skewed to the right (FAccT Table 3)",
+        Claim("facct_skew", 'The "greatest" scores are skewed to the right (FAccT Table 3)',
               f"skew > 0 in {int((t3['skew'] > 0).sum())} of {len(t3)} RMs ({t3['skew'].min():.3f} to "
               f"{t3['skew'].max():.3f})",
               "; ".join(f"{m['model']}: skew {m['skew']:+.3f}" for m in ours_skew) or "not computed",
