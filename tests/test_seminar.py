@@ -91,7 +91,7 @@ def test_slides_show_the_builds_numbers_and_figures(tmp_path):
          "corrected_three_way_F": 9.876}))
     session = next(s for s in seminar_plan.read_plan(ROOT).sessions if s.chapters == ("02_moral_foundations",))
     page = seminar.deck(session, root)
-    assert "1234 MFD2 terms" in page and "5.68" in page and "9.88" in page  # the summary's glued values
+    assert "1234 terms" in page and "2040 terms" in page and "9.88" in page  # the summary's glued values
     assert 'vegaEmbed(document.getElementById("02_moral_foundations-fig0")' in page and '"mark": "point"' in page
     assert "was not drawn in the build" in page  # the second figure has no spec in this build
     assert "http" not in page.split("<body>")[0]  # nothing loaded from a CDN
