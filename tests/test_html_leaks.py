@@ -24,9 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Page -> what leaks there today (the second round of issue #26 fixes these and removes the entries).
 KNOWN_LEAKS: dict[str, str] = {
-    "book/chapters/03_base_model_logprobs": "NaN in tables, truncated cells in the comparison table",
-    "book/chapters/04_implicit_reward": "truncated cells in the comparison table",
-    "book/chapters/05_training_ablations": "a NaN in a pivot table, a truncated cell (the LoRA target modules)",
     "book/chapters/06_training_live": "NaN in tables, truncated cells, Python reprs (a glued string, a bare 4), "
                                       "[rmnb] log lines with local paths",
 }

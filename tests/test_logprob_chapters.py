@@ -9,6 +9,7 @@ import pytest
 
 from conftest import ROOT
 from rmnb.analysis import base_logprobs as lps
+from rmnb.analysis.claims import p_text
 from rmnb.base.errors import RmnbError
 from rmnb.book import runner
 from rmnb.data import logprob_tables
@@ -131,12 +132,13 @@ CHAPTER_KEYS = {
     "03_base_model_logprobs": [f"{c}_{k}" for c in ("instruct", "pretrained")
                                for k in ("three_way_F", "three_way_df", "three_way_p", "model_F", "n_strict",
                                          "agency_positive_p_fdr", "communion_negative_p_fdr", "anova", "posthoc",
-                                         "direction", "broad_three_way_F")]
-    + ["prediction_positive", "confound_sentence"],
+                                         "direction", "broad_three_way_F", "three_way_text", "verdict")]
+    + ["prediction_positive", "confound_sentence", "findings"],
     "04_implicit_reward": ["table1_top", "table1_bottom", "table1_best", "table1_worst", "fig3_pairs",
                            "n_freedom_wins", "recovery", "mwlr_recall", "best_metric", "toy_identity_gap",
                            "identity_gap", "pair0_freedom_mwlr", "pair0_love_mwlr", "fig3_direction_verdict",
-                           "ends_ratio_freedom", "ends_ratio_love", "confound_sentence"],
+                           "ends_ratio_freedom", "ends_ratio_love", "confound_sentence", "table1_verdict",
+                           "fig3_verdict", "figA3_verdict", "findings"],
 }
 
 
@@ -172,6 +174,12 @@ def test_chapter_results_are_consistent(smoke_results):
     assert [r["rank"] for r in ch04["table1_top"]][:2] == [1, 2]
     pairs = ch04["fig3_pairs"]
     assert len(pairs) == 2 and pairs[0]["Freedom"] == pytest.approx(-pairs[1]["Freedom"])
+    # the key findings (the landing page's table) carry the verdicts the key-result boxes glue
+    assert {f["key"]: f["verdict"] for f in ch03["findings"]} == {
+        "fig2_instruct": ch03["instruct_verdict"], "fig2_pretrained": ch03["pretrained_verdict"]}
+    assert {f["key"]: f["verdict"] for f in ch04["findings"]} == {
+        "table1_words": ch04["table1_verdict"], "fig3_freedom_love": ch04["fig3_verdict"],
+        "figA3_mwlr": ch04["figA3_verdict"]}
     assert {r["metric"] for r in ch04["recovery"]} >= {"MWLR", "raw log-ratio"}
     assert ch04["toy_identity_gap"] < 1e-9 and ch04["identity_gap"] < 1e-6
 
@@ -229,6 +237,8 @@ def test_glue_posthoc_glues_the_agreement():
     assert sink.values["instruct_pair_name"] == "SmolLM2 vs Gemma 3"
     assert (sink.values["instruct_n_agree"], sink.values["instruct_n_cells"]) == (4, 4)
     assert sink.values["instruct_n_agree_sig"] == 4 and sink.values["instruct_n_disagree_sig"] == 0
+    p_fdr = sink.values["instruct_agency_positive_p_fdr"]
+    assert sink.values["instruct_agency_positive_p_fdr_text"] == p_text(p_fdr)  # prose: "p < 0.001", no 5e-08
 
 
 def test_conditions_note_only_when_both_conditions_share_the_models():

@@ -87,11 +87,11 @@ def test_slides_show_the_builds_numbers_and_figures(tmp_path):
     names = re.findall(r"\{glue:figure\} (\S+)", source.read_text())
     (figures / f"{names[0]}.vl.json").write_text(json.dumps({"mark": "point", "data": {"values": []}}))
     (root / "_build" / "results" / "02_moral_foundations.json").write_text(json.dumps(
-        {"n_terms_authors": 1234, "three_way_F": 5.678, "three_way_p": 0.001, "n_terms": 2040,
+        {"n_terms_authors": 1234, "mfd2_differ_book": "the families differ here", "n_terms": 2040,
          "corrected_three_way_F": 9.876}))
     session = next(s for s in seminar_plan.read_plan(ROOT).sessions if s.chapters == ("02_moral_foundations",))
     page = seminar.deck(session, root)
-    assert "1234 terms" in page and "2040 terms" in page and "9.88" in page  # the summary's glued values
+    assert "1234 terms" in page and "the families differ here" in page and "9.88" in page  # the summary's glue
     assert 'vegaEmbed(document.getElementById("02_moral_foundations-fig0")' in page and '"mark": "point"' in page
     assert "was not drawn in the build" in page  # the second figure has no spec in this build
     assert "http" not in page.split("<body>")[0]  # nothing loaded from a CDN

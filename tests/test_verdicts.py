@@ -8,6 +8,7 @@ import pytest
 from rmnb.analysis import ablations
 from rmnb.analysis import base_logprobs as lps
 from rmnb.analysis import training as checkpoints
+from rmnb.analysis.claims import p_text
 
 # --- chapter 06: the trained checkpoints ------------------------------------------------------------------------
 
@@ -178,8 +179,8 @@ def test_compare_matching_and_three_way_text():
 
 
 def test_p_text_floors_small_p_values():
-    assert lps.p_text(0.0004) == "p < 0.001" and lps.p_text(0.001) == "p = 0.001"
-    assert lps.p_text(0.0423) == "p = 0.042" and lps.p_text(0.5) == "p = 0.5"
+    assert p_text(0.0004) == "p < 0.001" and p_text(0.001) == "p = 0.001"
+    assert p_text(0.0423) == "p = 0.042" and p_text(0.5) == "p = 0.5"
 
 
 def _post(diffs):

@@ -2,8 +2,8 @@
 
 - ``ablations``       the authors' released training ablations (§4)
 - ``base_logprobs``   §3a: base-model log-probabilities and the statistics of Figure 2
+- ``claims``          the paper's headline claims as a chapter checks them (value, sentence, checks)
 - ``bos``             what the FAccT authors' double BOS changes
-- ``claims``          the paper's headline claims as chapters check them (a :class:`Claim` per key finding)
 - ``dictionary``      §2: ranks, median ranks, the mixed model, panel tests, RM-level tests
 - ``greatest``        chapter 07: where "love" and "freedom" rank for every kind of model
 - ``implicit``        §3b: the implicit reward between two language models, MWLR, Table 1, Figure 3, Figure A3

@@ -25,6 +25,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from rmnb.analysis.claims import p_text
 from rmnb.analysis.stats import rank_within, stars
 from rmnb.base.errors import RmnbError
 from rmnb.data.prompts import framing_of
@@ -246,15 +247,16 @@ def _p(table: pd.DataFrame, term: str) -> float:
 
 
 def glue_posthoc(results, prefix: str, post: pd.DataFrame, labels: dict, pair: tuple[str, str] | None = None) -> None:
-    """Glue ``<prefix>_<category>_<valence>_{p,p_fdr,stars,diff,better}`` per cell (``better`` is the display
-    label of the model whose mean median rank is lower), and the paper-direction sentence. With ``pair`` (model A,
-    model B) also the cell-by-cell agreement with the paper's pattern: ``<prefix>_pair_name``,
-    ``<prefix>_n_agree``, ``<prefix>_n_agree_sig``, ``<prefix>_n_cells``, ``<prefix>_agreement`` (text) and the
-    table ``<prefix>_agreement_cells`` in the results JSON."""
+    """Glue ``<prefix>_<category>_<valence>_{p,p_fdr,p_fdr_text,stars,diff,better}`` per cell (``better`` is the
+    display label of the model whose mean median rank is lower, ``p_fdr_text`` the corrected p in prose), and the
+    paper-direction sentence. With ``pair`` (model A, model B) also the cell-by-cell agreement with the paper's
+    pattern: ``<prefix>_pair_name``, ``<prefix>_n_agree``, ``<prefix>_n_agree_sig``, ``<prefix>_n_cells``,
+    ``<prefix>_agreement`` (text) and the table ``<prefix>_agreement_cells`` in the results JSON."""
     for row in post.itertuples(index=False):
         key = f"{prefix}_{row.category.lower()}_{row.valence}"
         results.glue(f"{key}_p", row.p)
         results.glue(f"{key}_p_fdr", row.p_fdr)
+        results.glue(f"{key}_p_fdr_text", p_text(row.p_fdr))
         results.glue(f"{key}_stars", row.stars)
         results.glue(f"{key}_diff", row.diff)
         results.glue(f"{key}_better", labels.get(row.better, row.better))
@@ -277,14 +279,6 @@ def glue_posthoc(results, prefix: str, post: pd.DataFrame, labels: dict, pair: t
 # --- verdicts the chapter states -------------------------------------------------------------------------------
 
 THREE_WAY = "category:valence:model"
-
-
-P_FLOOR = 0.001  # p-values below this read "p < 0.001" (as the paper writes them, and as rmnb's tables show them)
-
-
-def p_text(p: float) -> str:
-    """A p-value in prose: ``"p < 0.001"`` below :data:`P_FLOOR`, else ``"p = 0.04"`` (two significant digits)."""
-    return f"p < {P_FLOOR:g}" if p < P_FLOOR else f"p = {p:.2g}"
 
 
 def three_way_text(table: pd.DataFrame) -> str:

@@ -43,7 +43,7 @@ def p_text(p: float) -> str:
     never in exponent notation); ``"p not computed"`` when missing."""
     if p is None or math.isnan(p):
         return "p not computed"
-    return f"p < {P_FLOOR:g}" if p < P_FLOOR else f"p = {p:#.2g}".rstrip(".")
+    return f"p < {P_FLOOR:g}" if p < P_FLOOR else f"p = {p:.2g}"  # .2g is fixed-point from 0.001 up
 
 
 def significant(p: float, alpha: float = 0.05) -> bool | None:
