@@ -128,7 +128,7 @@ MAX_PAGE_HEIGHT = 10_000      # px at 1400 px wide: about eleven screens (issue 
 # Page -> why it fails the layout test today (the second round of issue #26 fixes these and removes the entries).
 KNOWN_LAYOUT_FAILURES: dict[str, str] = {
     f"book/chapters/{stem}": f"taller than {MAX_PAGE_HEIGHT:,} px at 1400 px: code unfolded, detail not in dropdowns"
-    for stem in ("00_token_search", "01_big_two", "02_moral_foundations", "06_training_live", "07_greatest_thing")}
+    for stem in ("06_training_live",)}
 
 # Appended to a copy of the page: once the charts have drawn, measure every chart (vega's canvas or SVG) and every
 # MathJax equation against the content column, and the page's height, and post the result (JSON) to the frame. A

@@ -24,13 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Page -> what leaks there today (the second round of issue #26 fixes these and removes the entries).
 KNOWN_LEAKS: dict[str, str] = {
-    "book/chapters/00_token_search": "truncated table cells (prompt texts, a token dump)",
-    "book/chapters/01_big_two": "NaN in tables, truncated cells (model terms, token lists, the comparison table), "
-                                "a Python repr after a glue cell ('p < .001')",
-    "book/chapters/02_moral_foundations": "NaN in tables, truncated cells, a Python repr (a glued list)",
     "book/chapters/06_training_live": "NaN in tables, truncated cells, Python reprs (a glued string, a bare 4), "
                                       "[rmnb] log lines with local paths",
-    "book/chapters/07_greatest_thing": "a Python repr (a glued sentence), truncated cells in the comparison table",
 }
 
 LOCAL_PATH = re.compile(r"/root/|/home/|\.venv\b|\.cache/rmnb|/tmp/|[A-Z]:\\\\Users\\\\")

@@ -9,6 +9,7 @@
 - ``implicit``        §3b: the implicit reward between two language models, MWLR, Table 1, Figure 3, Figure A3
 - ``replication``     chapter 06's pre-registered test of the value-neutral RMs against the paper's RMs
 - ``scores``          reward-model scores in long format, from the authors' release or ``rmnb score`` folders
+- ``search_report``   chapter 00, section by section: what it glues, records and shows, and its key findings
 - ``stand_ins``       what the book's stand-in models are next to the paper's (tuning stage, size)
 - ``stats``           the paper's statistics: ranks, median ranks, the §2 mixed model, the per-panel tests
 - ``token_search``    the FAccT exhaustive token search: which tokens, the searches, their statistics

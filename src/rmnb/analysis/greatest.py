@@ -361,16 +361,16 @@ def paper_claims(h2h: pd.DataFrame, lm: LanguageModels, released: dict, facct: d
 
     gemma_n, gemma_love = released["rel_gemma_n"], released["rel_gemma_love_wins"]
     return [
-        reported_claim("greatest_implicit_best", "The Gemma → Llama implicit RM's best word is “Freedom” (Table 1)",
+        reported_claim("greatest_implicit_best", "The Gemma → Llama implicit RM's best word is \"Freedom\" (Table 1)",
                        f"“{lm.values['implicit_best_word']}” ({label})", [is_word(lm.best_word, "freedom")],
                        "table1_best"),
-        reported_claim("greatest_implicit_worst", "Its worst non-formatting word is “Love” (Table 1)",
+        reported_claim("greatest_implicit_worst", 'Its worst non-formatting word is "Love" (Table 1)',
                        f"“{lm.values['implicit_worst_word']}” ({label})", [is_word(lm.worst_word, "love")],
                        "table1_worst"),
-        reported_claim("greatest_freedom_over_love", "“Freedom” beats “love” for the implicit RM (Figure 3)",
+        reported_claim("greatest_freedom_over_love", '"Freedom" beats "love" for the implicit RM (Figure 3)',
                        f"{imp.winner.iloc[0]} ranks higher ({label})" if len(imp) else "no implicit RM in this run",
                        [imp.winner.iloc[0] == "freedom" if len(imp) else None], "fig3_pairs"),
-        Claim("greatest_gemma_love", "Gemma-based RMs prefer “love” (FAccT Table A6)",
+        Claim("greatest_gemma_love", 'Gemma-based RMs prefer "love" (FAccT Table A6)',
               f"a variant of “love” is the top token of {facct['facct_love_top1']} of {facct['facct_n_rms']} RMs",
               f"“love” ranks above “freedom” among the nouns for {gemma_love} of {gemma_n} Gemma-based RMs",
               (gemma_love == gemma_n if gemma_n else None,), SOURCE),

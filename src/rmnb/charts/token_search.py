@@ -18,6 +18,12 @@ def _thin(frame: pd.DataFrame, max_points: int, by: str = "model", seed: int = 0
     return pd.concat(parts, ignore_index=True)
 
 
+def note(text: str, width: int = 480) -> alt.Chart:
+    """A chart that only says ``text`` (in place of a figure this run cannot draw)."""
+    return alt.Chart(pd.DataFrame({"text": [text]})).mark_text(fontSize=14, align="left", x=0, y=20).encode(
+        text="text:N").properties(width=width, height=40)
+
+
 def distributions(scores: pd.DataFrame, prompt_id: str, bins: int = 60) -> alt.FacetChart:
     """Histogram of every searched token's score for one prompt, one panel per model (own x scale)."""
     frame = scores[scores.prompt_id == prompt_id]
@@ -39,7 +45,10 @@ def distributions(scores: pd.DataFrame, prompt_id: str, bins: int = 60) -> alt.F
 def best_worst(scores: pd.DataFrame, x_prompt: str = "best", y_prompt: str = "worst",
                max_points: int = 3000) -> alt.HConcatChart:
     """FAccT Figure 4: each token's score under one prompt against another, one panel per model (own scales), with
-    the diagonal (equal scores) dashed. Tokens scored under both prompts only."""
+    the diagonal (equal scores) dashed. Tokens scored under both prompts only; without both prompts, a note that
+    says so."""
+    if not {x_prompt, y_prompt} <= set(scores.prompt_id):
+        return alt.hconcat(note(f"Not computed: this run's prompts lack “{x_prompt}” or “{y_prompt}”."))
     wide = scores[scores.prompt_id.isin([x_prompt, y_prompt])].pivot_table(
         index=["model", "family", "token_id", "response"], columns="prompt_id", values="score").dropna().reset_index()
     wide = _thin(wide, max_points)
@@ -61,35 +70,6 @@ def best_worst(scores: pd.DataFrame, x_prompt: str = "best", y_prompt: str = "wo
             tooltip=["shown:N", alt.Tooltip(f"{x_prompt}:Q", format=".3f"), alt.Tooltip(f"{y_prompt}:Q", format=".3f")])
         panels.append(alt.layer(diag, dots).properties(width=240, height=240, title=model))
     return alt.hconcat(*panels)
-
-
-def tau_heatmap(tau: pd.DataFrame) -> alt.LayerChart:
-    """FAccT Figure 2a: Kendall's tau between every pair of models, annotated."""
-    order = list(tau.index)
-    long = tau.rename_axis("a").reset_index().melt(id_vars="a", var_name="b", value_name="tau")
-    base = alt.Chart(long).encode(x=alt.X("b:N", sort=order, title=None, axis=alt.Axis(labelAngle=-30, labelLimit=300)),
-                                  y=alt.Y("a:N", sort=order, title=None, axis=alt.Axis(labelLimit=300)))
-    rect = base.mark_rect().encode(color=alt.Color("tau:Q", title="Kendall's τ",
-                                                   scale=alt.Scale(scheme="viridis", domain=[-1, 1])))
-    text = base.mark_text(fontSize=13, fontWeight="bold").encode(
-        text=alt.Text("tau:Q", format=".2f"),
-        color=alt.condition(alt.datum.tau > 0.3, alt.value("black"), alt.value("white")))
-    side = max(90, 70 * len(order))
-    return alt.layer(rect, text).properties(width=side, height=side)
-
-
-def mds_chart(positions: pd.DataFrame, families: dict) -> alt.LayerChart:
-    """FAccT Figure 2b: the models placed by MDS on 1 - tau (axes have no units; only distances matter)."""
-    data = positions.assign(family=positions.model.map(families))
-    colour = model_scale(list(data.model), list(data.family))
-    span = float(np.abs(data[["x", "y"]].to_numpy()).max() or 1.0) * 1.3
-    scale = alt.Scale(domain=[-span, span])
-    pts = alt.Chart(data).mark_circle(size=220, opacity=1).encode(
-        x=alt.X("x:Q", scale=scale, title="MDS 1", axis=alt.Axis(labels=False, ticks=False)),
-        y=alt.Y("y:Q", scale=scale, title="MDS 2", axis=alt.Axis(labels=False, ticks=False)),
-        color=alt.Color("model:N", scale=colour, legend=None), tooltip=["model:N", "family:N"])
-    labels = pts.mark_text(align="left", dx=12, dy=-8, fontSize=12, fontWeight="bold").encode(text="model:N")
-    return alt.layer(pts, labels).properties(width=320, height=320)
 
 
 def love_freedom(summary: pd.DataFrame, variants: pd.DataFrame | None = None) -> alt.VConcatChart:
