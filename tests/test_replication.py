@@ -144,6 +144,9 @@ def test_key_results_are_short_and_honest_about_one_seed():
     assert three["direction"].startswith("inconclusive at 3 seeds (about ") and "95% interval -24.5 to +117.3" in three["direction"]
     assert three["prediction"] == "2 of 2 categories as chapter 03's log-probs predict"
     assert three["link"] == "rho = +0.30 over 66 nouns, permutation p = 0.01: v"
+    mixed = check.assign(agree=["no", "undecided"])
+    assert rep.prediction_short(mixed) == ("0 of 2 categories as chapter 03's log-probs predict, 1 opposite to the "
+                                              "prediction, 1 with no clear difference between the bases (or no prediction)")
     one = rep.key_results(rep.preregistered_test([13.0]), check, link)
     assert one["direction"] == "inconclusive at 1 seed (no effect to power) (split contrast +13.0 rank points from one seed)"
 

@@ -327,9 +327,21 @@ def claims(test: dict, check: pd.DataFrame, link: dict, labels: dict, alpha: flo
     ]
 
 
+def prediction_short(check: pd.DataFrame) -> str:
+    """How the observed per-category direction compares with chapter 03's prediction (a :func:`prediction_check`
+    table): "1 of 2 categories as chapter 03's log-probs predict, 1 with no clear difference between the bases"."""
+    counts = check.agree.value_counts()
+    n = len(check)
+    parts = [f"{counts.get('yes', 0)} of {n} categories as chapter 03's log-probs predict"]
+    if counts.get("no", 0):
+        parts.append(f"{counts['no']} opposite to the prediction")
+    if counts.get("undecided", 0):
+        parts.append(f"{counts['undecided']} with no clear difference between the bases (or no prediction)")
+    return ", ".join(parts)
+
+
 def key_results(test: dict, check: pd.DataFrame, link: dict) -> dict[str, str]:
     """Short versions of the claims for the chapter's "Key result" box: ``direction``, ``prediction``, ``link``."""
-    agree = int((check.agree == "yes").sum())
     if not np.isfinite(test["mean"]):
         mean = ""
     elif test["n"] < 2:
@@ -340,5 +352,5 @@ def key_results(test: dict, check: pd.DataFrame, link: dict) -> dict[str, str]:
                  f"rho = {link['rho']:+.2f} over {link['n_words']} nouns, permutation {_p(link['p'])}: "
                  f"{link['verdict']}")
     return {"direction": f"{test['verdict']}" + (f" ({mean})" if mean else ""),
-            "prediction": f"{agree} of {len(check)} categories as chapter 03's log-probs predict",
+            "prediction": prediction_short(check),
             "link": link_text}
