@@ -58,7 +58,7 @@ def test_the_books_solutions_agree_with_the_references(built_book):
     for path in sorted((built_book.parents[1] / "book" / "chapters").glob("*.ipynb")):
         for cell in json.loads(path.read_text())["cells"]:
             if cell["cell_type"] == "code" and _KEY.search("".join(cell["source"])):
-                text = "".join(o.get("text", "") for o in cell.get("outputs", []))
+                text = "".join("".join(o.get("text", "")) for o in cell.get("outputs", []))  # str or lines
                 verdicts.append((path.stem, text.strip()))
     assert verdicts and all(v in ("your answer: correct.", "your answer: the chapter has no value to compare with "
                                   "in this run (its settings leave it undefined; the solution says why).")

@@ -108,9 +108,11 @@ def test_a_committed_adapter_rescored_matches_its_committed_table(data_dir, tmp_
     paper = prompts.paper_prompts().set_index("prompt_id").text
     ours = score_prompts(run, {prompts.GREATEST: paper[prompts.GREATEST]}, token_set.subset(picked),
                          steps=[0, ref.final_step], device="cpu", progress=False)
-    want = ref.tokens.set_index(["step", "token_id"]).score
-    got = ours.set_index(["step", "token_id"]).score
-    assert np.abs(got.to_numpy() - want.loc[got.index].to_numpy()).max() < 1e-4
+    want = ref.tokens.groupby(["step", "token_id"]).score.agg(["min", "max"])  # a token matched by two words: 2 rows
+    assert (want["max"] - want["min"]).max() == 0
+    got = ours.groupby(["step", "token_id"]).score.first()
+    assert len(got) >= 2 * 40 and got.index.isin(want.index).all()
+    assert np.abs(got - want["min"].loc[got.index]).max() < 1e-4
     two = {p: paper[p] for p in ("best_ever_one", "good_time_please")}
     nouns = score_prompts(run, two, evaluation.noun_responses(), steps=[ref.final_step], device="cpu",
                           progress=False).set_index(["step", "prompt_id", "response"]).score
