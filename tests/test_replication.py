@@ -156,7 +156,7 @@ def test_claims_carry_checks_for_the_verdicts():
                           dict(category="Communion", predicted="g", observed="no clear difference", agree="undecided")])
     link = {"rho": -0.4, "p": 0.001, "n_words": 66, "n_permutations": 999, "verdict": "v"}
     rows = {c["key"]: c for c in rep.claims(rep.preregistered_test(np.random.default_rng(1).normal(30, 10, 10)),
-                                            check, link, {"s": "S", "g": "G"})}
+                                            check, link)}
     assert rows["live_direction"]["checks"] == [True] and not rows["live_direction"]["inconclusive"]
     assert rows["live_prediction"]["checks"] == [True, None]
     assert rows["live_inheritance"]["checks"] == [False] and rows["live_inheritance"]["paper_key"] is None

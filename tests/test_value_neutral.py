@@ -323,6 +323,8 @@ def test_floor_rows_and_summary_report_failures():
     assert list(floor.passed) == [True, False]
     assert vn.floor_summary(floor) == "1 of 2 RMs pass the held-out floor; below it: B seed 2 (0.78)"
     assert vn.floor_summary(floor.head(1)) == "all 1 RMs pass the held-out floor"
+    by_base = vn.floor_by_base(floor).iloc[0]
+    assert (by_base["seeds"], by_base["above the floor"], by_base["lowest"], by_base["highest"]) == (2, "1 of 2", 0.78, 0.88)
 
 
 def test_movers_sentence_names_climbers_per_base():

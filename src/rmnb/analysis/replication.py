@@ -308,7 +308,7 @@ def inheritance_points(tables: dict, word_lp: pd.DataFrame, bases, words) -> pd.
     return out.assign(category=out.word.map(categories))
 
 
-def claims(test: dict, check: pd.DataFrame, link: dict, labels: dict, alpha: float = ALPHA) -> list[dict]:
+def claims(test: dict, check: pd.DataFrame, link: dict, alpha: float = ALPHA) -> list[dict]:
     """The chapter's claims next to the paper's, for its comparison table and the landing page's findings: per
     claim ``key, claim, paper_key`` (a key of :mod:`rmnb.data.reported`, or ``None``), ``book`` (our numbers in
     words), ``checks`` (``True``: agrees with the paper or its thesis, ``False``: against it, ``None``: undecided)
@@ -316,14 +316,15 @@ def claims(test: dict, check: pd.DataFrame, link: dict, labels: dict, alpha: flo
     direction = {AGREES: True, OPPOSITE: False}.get(test["verdict"])
     agree = [{"yes": True, "no": False}.get(a) for a in check.agree]
     linked = (link["rho"] > 0) if np.isfinite(link["p"]) and link["p"] < alpha else None
+    short = key_results(test, check, link)  # the table's "this book" column: the key-result box's words
     return [
         dict(key="live_direction", claim="Direction on identical data (the Gemma-side RM ranks communion better, "
-             "the other agency)", paper_key="train_direction", book=test_sentence(test), checks=[direction],
+             "the other agency)", paper_key="train_direction", book=short["direction"], checks=[direction],
              inconclusive=test["verdict"].startswith("inconclusive")),
         dict(key="live_prediction", claim="Predicted by the base models' log-probs (chapter 03)",
-             paper_key="traced_to_base", book=prediction_sentence(check, labels), checks=agree, inconclusive=True),
+             paper_key="traced_to_base", book=short["prediction"], checks=agree, inconclusive=True),
         dict(key="live_inheritance", claim="Inherited word by word (beyond the paper)", paper_key=None,
-             book=inheritance_sentence(link), checks=[linked], inconclusive=np.isfinite(link["rho"])),
+             book=short["link"], checks=[linked], inconclusive=np.isfinite(link["rho"])),
     ]
 
 

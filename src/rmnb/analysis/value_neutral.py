@@ -250,6 +250,16 @@ def floor_summary(rows: pd.DataFrame) -> str:
     return f"{len(rows) - len(failed)} of {len(rows)} RMs pass the held-out floor; below it: {named}"
 
 
+def floor_by_base(rows: pd.DataFrame) -> pd.DataFrame:
+    """:func:`floor_rows` per base, for readers: ``base, seeds, above the floor`` ("10 of 10"), the lowest, median
+    and highest overall held-out accuracy over the seeds."""
+    out = []
+    for label, g in rows.groupby("base_label", sort=False):
+        out.append({"base": label, "seeds": len(g), "above the floor": f"{int(g.passed.sum())} of {len(g)}",
+                    "lowest": g.overall.min(), "median": g.overall.median(), "highest": g.overall.max()})
+    return pd.DataFrame(out)
+
+
 def table_median_ranks(tables: dict, keep: set | None = None, max_tokens: int | None = None) -> pd.DataFrame:
     """Figure 4a's median ranks from per-seed token tables (``{(base, seed): SeedTables}``, step 0 and the end),
     over the tokens whose decoded text is in ``keep`` (``None``: all; the pair's shared strings by default in
