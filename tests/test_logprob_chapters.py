@@ -67,10 +67,11 @@ def test_figure2_puts_the_valences_side_by_side_under_one_y_title():
 
     import vl_convert
 
-    from rmnb.charts import logprobs as viz_logprobs
+    from rmnb import charts
 
     med = _simulated_medians(effect=3.0)
-    chart = viz_logprobs.figure2(med, lps.posthoc(med, "A", "B"), "A", "B", families=("Gemma", "Llama"), n_words=66)
+    chart = charts.base_logprobs.figure2(med, lps.posthoc(med, "A", "B"), "A", "B", families=("Gemma", "Llama"),
+                                         n_words=66)
     spec = json.loads(chart.to_json())
     assert spec["facet"]["column"]["field"] == "valence" and "row" not in spec["facet"]  # short: one row of panels
     svg = vl_convert.vegalite_to_svg(chart.to_json())  # drawn as a browser would

@@ -3,7 +3,7 @@ Figure 2.
 
 Sources (:func:`logprob_matrix`):
 
-- ``"live"``: computed now with rmnb's scorer (:func:`rmnb.inference.logprobs.next_token_logprobs`, one forward pass per
+- ``"live"``: computed now with rmnb's scorer (:func:`rmnb.inference.language_model.next_token_logprobs`, one forward pass per
   prompt, log-softmax over the whole vocabulary). The prompt is presented as a chat turn with the generation
   prompt (``fmt="chat"``, the paper's rule for instruct models) or as the raw prompt with default special tokens
   (``fmt="raw"``, its rule for pretrained models).

@@ -122,11 +122,11 @@ def letter_share(top, plan, the_prompts) -> float:
 @reference("00.3")
 def all_token_rho(scores, plan) -> float:
     """Spearman's rho of "best" against "worst" scores over all tokens, first model (undefined without both)."""
-    from rmnb.analysis import token_search
+    from rmnb.analysis import search_stats
 
     if not {"best", "worst"} <= set(scores.prompt_id):
         return NAN
-    rho = token_search.best_worst_rho(scores, english_only=False).set_index("model").rho
+    rho = search_stats.best_worst_rho(scores, english_only=False).set_index("model").rho
     return float(rho[plan.model.iloc[0]])
 
 
@@ -322,7 +322,7 @@ def last_interval_gain(curve) -> float:
 @reference("06.3")
 def agency_climbers(changes, vn_bases) -> int:
     """Agency nouns among the top climbers of the words-that-moved figure, both bases together."""
-    from rmnb.analysis import training as checkpoints
+    from rmnb.analysis import checkpoints
 
     return int(sum(checkpoints.mover_summary(changes[b])["up_agency"] for b in vn_bases))
 
