@@ -195,9 +195,9 @@ THREE_WAY = "category:valence:model"
 
 def three_way(med):
     """The ANOVA row of the category x valence x model interaction (``F``, ``p``, ``df``, ``df_resid``)."""
-    from rmnb.analysis import base_logprobs as lps
+    from rmnb.analysis import base_logprobs
 
-    return lps.anova(med).set_index("term").loc[THREE_WAY]
+    return base_logprobs.anova(med).set_index("term").loc[THREE_WAY]
 
 
 def one_word_prompts(analysis):
@@ -224,13 +224,13 @@ def swapped_sides_f(analysis) -> float:
 def summed_probability_ranks(matches, tables, prompt_frame, pairs):
     """(ranks, median ranks) of the instruction-tuned pair, broad rule, a noun scored by the log of the summed
     probability of its variants."""
-    from rmnb.analysis import base_logprobs as lps
+    from rmnb.analysis import base_logprobs
     from rmnb.inference import token_match
 
     a, b = pairs["instruct"]
     word_lp = token_match.word_logprobs(matches["instruct"]["broad"], {m: tables["instruct"][m].values for m in (a, b)},
                                         prompt_frame.prompt_id, agg="logsumexp")
-    return lps.median_rank_table(word_lp)
+    return base_logprobs.median_rank_table(word_lp)
 
 
 @reference("03.3")
