@@ -221,21 +221,22 @@ def swapped_sides_f(analysis) -> float:
     return float(three_way(analysis[("instruct", "strict")]["med"]).F)
 
 
-def summed_probability_ranks(matches, tables, prompt_frame, pairs):
+def summed_probability_ranks(matches, lp_tables, prompt_frame, pairs):
     """(ranks, median ranks) of the instruction-tuned pair, broad rule, a noun scored by the log of the summed
     probability of its variants."""
     from rmnb.analysis import base_logprobs
     from rmnb.inference import token_match
 
     a, b = pairs["instruct"]
-    word_lp = token_match.word_logprobs(matches["instruct"]["broad"], {m: tables["instruct"][m].values for m in (a, b)},
+    word_lp = token_match.word_logprobs(matches["instruct"]["broad"],
+                                        {m: lp_tables["instruct"][m].values for m in (a, b)},
                                         prompt_frame.prompt_id, agg="logsumexp")
     return base_logprobs.median_rank_table(word_lp)
 
 
 @reference("03.3")
-def summed_probability_f(matches, tables, prompt_frame, pairs) -> float:
-    return float(three_way(summed_probability_ranks(matches, tables, prompt_frame, pairs)[1]).F)
+def summed_probability_f(matches, lp_tables, prompt_frame, pairs) -> float:
+    return float(three_way(summed_probability_ranks(matches, lp_tables, prompt_frame, pairs)[1]).F)
 
 
 # --- 04 · implicit reward ------------------------------------------------------------------------------------------
