@@ -80,8 +80,8 @@ def toy_pairs(n: int = 96, seed: int = 0) -> PreferenceData:
 
 
 SETTINGS = recipe.preset("cpu", max_chars=None, n_train=64, heldout=32, max_length=32, epochs=3,
-                           per_device_batch=8, learning_rate=3e-2, head_lr=3e-2, warmup_ratio=0.0, lora_r=4, lora_alpha=8,
-                           lora_top_layers=1, checkpoint_every=8, seed=3)
+                         per_device_batch=8, learning_rate=3e-2, head_lr=3e-2, warmup_ratio=0.0, lora_r=4, lora_alpha=8,
+                         lora_top_layers=1, checkpoint_every=8, seed=3)
 
 
 @pytest.fixture(scope="module")

@@ -62,7 +62,7 @@ def test_heldout_count_beyond_the_data_names_the_fix(data_dir):
     s = trained.recipe_settings(VALENCE_RMS[0]).with_overrides(heldout=10**7)
     with pytest.raises(RmnbError, match="Fix: lower it"):
         recipe.split_for(trained.data_for(s, valence.SOURCE_NAME), s,
-                                 trained.heldout_for(valence.SOURCE_NAME))
+                         trained.heldout_for(valence.SOURCE_NAME))
 
 
 def test_unknown_rm_for_the_command_names_the_fix(capsys):

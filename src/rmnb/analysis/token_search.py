@@ -213,6 +213,8 @@ def search(models, prompt_set: str = "facct3", full_prompts: str = "auto", vocab
     return SearchResult(scores, pd.DataFrame(rows), prompts, folders)
 
 
+# --- what a run searched, in words ------------------------------------------------------------------------------
+
 def scope_sentence(prompts: pd.DataFrame, plan: pd.DataFrame) -> str:
     """What this run searched, for a summary: the prompts searched over each model's filtered vocabulary (with
     the kept and total token counts) and those searched over the common sample, whose extremes are the sample's."""

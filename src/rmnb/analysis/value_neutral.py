@@ -342,7 +342,7 @@ def hh_section(bases, preset: str, data_source: str, data_step, n_train, n_heldo
     ids = [b.strip() for b in (bases.split(",") if isinstance(bases, str) else bases) if b.strip()]
     labels = {b: registry.REGISTRY[b].label if b in registry.REGISTRY else b for b in ids}
     settings = recipe.preset(preset, n_train=n_train, heldout=n_heldout, checkpoint_every=checkpoint_every,
-                                     seed=seed)
+                             seed=seed)
     data = trained.data_for(settings, data_source, step=data_step)
     runs = {b: trained.train_or_load(b, settings, data=data, refresh=refresh, device=device, progress=False)
             for b in ids}
