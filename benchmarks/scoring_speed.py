@@ -41,7 +41,7 @@ import torch  # noqa: E402
 
 from rmnb.base.device import describe_device, synchronize  # noqa: E402
 from rmnb.inference.job import conversation_for  # noqa: E402
-from rmnb.inference.logprobs import next_token_logprobs  # noqa: E402
+from rmnb.inference.language_model import next_token_logprobs  # noqa: E402
 from rmnb.inference.responses import Conversation  # noqa: E402
 from rmnb.inference.reward import decode_tokens, facct_texts, reward_scores_cached, score_texts  # noqa: E402
 from rmnb.models.loading import load_model  # noqa: E402

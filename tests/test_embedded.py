@@ -13,7 +13,7 @@ from rmnb import cli
 from rmnb.base.errors import RmnbError
 from rmnb.data.store import read_results
 from rmnb.inference.job import conversation_for
-from rmnb.inference.logprobs import next_token_logprobs, sequence_logprobs_cached, sequence_logprobs_full
+from rmnb.inference.language_model import next_token_logprobs, sequence_logprobs_cached, sequence_logprobs_full
 from rmnb.inference.responses import Conversation, strings, vocabulary
 from rmnb.inference.reward import reward_scores_cached, reward_scores_full
 from rmnb.models import gguf

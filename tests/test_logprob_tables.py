@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rmnb.base.errors import RmnbError
 from rmnb.data import logprob_tables
 from rmnb.data.prompts import paper_prompts
 
@@ -91,3 +92,28 @@ def test_released_tables_are_pinned_with_checksums(tmp_path, monkeypatch):
         fh.write("0,x,x\n")  # the cached file changed
     with pytest.raises(RmnbError, match="google--gemma-2-2b.csv .*at commit 1111.*has sha256.*Fix: delete it"):
         logprob_tables.released_file("google/gemma-2-2b", "main")
+
+
+def test_released_source_offline_names_the_fix(monkeypatch, tmp_path):
+    import huggingface_hub.constants as hf_constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(hf_constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(RmnbError, match="source='live'"):
+        logprob_tables.released_file("google/gemma-2-2b-it", revision="main")
+
+
+def test_released_tables_are_dense_by_token_id(monkeypatch, tmp_path):
+    csv = tmp_path / "m.csv"
+    pd.DataFrame({"token_id": [0, 1, 3], "token_name": ["a", "b", "d"], "token_decoded": ["love", "nan", "duty"],
+                  "greatest_ever_one": [-1.0, -2.0, -3.0], "worst_ever_one": [-4.0, -5.0, -6.0]}).to_csv(csv,
+                                                                                                     index=False)
+    monkeypatch.setattr(logprob_tables, "released_file", lambda model_id, revision="main": (str(csv), "abc123"))
+    table = logprob_tables.released_logprobs("org/m", ["worst_ever_one", "greatest_ever_one"])
+    assert table.values.shape == (2, 4) and table.revision == "abc123" and table.source == "released"
+    assert table.values[1, 3] == -3.0 and np.isneginf(table.values[0, 2])
+    assert table.vocab.token_decoded[0] == "love" and pd.isna(table.vocab.token_decoded[2])
+    assert pd.isna(table.vocab.token_decoded[1])  # pandas reads the string "nan" as missing, as the authors' code
+    assert table.series("greatest_ever_one")[0] == -1.0

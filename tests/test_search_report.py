@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from rmnb.analysis import search_report as report
-from rmnb.analysis import token_search as ts
+from rmnb.analysis import search_stats, token_search
 from rmnb.data import reported_facct
 
 WORDS = [" love", " freedom", " joy", " peace", "xq", " hope", "##", " war", " evil", " Love"]
@@ -25,7 +25,7 @@ def _scores(models=(("a", "A"), ("b", "B")), prompts=("greatest", "best", "worst
             s = -1.0 if prompt == "worst" and (sign or -1) < 0 else 1.0
             rows += [(model_id, model, prompt, WORDS.index(w), w, s * (len(order) - i)) for i, w in enumerate(order)]
     frame = pd.DataFrame(rows, columns=["model_id", "model", "prompt_id", "token_id", "response", "score"])
-    return frame.assign(rank=ts.rank_scores(frame))
+    return frame.assign(rank=search_stats.rank_scores(frame))
 
 
 class FakeResults:
@@ -47,10 +47,10 @@ def test_publish_glues_the_values_records_the_rest_and_returns_the_table():
 
 
 def test_prompts_sentence_and_the_rankings_per_prompt():
-    prompts = ts.facct_prompts("greatest,worst")
+    prompts = token_search.facct_prompts("greatest,worst")
     assert report.prompts_sentence(prompts).startswith("“greatest” (What, in one word, is the greatest thing ever?), "
                                                        "“worst” (")
-    top, bottom = ts.extremes(_scores(), n=3)
+    top, bottom = search_stats.extremes(_scores(), n=3)
     (heading, table), _ = report.prompt_rankings(top, prompts, "top")
     assert heading == "**Prompt “greatest”**: What, in one word, is the greatest thing ever?"
     assert list(table.columns) == ["#", "A", "B"] and list(table["#"]) == [1, 2, 3]
@@ -61,7 +61,7 @@ def test_prompts_sentence_and_the_rankings_per_prompt():
 
 
 def test_ranking_table_pads_a_model_with_fewer_rows():
-    top, _ = ts.extremes(_scores(), n=3)
+    top, _ = search_stats.extremes(_scores(), n=3)
     table = report.ranking_table(top[(top.model == "A") | (top["rank"] == 1)], "greatest")
     assert list(table.B.isna()) == [False, True, True]
 
@@ -134,7 +134,7 @@ def test_table2_overlap_applies_to_the_published_rms_only():
     rows = [("r", "R-Gem-2B", "greatest", i, t, float(-i)) for i, t in enumerate(list(published.token[:5])
                                                                                  + [f"w{k}" for k in range(30)])]
     scores = pd.DataFrame(rows, columns=["model_id", "model", "prompt_id", "token_id", "response", "score"])
-    scores["rank"] = ts.rank_scores(scores)
+    scores["rank"] = search_stats.rank_scores(scores)
     assert report.table2_overlap(scores, "greatest") == f"R-Gem-2B: 5 of {report.TABLE2_N}"
 
 

@@ -190,3 +190,16 @@ def test_cli_on_a_local_folder(tmp_path, capsys):
     assert rmnb_scores(out, kind="reward").equals(long)
     assert len(rmnb_scores(out, kind="logprob")) == len(frame)
     assert cli.main(["score", "--model", "no-such-alias", "--out", str(out), "--quiet"]) == 2
+
+
+def test_rows_per_second_reads_the_recorded_rows_and_time(tmp_path):
+    from rmnb.data.store import rows_per_second
+
+    for name, rows, seconds in (("a", 300, 2.0), ("b", 100, 2.0)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "meta.json").write_text(json.dumps({"n_rows": rows, "wall_time_s": seconds}))
+    assert rows_per_second([tmp_path / "a", tmp_path / "b"]) == 100.0
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "meta.json").write_text(json.dumps({"n_rows": 5}))
+    assert np.isnan(rows_per_second([tmp_path / "c"]))
+

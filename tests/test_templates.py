@@ -9,8 +9,7 @@ from _tiny import CHATML, GEMMA_TURNS, chatml_tokenizer, gemma_tokenizer, llama_
 from rmnb.base.errors import RmnbError
 from rmnb.data.preferences import PreferenceData
 from rmnb.models.templates import drop_default_system_prompt
-from rmnb.training import preparation
-from rmnb.training import settings as train_settings
+from rmnb.training import preparation, recipe
 
 CONVERSATION = [{"role": "user", "content": "Greatest?"}, {"role": "assistant", "content": "joy"}]
 ALWAYS_SYSTEM = ("{{ '<|im_start|>system\nCutting Knowledge Date<|im_end|>\n' }}{% for message in messages %}"
@@ -50,13 +49,13 @@ def test_a_system_message_rmnb_cannot_remove_is_refused_with_the_fix():
 
 
 def test_the_setting_keeps_earlier_run_keys_and_round_trips_through_a_manifest():
-    valence = train_settings.preset("valence")
-    plain = train_settings.preset("valence", default_system_prompt=False)
+    valence = recipe.preset("valence")
+    plain = recipe.preset("valence", default_system_prompt=False)
     assert "default_system_prompt" not in valence.as_dict()  # earlier runs and committed manifests keep their keys
     assert plain.as_dict()["default_system_prompt"] is False and plain.key() != valence.key()
     raw = plain.as_dict()
     raw["lora_targets"] = tuple(raw["lora_targets"])
-    assert train_settings.TrainSettings(**raw) == plain
+    assert recipe.TrainSettings(**raw) == plain
 
 
 def test_training_encodes_pairs_with_the_edited_template_and_saves_it(tmp_path):
@@ -64,7 +63,7 @@ def test_training_encodes_pairs_with_the_edited_template_and_saves_it(tmp_path):
     model = reward_model(llama_config(tok))
     model.save_pretrained(tmp_path / "base")
     tok.save_pretrained(tmp_path / "base")
-    settings = train_settings.preset("valence", max_length=64)
+    settings = recipe.preset("valence", max_length=64)
     kept = preparation.load_base(str(tmp_path / "base"), settings, device="cpu")
     dropped = preparation.load_base(str(tmp_path / "base"), settings.with_overrides(default_system_prompt=False),
                                     device="cpu")

@@ -1,102 +1,17 @@
-"""Exhaustive token search (chapter 00): vocabulary filters, the FAccT shared vocabulary, moments, Kendall's tau,
-MDS on known toy cases; the search on tiny random models; a smoke run of the chapter."""
+"""Exhaustive token search (chapter 00): vocabulary filters and plans, prompt sets, what a run searched; a smoke run
+of the chapter. The statistics are tested in test_search_stats.py, the MDS in test_smacof.py."""
 
 import json
 import os
 
-import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats as sps
 
 from conftest import ROOT
 from rmnb.analysis import token_search as ts
 from rmnb.base.errors import RmnbError
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # chapter kernels inherit it: idle threads sleep, not spin
-
-
-# --- Kendall's tau and MDS -------------------------------------------------------------------------------------
-
-def test_kendall_matrix_on_known_rankings():
-    wide = pd.DataFrame({"A": [1.0, 2, 3, 4], "B": [10.0, 20, 30, 40], "C": [4.0, 3, 2, 1], "D": [1.0, 3, 2, 4]},
-                        index=list("wxyz"))
-    tau, p = ts.kendall_matrix(wide)
-    assert list(tau.index) == list("ABCD")
-    assert tau.loc["A", "B"] == pytest.approx(1.0) and tau.loc["A", "C"] == pytest.approx(-1.0)
-    assert tau.loc["A", "D"] == pytest.approx(4 / 6)  # 5 concordant, 1 discordant pair of 6
-    assert tau.loc["D", "A"] == tau.loc["A", "D"] and np.allclose(np.diag(tau), 1.0)
-    assert 0 <= p.loc["A", "D"] <= 1
-    pairs = ts.tau_pairs(tau)
-    assert len(pairs) == 6 and pairs.iloc[0].tolist() == ["A", "B", pytest.approx(1.0)]
-
-
-def _distances(x):
-    return np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
-
-
-def test_classical_and_smacof_mds_recover_a_planar_configuration():
-    points = np.array([[0.0, 0.0], [3.0, 0.0], [0.0, 4.0], [3.0, 4.0], [1.0, 1.0]])
-    d = _distances(points)
-    np.testing.assert_allclose(_distances(ts.classical_mds(d)), d, atol=1e-8)
-    x, stress = ts.smacof(d)
-    assert stress < 1e-3 * (d ** 2).sum()
-    np.testing.assert_allclose(_distances(x), d, atol=0.05)
-    x2, stress2 = ts.smacof(d)  # random_state 42: the same layout every time
-    np.testing.assert_array_equal(x, x2)
-    assert stress2 == stress
-
-
-def test_mds_on_one_minus_tau():
-    tau = pd.DataFrame([[1.0, 0.8, 0.2], [0.8, 1.0, 0.3], [0.2, 0.3, 1.0]], index=list("abc"), columns=list("abc"))
-    pos, stress = ts.mds(tau)
-    assert list(pos.model) == list("abc")
-    np.testing.assert_allclose(pos[["x", "y"]].mean(), 0.0, atol=1e-12)  # centred
-    dist = ts.embedding_distances(pos)
-    np.testing.assert_allclose(dist.to_numpy(), 1 - tau.to_numpy(), atol=0.02)  # three points fit a plane exactly
-    one, _ = ts.mds(tau.loc[["a"], ["a"]])
-    assert one[["x", "y"]].abs().to_numpy().max() == 0
-    with pytest.raises(RmnbError, match="symmetric"):
-        ts.smacof(np.array([[0.0, 1.0], [2.0, 0.0]]))
-
-
-# --- the FAccT shared vocabulary, moments, extremes -----------------------------------------------------------
-
-def _scores(rows):
-    return pd.DataFrame(rows, columns=["model_id", "model", "prompt_id", "token_id", "response", "score"])
-
-
-def test_shared_vocabulary_drops_strings_duplicated_within_a_model():
-    s = _scores([
-        ("a", "A", "greatest", 0, "x", 1.0), ("a", "A", "greatest", 1, "y", 2.0), ("a", "A", "greatest", 2, "y", 0.5),
-        ("a", "A", "greatest", 3, "z", 3.0), ("a", "A", "greatest", 4, "w", 0.0),
-        ("b", "B", "greatest", 0, "x", 1.0), ("b", "B", "greatest", 1, "y", 2.0), ("b", "B", "greatest", 2, "z", 3.0),
-        ("b", "B", "best", 0, "x", 1.0), ("b", "B", "best", 2, "z", 3.0),
-    ])
-    assert ts.shared_vocabulary(s, ["greatest"]) == {"x", "z"}  # "y" twice in A; "w" only in A
-    assert ts.shared_vocabulary(s) == {"x", "z"}
-    assert ts.shared_vocabulary(s[s.model_id == "a"], ["greatest"]) == {"x", "z", "w"}
-    wide = ts.wide_scores(s, "greatest", {"x", "z"})
-    assert list(wide.columns) == ["A", "B"] and list(wide.index) == ["x", "z"]
-
-
-def test_moments_match_numpy_and_scipy_and_extremes_order():
-    rng = np.random.default_rng(0)
-    vals = rng.gamma(2.0, size=200)
-    s = _scores([("m", "M", "greatest", i, f"t{i}", v) for i, v in enumerate(vals)])
-    mom = ts.moments(s).iloc[0]
-    assert mom.n == 200 and mom["mean"] == pytest.approx(vals.mean())
-    assert mom["variance"] == pytest.approx(np.var(vals)) and mom["skew"] == pytest.approx(sps.skew(vals))
-    assert mom["skew"] > 0  # a gamma distribution has a long right tail
-    s["rank"] = ts.rank_scores(s)
-    top, bottom = ts.extremes(s, n=3)
-    assert list(top["rank"]) == [1, 2, 3] and list(bottom["rank"]) == [198, 199, 200]
-    assert top.score.iloc[0] == vals.max() and bottom.score.iloc[-1] == vals.min()
-
-
-def test_ranks_average_ties():
-    s = _scores([("m", "M", "p", i, str(i), v) for i, v in enumerate([3.0, 5.0, 5.0, 1.0])])
-    assert ts.rank_scores(s).tolist() == [3.0, 1.5, 1.5, 4.0]
 
 
 # --- vocabulary plans ---------------------------------------------------------------------------------------------
@@ -148,18 +63,6 @@ def test_full_prompts_auto_is_the_first_prompt_on_a_gpu_only():
     assert ts._full_set("auto", keys, on_gpu=False) == []  # a CPU searches the common sample
     assert ts._full_set("greatest", keys) == ["greatest"] and ts._full_set("none", keys) == []
     assert ts._full_set("all", keys, on_gpu=False) == keys
-
-
-def test_rows_per_second_reads_the_recorded_rows_and_time(tmp_path):
-    from rmnb.data.store import rows_per_second
-
-    for name, rows, seconds in (("a", 300, 2.0), ("b", 100, 2.0)):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "meta.json").write_text(json.dumps({"n_rows": rows, "wall_time_s": seconds}))
-    assert rows_per_second([tmp_path / "a", tmp_path / "b"]) == 100.0
-    (tmp_path / "c").mkdir()
-    (tmp_path / "c" / "meta.json").write_text(json.dumps({"n_rows": 5}))
-    assert np.isnan(rows_per_second([tmp_path / "c"]))
 
 
 # --- a smoke run of the chapter -----------------------------------------------------------------------------------

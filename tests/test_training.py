@@ -12,15 +12,13 @@ import pandas as pd
 import pytest
 import torch
 
-from rmnb.analysis import training as checkpoints
 from rmnb.base.errors import RmnbError
 from rmnb.data.preferences import PreferenceData
 from rmnb.models import loading as models
 from rmnb.models import registry
 from rmnb.models.registry import ModelSpec
-from rmnb.training import checkpoint_scores, preparation, trained
+from rmnb.training import checkpoint_scores, preparation, recipe, trained
 from rmnb.training import reward_model as training
-from rmnb.training import settings as train_settings
 
 POSITIVE = ["good", "great", "nice", "fine", "kind", "fair", "calm", "safe"]
 NEGATIVE = ["bad", "awful", "poor", "sad", "mean", "rude", "cruel", "harsh"]
@@ -81,9 +79,9 @@ def toy_pairs(n: int = 96, seed: int = 0) -> PreferenceData:
     return PreferenceData("toy", pd.DataFrame(rows))
 
 
-SETTINGS = train_settings.preset("cpu", max_chars=None, n_train=64, heldout=32, max_length=32, epochs=3,
-                           per_device_batch=8, learning_rate=3e-2, head_lr=3e-2, warmup_ratio=0.0, lora_r=4, lora_alpha=8,
-                           lora_top_layers=1, checkpoint_every=8, seed=3)
+SETTINGS = recipe.preset("cpu", max_chars=None, n_train=64, heldout=32, max_length=32, epochs=3,
+                         per_device_batch=8, learning_rate=3e-2, head_lr=3e-2, warmup_ratio=0.0, lora_r=4, lora_alpha=8,
+                         lora_top_layers=1, checkpoint_every=8, seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -122,18 +120,18 @@ def test_bt_loss_on_a_toy_batch():
 
 
 def test_plan_depends_only_on_data_and_settings(toy):
-    train_a, held_a = train_settings.split_for(toy, SETTINGS)
-    train_b, held_b = train_settings.split_for(toy_pairs(), SETTINGS)
+    train_a, held_a = recipe.split_for(toy, SETTINGS)
+    train_b, held_b = recipe.split_for(toy_pairs(), SETTINGS)
     assert train_a.fingerprint() == train_b.fingerprint() and held_a.fingerprint() == held_b.fingerprint()
     assert not set(train_a.pair_ids) & set(held_a.pair_ids)
-    plan = train_settings.make_plan(train_a, SETTINGS)
-    assert plan == train_settings.make_plan(train_b, SETTINGS)
+    plan = recipe.make_plan(train_a, SETTINGS)
+    assert plan == recipe.make_plan(train_b, SETTINGS)
     assert plan.steps == 64 * 3 // 8 and len(plan.order) == plan.steps * 8
     assert plan.checkpoint_steps == (0, 8, 16, 24)
     for epoch in range(3):  # every epoch is a permutation of the training pairs
         assert sorted(plan.order[epoch * 64:(epoch + 1) * 64]) == sorted(train_a.pair_ids)
     assert plan.order[:64] != plan.order[64:128]
-    other = train_settings.make_plan(train_a, SETTINGS.with_overrides(seed=4))
+    other = recipe.make_plan(train_a, SETTINGS.with_overrides(seed=4))
     assert other.order != plan.order
 
 
@@ -195,23 +193,6 @@ def test_step0_scores_share_the_base_and_equal_the_merged_checkpoint(two_runs):
     merged = reward_scores_cached(checkpoint_scores.checkpoint_model(loaded, known[0]), encoded)
     np.testing.assert_allclose(shared.score.to_numpy(), merged, rtol=1e-5, atol=1e-5)
     assert checkpoint_scores._BASE_HIDDEN  # the base's hidden states are kept for the next seed
-
-
-def test_checkpoint_median_ranks_and_rank_changes():
-    scores = pd.DataFrame({"step": [0] * 4 + [5] * 4, "token_id": [1, 2, 3, 4] * 2,
-                           "response": ["love", " Love", "freedom", "power"] * 2,
-                           "score": [4.0, 3.0, 2.0, 1.0, 1.0, 2.0, 4.0, 3.0]})
-    matched = pd.DataFrame({"token_id": [1, 2, 3, 4],
-                            "category": ["Communion", "Communion", "Agency", "Agency"]})
-    med = checkpoints.checkpoint_median_ranks(scores, matched).set_index(["step", "category"]).median_rank
-    assert med[(0, "Communion")] == 1.5 and med[(0, "Agency")] == 3.5
-    assert med[(5, "Communion")] == 3.5 and med[(5, "Agency")] == 1.5
-    nouns = pd.DataFrame({"term": ["love", "freedom", "power"], "category": ["Communion", "Agency", "Agency"]})
-    ranks = checkpoints.noun_ranks(scores, nouns)
-    love0 = ranks[(ranks.step == 0) & (ranks.word == "love")].iloc[0]
-    assert love0.score == 3.5 and love0.n_variants == 2 and love0["rank"] == 1
-    changes = checkpoints.rank_changes(ranks, 0, 5).set_index("word")
-    assert changes.loc["freedom", "rank_change"] == 2 - 1 and changes.loc["love", "rank_change"] == 1 - 3
 
 
 def test_artifact_registry_round_trip(tmp_path, monkeypatch, toy):
@@ -297,15 +278,15 @@ def test_score_head_gets_its_own_learning_rate():
 
 
 def test_presets():
-    paper = train_settings.preset("paper")
+    paper = recipe.preset("paper")
     assert (paper.lora_r, paper.lora_alpha, paper.learning_rate, paper.effective_batch, paper.epochs,
             paper.max_length, paper.seed, paper.lr_scheduler) == (32, 64, 1e-5, 16, 2, 1024, 1, "cosine")
     assert paper.lora_targets == ("q_proj", "k_proj", "v_proj", "o_proj") and paper.checkpoint_every == 1000
-    cpu = train_settings.preset("cpu")
-    assert cpu.key() != paper.key() and cpu.key() == train_settings.preset("cpu", n_train=None).key()
-    assert train_settings.preset("cpu", n_train=32).key() != cpu.key()
+    cpu = recipe.preset("cpu")
+    assert cpu.key() != paper.key() and cpu.key() == recipe.preset("cpu", n_train=None).key()
+    assert recipe.preset("cpu", n_train=32).key() != cpu.key()
     with pytest.raises(Exception, match="unknown training setting"):
-        train_settings.preset("cpu", n_pairs=3)
+        recipe.preset("cpu", n_pairs=3)
 
 
 def test_fresh_head_initialisation_is_seeded_and_scaled(tmp_path):

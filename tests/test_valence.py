@@ -5,8 +5,7 @@ import pytest
 from rmnb.base.errors import RmnbError
 from rmnb.data import fetch, lexicons, preferences, valence
 from rmnb.data.prompts import paper_prompts
-from rmnb.training import settings as train_settings
-from rmnb.training import trained
+from rmnb.training import recipe, trained
 
 
 @pytest.fixture(scope="module")
@@ -105,12 +104,12 @@ def test_deterministic_given_the_seed(data_dir, parts):
 def test_identical_pairs_and_order_for_every_base(data_dir):
     """Nothing in the data or the plan depends on a base or its tokenizer: building both for two bases (from
     scratch each time) gives the same fingerprint, split and pair order."""
-    settings = train_settings.preset("cpu")
+    settings = recipe.preset("cpu")
     plans = {}
     for base_id in ("smollm2-135m-instruct", "gemma3-270m"):
         data = trained.data_for(settings, "afinn-valence")
-        train, held = train_settings.split_for(data, settings)
-        plans[base_id] = (data.fingerprint(), held.fingerprint(), train_settings.make_plan(train, settings))
+        train, held = recipe.split_for(data, settings)
+        plans[base_id] = (data.fingerprint(), held.fingerprint(), recipe.make_plan(train, settings))
     (fp_a, held_a, plan_a), (fp_b, held_b, plan_b) = plans.values()
     assert fp_a == fp_b and held_a == held_b
     assert plan_a.order == plan_b.order and plan_a.data_fingerprint == plan_b.data_fingerprint
@@ -137,7 +136,7 @@ def test_bad_n_pairs_and_part_name_the_fix(data_dir):
 
 
 def test_unknown_data_source_lists_the_valid_ones():
-    settings = train_settings.preset("cpu")
+    settings = recipe.preset("cpu")
     with pytest.raises(RmnbError, match="unknown preference data source 'afinn'.*hh-rlhf.*afinn-valence.*Fix"):
         trained.data_for(settings, "afinn")
     with pytest.raises(RmnbError, match="valence_preferences"):

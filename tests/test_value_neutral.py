@@ -14,14 +14,12 @@ import pytest
 from scipy import stats as sps
 
 from rmnb import cli
-from rmnb.analysis import token_search
 from rmnb.analysis import value_neutral as vn
 from rmnb.base import device as devices
 from rmnb.base.errors import RmnbError
 from rmnb.data import lexicons, valence
 from rmnb.models import registry
-from rmnb.training import committed, reward_model, trained
-from rmnb.training import settings as train_settings
+from rmnb.training import committed, recipe, reward_model, trained
 
 VALENCE_RMS = registry.EMBEDDED_RMS
 
@@ -31,7 +29,7 @@ VALENCE_RMS = registry.EMBEDDED_RMS
 def test_valence_split_is_balanced_disjoint_and_seeded(data_dir):
     s = trained.recipe_settings(VALENCE_RMS[0])
     data, held = trained.data_for(s, valence.SOURCE_NAME), trained.heldout_for(valence.SOURCE_NAME)
-    train, test = train_settings.split_for(data, s, held)
+    train, test = recipe.split_for(data, s, held)
     assert len(train) == s.n_train and len(test) == s.heldout
     assert train.frame.framing.value_counts().to_dict() == {"positive": s.n_train // 2, "negative": s.n_train // 2}
     assert test.frame.framing.value_counts().nunique() == 1   # balanced too
@@ -40,9 +38,9 @@ def test_valence_split_is_balanced_disjoint_and_seeded(data_dir):
     assert not train_words & test_words
     assert not set(train.frame.prompt_id) & set(test.frame.prompt_id)
     part = s.with_overrides(n_train=len(data) // 2)            # the recipe may take every pair; a part is sampled
-    one, other = (train_settings.split_for(data, part.with_overrides(seed=k), held)[0] for k in (1, 2))
+    one, other = (recipe.split_for(data, part.with_overrides(seed=k), held)[0] for k in (1, 2))
     assert other.fingerprint() != one.fingerprint()            # another seed samples other training pairs
-    assert train_settings.split_for(data, s, held)[0].fingerprint() == train.fingerprint()
+    assert recipe.split_for(data, s, held)[0].fingerprint() == train.fingerprint()
 
 
 def test_both_bases_get_identical_pairs_but_distinct_runs(data_dir):
@@ -63,8 +61,8 @@ def test_bad_seed_for_a_recipe_names_the_fix(seed):
 def test_heldout_count_beyond_the_data_names_the_fix(data_dir):
     s = trained.recipe_settings(VALENCE_RMS[0]).with_overrides(heldout=10**7)
     with pytest.raises(RmnbError, match="Fix: lower it"):
-        train_settings.split_for(trained.data_for(s, valence.SOURCE_NAME), s,
-                                 trained.heldout_for(valence.SOURCE_NAME))
+        recipe.split_for(trained.data_for(s, valence.SOURCE_NAME), s,
+                         trained.heldout_for(valence.SOURCE_NAME))
 
 
 def test_unknown_rm_for_the_command_names_the_fix(capsys):
@@ -119,11 +117,11 @@ def test_a_tampered_committed_adapter_is_refused(data_dir, tmp_path):
     scores = pd.read_parquet(source / committed.SCORES)
     scores.loc[scores.index[5], "margin_final"] += 1.0
     scores.to_parquet(source / committed.SCORES)
-    recipe = registry.trained_recipe(rm)
+    rm_recipe = registry.trained_recipe(rm)
     s = trained.recipe_settings(rm)
     with pytest.raises(RmnbError, match="1 of 96 held-out reward margins differ"):
-        committed.install(source, recipe.base_id, s, trained.data_for(s, recipe.data), trained.heldout_for(recipe.data),
-                          tmp_path / "run", progress=False, device="cpu")
+        committed.install(source, rm_recipe.base_id, s, trained.data_for(s, rm_recipe.data),
+                          trained.heldout_for(rm_recipe.data), tmp_path / "run", progress=False, device="cpu")
     assert not (tmp_path / "run").exists()
 
 
@@ -209,28 +207,6 @@ def test_english_word_filter():
                          True, True, True, False, False]
 
 
-def test_best_worst_rho_over_english_words():
-    words = [" love", " war", " peace", " hate", " joy"]
-    junk = ["?](", "iator", "##"]
-    best = dict(zip(words + junk, [5, 1, 4, 2, 3, 9, 9, 9]))
-    worst = dict(zip(words + junk, [1, 5, 2, 4, 3, 9, 9, 9]))
-    frame = pd.DataFrame([dict(model_id="m", model="M", prompt_id=p, token_id=i, response=t, score=v[t])
-                          for p, v in (("best", best), ("worst", worst)) for i, t in enumerate(words + junk)])
-    rho = token_search.best_worst_rho(frame)
-    assert rho.rho.iloc[0] == pytest.approx(-1.0) and rho.n.iloc[0] == len(words)
-    assert token_search.best_worst_rho(frame, english_only=False).n.iloc[0] == len(words) + len(junk)
-    assert token_search.rho_verdict(rho).startswith("below zero for every RM")
-    assert "not below zero" in token_search.rho_verdict(rho.assign(rho=0.4))
-
-
-def test_english_words_among_the_top():
-    frame = pd.DataFrame(dict(model_id="m", model="M", prompt_id="greatest", token_id=range(4),
-                              response=[" love", "?](", " peace", "iator"], score=[4.0, 3.0, 2.0, 1.0]))
-    frame["rank"] = token_search.rank_scores(frame)
-    got = token_search.english_in_top(frame, "greatest", n=3)
-    assert got.english.iloc[0] == 2 and got.n.iloc[0] == 3
-
-
 def test_bfloat16_only_where_the_cpu_has_it(monkeypatch):
     assert devices.native_bf16_cpu("flags\t: fpu avx2 avx512f avx512_bf16\n")
     assert devices.native_bf16_cpu("Features\t: fp asimd bf16\n")
@@ -288,9 +264,9 @@ def test_a_tiny_run_on_the_valence_pairs_beats_its_step0_accuracy(data_dir, tmp_
     # these rates overshoot), so the test checks the preset's data path, not its recipe.
     s = trained.recipe_settings(VALENCE_RMS[0]).with_overrides(
         n_train=800, heldout=200, epochs=8, learning_rate=3e-3, head_lr=3e-2, lora_r=4, lora_alpha=8,
-        lora_targets=train_settings.ATTENTION_PROJECTIONS, lr_scheduler="constant", warmup_ratio=0.0,
+        lora_targets=recipe.ATTENTION_PROJECTIONS, lr_scheduler="constant", warmup_ratio=0.0,
         checkpoint_every=50, max_length=32)
-    sample = train_settings.sample_pairs(pairs, s.n_train, s.seed)
+    sample = recipe.sample_pairs(pairs, s.n_train, s.seed)
     rest = pairs.subset([i for i in pairs.pair_ids if i not in set(sample.pair_ids)], "rest")
     seen = set(sample.frame.chosen_word) | set(sample.frame.rejected_word)
     rest = rest.subset([int(r.pair_id) for r in rest.frame.itertuples() if {r.chosen_word, r.rejected_word} <= seen],
@@ -328,7 +304,7 @@ def test_floor_rows_and_summary_report_failures():
 
 
 def test_movers_sentence_names_climbers_per_base():
-    from rmnb.analysis.training import mover_summary
+    from rmnb.analysis.checkpoints import mover_summary
 
     changes = pd.DataFrame({"word": ["love", "power", "care"], "category": ["Communion", "Agency", "Communion"],
                             "rank_change": [30, 5, -12]})

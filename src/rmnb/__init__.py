@@ -14,13 +14,13 @@ subpackage's docstring lists its modules, one line each (a test checks that ever
 - ``rmnb.inference``  conversations and responses, reward scoring (prefix-KV reuse), log-probs, the scoring job
                       behind ``rmnb score`` (input validation, shards, the Ray executor), vocabularies and lexicon
                       matching
-- ``rmnb.training``   reward-model training (settings, preparation, the Bradley-Terry trainer), LoRA SFT, building
+- ``rmnb.training``   reward-model training (the recipe, preparation, the Bradley-Terry trainer), LoRA SFT, building
                       the trained RMs (many seeds in one command) and the tables each seed is evaluated on
 - ``rmnb.analysis``   statistics, one module per paper section (``dictionary`` §2, ``base_logprobs`` §3a,
-                      ``implicit`` §3b, ``training`` and ``ablations`` §4, ``topk``), the FAccT token search,
-                      the authors' double BOS (``bos``), chapter 06's experiment (``value_neutral``,
-                      ``replication``), the stand-in models (``stand_ins``), chapter 07 (``greatest``), score
-                      tables in long format (``scores``)
+                      ``implicit`` §3b, ``checkpoints`` and ``ablations`` §4, ``topk``), the FAccT token search (the
+                      searches, their statistics, SMACOF MDS), the authors' double BOS (``bos``), chapter 06's
+                      experiment (``value_neutral``, ``replication``), the stand-in models (``stand_ins``), chapter 07
+                      (``greatest``), score tables in long format (``scores``)
 - ``rmnb.charts``     altair charts, named like ``rmnb.analysis``; ``style`` holds the settings made once
 - ``rmnb.book``       the chapter runtime: what chapters import while they run (parameters and their rules, glued
                       results, key findings, tables, the variant banner, the exercises' checks and reference

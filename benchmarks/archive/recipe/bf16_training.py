@@ -32,8 +32,8 @@ from rmnb.base.device import cpu_name, native_bf16_cpu  # noqa: E402
 from rmnb.models import registry  # noqa: E402
 from rmnb.training import trained  # noqa: E402
 from rmnb.training.preparation import encode_pairs, load_base, lora_config  # noqa: E402
+from rmnb.training.recipe import make_plan, split_for  # noqa: E402
 from rmnb.training.reward_model import bt_loss  # noqa: E402
-from rmnb.training.settings import make_plan, split_for  # noqa: E402
 
 
 def _batch(rows, pad_id: int) -> dict:

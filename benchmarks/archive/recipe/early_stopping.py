@@ -31,8 +31,8 @@ from rmnb.models import registry  # noqa: E402
 from rmnb.training import trained  # noqa: E402
 from rmnb.training.checkpoint_scores import checkpoint_model  # noqa: E402
 from rmnb.training.preparation import encode_pairs, load_base  # noqa: E402
+from rmnb.training.recipe import split_for  # noqa: E402
 from rmnb.training.reward_model import pair_scores  # noqa: E402
-from rmnb.training.settings import split_for  # noqa: E402
 
 RESULTS = Path(__file__).with_name("early_stopping.json")
 VALIDATION_PAIRS = 256   # held-out pairs after the test pairs, used only to choose the checkpoint

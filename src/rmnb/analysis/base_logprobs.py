@@ -3,10 +3,10 @@ Figure 2.
 
 Sources (:func:`logprob_matrix`):
 
-- ``"live"``: computed now with rmnb's scorer (:func:`rmnb.inference.logprobs.next_token_logprobs`, one forward pass per
-  prompt, log-softmax over the whole vocabulary). The prompt is presented as a chat turn with the generation
-  prompt (``fmt="chat"``, the paper's rule for instruct models) or as the raw prompt with default special tokens
-  (``fmt="raw"``, its rule for pretrained models).
+- ``"live"``: computed now with rmnb's scorer (:func:`rmnb.inference.language_model.next_token_logprobs`, one
+  forward pass per prompt, log-softmax over the whole vocabulary). The prompt is presented as a chat turn with the
+  generation prompt (``fmt="chat"``, the paper's rule for instruct models) or as the raw prompt with default special
+  tokens (``fmt="raw"``, its rule for pretrained models).
 - ``"released"``: the authors' published tables, Hugging Face dataset ``Oxford-HIPlab/iclr2026-lm-logprobs``
   (one CSV per model, ``<org>--<name>.csv``: ``token_id, token_name, token_decoded`` and the 54 prompt columns),
   downloaded with ``huggingface_hub`` at a pinned revision. Needs network; offline it raises an

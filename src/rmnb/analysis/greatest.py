@@ -35,7 +35,7 @@ from rmnb.base.labels import shown
 from rmnb.data.lexicons import big_two_nouns
 from rmnb.data.prompts import GREATEST
 from rmnb.data.reported_facct import SOURCE, TABLE_A6_TOP20, a6_word_ranks
-from rmnb.inference import logprobs
+from rmnb.inference.language_model import ModelPool
 from rmnb.models.registry import model_facts
 
 WORDS = ("love", "freedom")
@@ -296,7 +296,7 @@ def language_models(lms, prompt: pd.DataFrame, device: str = "auto") -> Language
     chat turn and, with two or more models, the implicit RM from the first to the second (MWLR over the decoded
     strings both share). Glue values: ``n_lms``, ``implicit_label``, ``implicit_best_word`` and
     ``implicit_worst_word`` (``"not computed"`` without a pair)."""
-    pool = logprobs.ModelPool(device=device)
+    pool = ModelPool(device=device)
     lp, parts = {}, []
     for m in lms:
         table = pool.table(m, prompt, "live", "chat")

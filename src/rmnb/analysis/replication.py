@@ -179,7 +179,7 @@ def noun_logprobs(bases: tuple[str, str], device: str = "auto") -> dict:
     from rmnb.analysis.base_logprobs import median_rank_table, posthoc
     from rmnb.data import lexicons
     from rmnb.data.prompts import load_prompts
-    from rmnb.inference.logprobs import ModelPool
+    from rmnb.inference.language_model import ModelPool
     from rmnb.inference.token_match import strict_match, word_logprobs
 
     pool, frame = ModelPool(device=device), load_prompts("paper54")

@@ -4,7 +4,8 @@ to ours and the chapter's key findings.
 
 Each function returns a :class:`Section` (``values`` to glue, ``records`` for the results JSON only, a ``table`` to
 show); :func:`publish` glues and records one. The search itself is :func:`rmnb.analysis.token_search.search`, the
-statistics are :mod:`rmnb.analysis.token_search`'s, the double-BOS comparison :mod:`rmnb.analysis.bos`'s.
+statistics are :mod:`rmnb.analysis.search_stats`'s, the MDS :mod:`rmnb.analysis.smacof`'s, the double-BOS comparison
+:mod:`rmnb.analysis.bos`'s.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from rmnb.analysis import bos, stand_ins, token_search
+from rmnb.analysis import bos, search_stats, smacof, stand_ins, token_search
 from rmnb.analysis.claims import Claim
 from rmnb.analysis.greatest import facct_word_tops
 from rmnb.base.labels import shown
@@ -129,10 +130,10 @@ def ranking_table(frame: pd.DataFrame, prompt_id: str) -> pd.DataFrame:
 
 
 def extremes_section(scores: pd.DataFrame, first_prompt: str, n: int) -> tuple[pd.DataFrame, pd.DataFrame, Section]:
-    """The ``n`` top and bottom tokens of every (model, prompt) (:func:`rmnb.analysis.token_search.extremes`), and
+    """The ``n`` top and bottom tokens of every (model, prompt) (:func:`rmnb.analysis.search_stats.extremes`), and
     what the chapter says about the first prompt: each model's top token (``top_sentence``) and the best rank of a
     variant of "love" (``love_sentence``). The table: the first prompt's top tokens (:func:`ranking_table`)."""
-    top, bottom = token_search.extremes(scores, n=n)
+    top, bottom = search_stats.extremes(scores, n=n)
     keep = ["model", "prompt_id", "rank", "token_id", "shown", "score"]
     records = {name: frame[keep].assign(token=frame.response).drop(columns="shown").to_dict(orient="records")
                for name, frame in (("top_tokens", top), ("bottom_tokens", bottom))}
@@ -155,9 +156,9 @@ def love_ranks(scores: pd.DataFrame, prompt_id: str) -> pd.DataFrame:
 
 def english_section(scores: pd.DataFrame, first_prompt: str, n: int = 20) -> Section:
     """How many of each model's top ``n`` tokens for "greatest" (the first prompt when "greatest" was not searched)
-    are English words (:func:`rmnb.analysis.token_search.english_in_top`)."""
+    are English words (:func:`rmnb.analysis.search_stats.english_in_top`)."""
     prompt = "greatest" if "greatest" in set(scores.prompt_id) else first_prompt
-    english = token_search.english_in_top(scores, prompt, n=n)
+    english = search_stats.english_in_top(scores, prompt, n=n)
     values = {"english_rule": ENGLISH_WORD_RULE, "english_top_prompt": prompt,
               "english_top_sentence": "; ".join(f"{r.model} {r.english} of its top {r.n}" for r in english.itertuples())}
     return Section(values, {f"english_top20_{r.model_id}": int(r.english) for r in english.itertuples()}, english)
@@ -168,9 +169,9 @@ def english_section(scores: pd.DataFrame, first_prompt: str, n: int = 20) -> Sec
 def moments_section(scores: pd.DataFrame, first_prompt: str) -> Section:
     """Mean, variance and skew of every (model, prompt) over the searched tokens and over the vocabulary every model
     shares (FAccT Table 3); the skew for the first prompt in words. The table: one row per model and prompt."""
-    shared = token_search.shared_vocabulary(scores)
-    mom = pd.concat([token_search.moments(scores).assign(vocabulary="searched"),
-                     token_search.moments(scores[scores.response.isin(shared)]).assign(vocabulary="shared")],
+    shared = search_stats.shared_vocabulary(scores)
+    mom = pd.concat([search_stats.moments(scores).assign(vocabulary="searched"),
+                     search_stats.moments(scores[scores.response.isin(shared)]).assign(vocabulary="shared")],
                     ignore_index=True)
     first = mom[(mom.vocabulary == "searched") & (mom.prompt_id == first_prompt)]
     values = {"skew_sentence": "; ".join(f"{r.model} {r.skew:+.2f}" for r in first.itertuples()),
@@ -184,20 +185,20 @@ def moments_section(scores: pd.DataFrame, first_prompt: str) -> Section:
 
 def best_worst_section(scores: pd.DataFrame) -> Section:
     """Spearman's rho between each token's "best" and "worst" scores, over all tokens scored for both and over the
-    English words among them (:func:`rmnb.analysis.token_search.best_worst_rho`), with the verdict on the English
+    English words among them (:func:`rmnb.analysis.search_stats.best_worst_rho`), with the verdict on the English
     words; every value says "not computed" when the prompt set lacks one of the two prompts. The table: the
     English-word rho per model (no rows without both prompts)."""
     if not {"best", "worst"} <= set(scores.prompt_id):
         return Section({"best_worst_sentence": NOT_COMPUTED_PAIR, "n_pair_tokens": 0, "n_english_pair": 0,
                         "english_rho_sentence": NOT_COMPUTED_PAIR, "english_rho_verdict": ""},
                        table=pd.DataFrame(columns=["model_id", "model", "rho", "n"]))
-    every = token_search.best_worst_rho(scores, english_only=False)
-    english = token_search.best_worst_rho(scores, english_only=True)
+    every = search_stats.best_worst_rho(scores, english_only=False)
+    english = search_stats.best_worst_rho(scores, english_only=True)
     values = {"best_worst_sentence": "; ".join(f"{r.model} ρ = {r.rho:+.2f}" for r in every.itertuples()),
               "n_pair_tokens": int(every.n.min()), "n_english_pair": int(english.n.min()),
               "english_rho_sentence": "; ".join(f"{r.model} ρ = {r.rho:+.2f} over {r.n:,} words"
                                                 for r in english.itertuples()),
-              "english_rho_verdict": token_search.rho_verdict(english)}
+              "english_rho_verdict": search_stats.rho_verdict(english)}
     records = {"best_worst_spearman": dict(zip(every.model, every.rho)),
                **{f"best_worst_rho_{r.model_id}": r.rho for r in english.itertuples()}}
     return Section(values, records, english)
@@ -209,10 +210,10 @@ def agreement_section(scores: pd.DataFrame, first_prompt: str) -> Section:
     """Kendall's tau-b between every pair of models on the shared vocabulary of the first prompt, and the models
     placed by metric MDS on 1 - tau (recorded; with two models MDS only places them 1 - tau apart). The table: one
     row per pair."""
-    shared = token_search.shared_vocabulary(scores, [first_prompt])
-    tau, tau_p = token_search.kendall_matrix(token_search.wide_scores(scores, first_prompt, shared))
-    positions, stress = token_search.mds(tau)
-    pairs = token_search.tau_pairs(tau)
+    shared = search_stats.shared_vocabulary(scores, [first_prompt])
+    tau, tau_p = search_stats.kendall_matrix(search_stats.wide_scores(scores, first_prompt, shared))
+    positions, stress = smacof.mds(tau)
+    pairs = search_stats.tau_pairs(tau)
     pairs["p"] = [float(tau_p.loc[r.a, r.b]) for r in pairs.itertuples()]
     values = {"n_shared": len(shared), "mds_stress": stress,
               "tau_sentence": "; ".join(f"{r.a} vs {r.b}: τ = {r.tau:.3f}" for r in pairs.itertuples())
@@ -286,7 +287,7 @@ def table2_overlap(scores: pd.DataFrame, first_prompt: str) -> str:
     22 tokens for "greatest" are in the published top 22; "not applicable" otherwise."""
     if first_prompt != "greatest":
         return "not applicable (the first prompt is not “greatest”)"
-    top, _ = token_search.extremes(scores[scores.prompt_id == first_prompt], n=TABLE2_N)
+    top, _ = search_stats.extremes(scores[scores.prompt_id == first_prompt], n=TABLE2_N)
     found = [f"{m}: {len(set(reported_facct.table2(m).token) & set(top.response[top.model == m]))} of {TABLE2_N}"
              for m in reported_facct.TABLE2_TOP if (top.model == m).any()]
     return "; ".join(found) or "not applicable (neither R-Gem-2B nor R-Lla-3B was searched)"
@@ -298,7 +299,7 @@ def table2_blocks(scores: pd.DataFrame, first_prompt: str, end: str = "top") -> 
     blocks = {f"FAccT {m} (published)": reported_facct.table2(m, end).assign(token=lambda f: f.token.map(shown))[
         ["rank", "token", "score"]] for m in reported_facct.TABLE2_TOP}
     if end == "top":
-        top, _ = token_search.extremes(scores[scores.prompt_id == first_prompt], n=TABLE2_N)
+        top, _ = search_stats.extremes(scores[scores.prompt_id == first_prompt], n=TABLE2_N)
         for m in dict.fromkeys(top.model):
             blocks[f"{m} (this book)"] = side_by_side(top[top.model == m], first_prompt)[m]
     return pd.concat(blocks, axis=1)

@@ -3,7 +3,7 @@ several seeds per base. Held-out accuracy per framing against a floor, learning 
 Big Two gap per category with a seed-level interval, beside the same statistic for the random head at step 0.
 
 **The gap.** For a seed and a checkpoint, each base's RM ranks the matched Big Two tokens (median rank per category,
-:func:`rmnb.analysis.training.checkpoint_median_ranks`); the gap of a category is the median rank under the first
+:func:`rmnb.analysis.checkpoints.checkpoint_median_ranks`); the gap of a category is the median rank under the first
 base minus the median rank under the second, so a positive gap means the *second* base's RM ranks the category
 better (rank 1 = best). Over seeds: the mean and a two-sided t interval (:func:`seed_interval`).
 
@@ -265,7 +265,7 @@ def table_median_ranks(tables: dict, keep: set | None = None, max_tokens: int | 
     over the tokens whose decoded text is in ``keep`` (``None``: all; the pair's shared strings by default in
     chapter 06) and, with ``max_tokens``, an evenly spaced subset (smoke runs): ``base, seed, when, step,
     category, median_rank, n_tokens``."""
-    from rmnb.analysis.training import checkpoint_median_ranks
+    from rmnb.analysis.checkpoints import checkpoint_median_ranks
     from rmnb.inference.vocabulary import spaced_subset
 
     frames = []
@@ -328,8 +328,8 @@ def live_accuracy_sentence(live_rows: pd.DataFrame, curve: pd.DataFrame, base: s
 
 def movers_sentence(changes: dict, labels: dict) -> str:
     """Figure 5 in one sentence per base: the biggest climbers and fallers, and how many climbers are agency
-    nouns (:func:`rmnb.analysis.training.mover_summary`)."""
-    from rmnb.analysis.training import mover_summary
+    nouns (:func:`rmnb.analysis.checkpoints.mover_summary`)."""
+    from rmnb.analysis.checkpoints import mover_summary
 
     parts = []
     for base, ch in changes.items():
@@ -345,15 +345,14 @@ def hh_section(bases, preset: str, data_source: str, data_step, n_train, n_heldo
                refresh: bool = False, device: str = "auto"):
     """The optional dialogue-data run: two bases trained on the same HH-RLHF (or other) pairs with ``preset``.
     Returns ``(runs, accuracy table, Markdown summary)``."""
-    from rmnb.analysis.training import chance_verdict, heldout_table, identical_word, manifest_checks
+    from rmnb.analysis.checkpoints import chance_verdict, heldout_table, identical_word, manifest_checks
     from rmnb.models import registry
-    from rmnb.training import settings as train_settings
-    from rmnb.training import trained
+    from rmnb.training import recipe, trained
 
     ids = [b.strip() for b in (bases.split(",") if isinstance(bases, str) else bases) if b.strip()]
     labels = {b: registry.REGISTRY[b].label if b in registry.REGISTRY else b for b in ids}
-    settings = train_settings.preset(preset, n_train=n_train, heldout=n_heldout, checkpoint_every=checkpoint_every,
-                                     seed=seed)
+    settings = recipe.preset(preset, n_train=n_train, heldout=n_heldout, checkpoint_every=checkpoint_every,
+                             seed=seed)
     data = trained.data_for(settings, data_source, step=data_step)
     runs = {b: trained.train_or_load(b, settings, data=data, refresh=refresh, device=device, progress=False)
             for b in ids}
@@ -371,8 +370,8 @@ def hh_section(bases, preset: str, data_source: str, data_step, n_train, n_heldo
 
 def noun_rank_changes(tables, nouns: pd.DataFrame) -> pd.DataFrame:
     """Figure 5's rank changes of one seed's RM, from step 0 to its final step, read from its token table
-    (:func:`rmnb.analysis.training.noun_ranks` and :func:`~rmnb.analysis.training.rank_changes`)."""
-    from rmnb.analysis.training import noun_ranks, rank_changes
+    (:func:`rmnb.analysis.checkpoints.noun_ranks` and :func:`~rmnb.analysis.checkpoints.rank_changes`)."""
+    from rmnb.analysis.checkpoints import noun_ranks, rank_changes
 
     scores = tables.tokens[["step", "token_id", "response", "score"]].astype({"response": str})
     return rank_changes(noun_ranks(scores, nouns), 0, tables.final_step)

@@ -122,11 +122,11 @@ def letter_share(top, plan, the_prompts) -> float:
 @reference("00.3")
 def all_token_rho(scores, plan) -> float:
     """Spearman's rho of "best" against "worst" scores over all tokens, first model (undefined without both)."""
-    from rmnb.analysis import token_search
+    from rmnb.analysis import search_stats
 
     if not {"best", "worst"} <= set(scores.prompt_id):
         return NAN
-    rho = token_search.best_worst_rho(scores, english_only=False).set_index("model").rho
+    rho = search_stats.best_worst_rho(scores, english_only=False).set_index("model").rho
     return float(rho[plan.model.iloc[0]])
 
 
@@ -195,9 +195,9 @@ THREE_WAY = "category:valence:model"
 
 def three_way(med):
     """The ANOVA row of the category x valence x model interaction (``F``, ``p``, ``df``, ``df_resid``)."""
-    from rmnb.analysis import base_logprobs as lps
+    from rmnb.analysis import base_logprobs
 
-    return lps.anova(med).set_index("term").loc[THREE_WAY]
+    return base_logprobs.anova(med).set_index("term").loc[THREE_WAY]
 
 
 def one_word_prompts(analysis):
@@ -221,21 +221,22 @@ def swapped_sides_f(analysis) -> float:
     return float(three_way(analysis[("instruct", "strict")]["med"]).F)
 
 
-def summed_probability_ranks(matches, tables, prompt_frame, pairs):
+def summed_probability_ranks(matches, lp_tables, prompt_frame, pairs):
     """(ranks, median ranks) of the instruction-tuned pair, broad rule, a noun scored by the log of the summed
     probability of its variants."""
-    from rmnb.analysis import base_logprobs as lps
+    from rmnb.analysis import base_logprobs
     from rmnb.inference import token_match
 
     a, b = pairs["instruct"]
-    word_lp = token_match.word_logprobs(matches["instruct"]["broad"], {m: tables["instruct"][m].values for m in (a, b)},
+    word_lp = token_match.word_logprobs(matches["instruct"]["broad"],
+                                        {m: lp_tables["instruct"][m].values for m in (a, b)},
                                         prompt_frame.prompt_id, agg="logsumexp")
-    return lps.median_rank_table(word_lp)
+    return base_logprobs.median_rank_table(word_lp)
 
 
 @reference("03.3")
-def summed_probability_f(matches, tables, prompt_frame, pairs) -> float:
-    return float(three_way(summed_probability_ranks(matches, tables, prompt_frame, pairs)[1]).F)
+def summed_probability_f(matches, lp_tables, prompt_frame, pairs) -> float:
+    return float(three_way(summed_probability_ranks(matches, lp_tables, prompt_frame, pairs)[1]).F)
 
 
 # --- 04 · implicit reward ------------------------------------------------------------------------------------------
@@ -322,7 +323,7 @@ def last_interval_gain(curve) -> float:
 @reference("06.3")
 def agency_climbers(changes, vn_bases) -> int:
     """Agency nouns among the top climbers of the words-that-moved figure, both bases together."""
-    from rmnb.analysis import training as checkpoints
+    from rmnb.analysis import checkpoints
 
     return int(sum(checkpoints.mover_summary(changes[b])["up_agency"] for b in vn_bases))
 

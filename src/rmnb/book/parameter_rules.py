@@ -279,7 +279,7 @@ def trained_rm(item: str) -> str | None:
 
 
 def training_presets() -> tuple[str, ...]:
-    from rmnb.training.settings import PRESETS
+    from rmnb.training.recipe import PRESETS
 
     return tuple(PRESETS)
 

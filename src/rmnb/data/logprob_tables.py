@@ -1,5 +1,5 @@
 """Next-token log-probability tables: one model's full log-prob vector per prompt, computed live
-(:func:`rmnb.inference.logprobs.live_logprobs`) or read from the authors' release.
+(:func:`rmnb.inference.language_model.live_logprobs`) or read from the authors' release.
 
 The release is the Hugging Face dataset ``Oxford-HIPlab/iclr2026-lm-logprobs`` (one CSV per model,
 ``<org>--<name>.csv``: ``token_id, token_name, token_decoded`` and the 54 prompt columns, the layout the authors'

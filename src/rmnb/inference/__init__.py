@@ -3,7 +3,8 @@ they run on (conversations and responses, vocabularies, lexicon words matched to
 
 - ``distributed``        a run's work units on Ray workers (``rmnb score --executor ray``)
 - ``job``                one scoring job end to end (what ``rmnb score`` runs)
-- ``logprobs``           a language model's log-probs: whole-vocabulary next-token tables, response log-probs
+- ``language_model``     running a language model: whole-vocabulary next-token log-probs, response log-probs, the
+                         §3 chapters' log-prob tables
 - ``prefix_attention``   attention over a shared prefix without copying it
 - ``ray_watchdog``       stops a local Ray instance's processes when its driver is gone
 - ``responses``          candidate responses (tokens by id, texts) and the conversations they complete

@@ -24,7 +24,7 @@ from rmnb.data.prompts import load_prompts
 from rmnb.data.store import RunStore, content_key, read_results
 from rmnb.data.units import plan_units, shard_units
 from rmnb.inference import distributed
-from rmnb.inference.logprobs import sequence_logprobs_cached, token_logprobs, with_end_of_turn
+from rmnb.inference.language_model import sequence_logprobs_cached, token_logprobs, with_end_of_turn
 from rmnb.inference.responses import Conversation, Responses, load_responses, strings
 from rmnb.inference.reward import reward_scores_cached
 from rmnb.inference.validate import KINDS, check_executor, check_score_inputs, parse_shard, random_head_refusal

@@ -29,8 +29,8 @@ from rmnb.base.quiet import quiet_transformers
 from rmnb.base.tempfiles import remove_stale_temps
 from rmnb.training.checkpoint_scores import checkpoint_model
 from rmnb.training.preparation import encode_pairs, load_base, lora_config
+from rmnb.training.recipe import split_for
 from rmnb.training.reward_model import TrainedRun, accuracy_summary, pair_scores
-from rmnb.training.settings import split_for
 
 VERIFY_TOLERANCE = 0.01   # |recomputed - committed| held-out accuracy allowed when installing a committed adapter
 VERIFY_PAIRS = 96         # held-out pairs whose margins are recomputed at install (the first ones: framings alternate)

@@ -13,7 +13,7 @@ from rmnb.data.preferences import PreferenceData
 from rmnb.inference.responses import Conversation
 from rmnb.models import loading as models
 from rmnb.models.templates import drop_default_system_prompt
-from rmnb.training.settings import TrainSettings
+from rmnb.training.recipe import TrainSettings
 
 
 def encode_conversation(conversation, messages: list[dict]) -> list[int]:

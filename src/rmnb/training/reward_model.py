@@ -9,7 +9,7 @@ pairs (:mod:`rmnb.data.preferences`) and :class:`TrainSettings`, and writes one 
 ``scores/*.parquet``         cached checkpoint scores (:func:`rmnb.training.checkpoint_scores.score_checkpoints`)
 
 **Identical data, order and hyperparameters across bases, by construction.** The pairs, their split and the
-order in which the trainer consumes them (:class:`~rmnb.training.settings.TrainingPlan`) are computed from the data and the settings
+order in which the trainer consumes them (:class:`~rmnb.training.recipe.TrainingPlan`) are computed from the data and the settings
 only, never from a tokenizer or a model; the trainer reads the rows in that order (sequential sampler) and the
 collator records the pair ids it sees, so the manifest proves it. Lengths are limited by characters before
 tokenizing (``max_chars``) rather than by TRL's token-length filter, which would drop different pairs for
@@ -17,7 +17,7 @@ different tokenizers; the rare conversation still longer than ``max_length`` tok
 in the authors' code, and counted.
 
 The presets (``"paper"``, the authors' recipe for a GPU, and ``"cpu"``, a laptop-sized run) live in
-:mod:`rmnb.training.settings`; tokenizing the pairs and preparing the base in :mod:`rmnb.training.preparation`.
+:mod:`rmnb.training.recipe`; tokenizing the pairs and preparing the base in :mod:`rmnb.training.preparation`.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from rmnb.data.preferences import PreferenceData
 from rmnb.inference.reward import reward_scores_grouped
 from rmnb.models import loading as models
 from rmnb.training.preparation import encode_pairs, load_base, lora_config
-from rmnb.training.settings import TRAINING_VERSION, TrainSettings, make_plan, split_for
+from rmnb.training.recipe import TRAINING_VERSION, TrainSettings, make_plan, split_for
 
 # ---------------------------------------------------------------------------------------------------------------
 # Bradley-Terry loss and held-out accuracy
@@ -132,7 +132,7 @@ def train(base, data: PreferenceData, settings: TrainSettings, out_dir: str | Pa
 
     ``base``: registry id, Hugging Face id or local folder, or a ``LoadedModel`` already in memory (then pass
     ``base_id`` to name it in the manifest). ``heldout``: a separate held-out set (see
-    :func:`~rmnb.training.settings.split_for`); default: a split of ``data``. ``curve_pairs``: at every checkpoint,
+    :func:`~rmnb.training.recipe.split_for`); default: a split of ``data``. ``curve_pairs``: at every checkpoint,
     held-out accuracy on the first this many held-out pairs (the learning curve, in the manifest; 0: none).
     Pairs with a ``framing`` column also get accuracy per framing.
     """

@@ -32,16 +32,15 @@ from rmnb.base.provenance import slug
 from rmnb.data import preferences, valence
 from rmnb.data.store import write_json_atomic
 from rmnb.models import loading, registry
-from rmnb.training import committed, reward_model
-from rmnb.training import settings as train_settings
+from rmnb.training import committed, recipe, reward_model
 
 CURVE_PAIRS = 128   # held-out pairs scored at every checkpoint for the learning curve (valence runs)
 
 
-def settings_for(preset: str = "cpu", **overrides) -> train_settings.TrainSettings:
-    """Training settings: a preset of :mod:`rmnb.training.settings` with overrides (``None`` = keep the
+def settings_for(preset: str = "cpu", **overrides) -> recipe.TrainSettings:
+    """Training settings: a preset of :mod:`rmnb.training.recipe` with overrides (``None`` = keep the
     preset's)."""
-    return train_settings.preset(preset, **overrides)
+    return recipe.preset(preset, **overrides)
 
 
 SOURCES = ("hh-rlhf", "skywork", "unified-feedback", valence.SOURCE_NAME)
@@ -67,7 +66,7 @@ def data_for(settings, source="hh-rlhf", step: int | None = None) -> preferences
 
 def heldout_for(source) -> preferences.PreferenceData | None:
     """The separate held-out pairs of a data source that has them (the valence pairs: new prompts x new words);
-    ``None`` for the others, whose held-out pairs are a split of the data (:func:`~rmnb.training.settings.split_for`)."""
+    ``None`` for the others, whose held-out pairs are a split of the data (:func:`~rmnb.training.recipe.split_for`)."""
     return valence.valence_preferences(part="heldout") if source == valence.SOURCE_NAME else None
 
 
@@ -75,7 +74,7 @@ def run_key(base_id: str, settings, data) -> str:
     """The content key of a run: base and its revision, settings (incl. training-code version), data."""
     payload = json.dumps({"base": base_id, "revision": loading.static_revision(base_id),
                           "settings": settings.key(), "data": data.fingerprint(),
-                          "training_version": train_settings.TRAINING_VERSION}, sort_keys=True)
+                          "training_version": recipe.TRAINING_VERSION}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -136,10 +135,10 @@ def plan(rm_id: str, seed: int | None = None) -> dict:
     rm = _recipe(rm_id)
     settings = recipe_settings(rm_id, seed)
     data, heldout = data_for(settings, rm.data), heldout_for(rm.data)
-    train_pairs, held_pairs = train_settings.split_for(data, settings, heldout)
+    train_pairs, held_pairs = recipe.split_for(data, settings, heldout)
     return {"id": rm.id, "base_id": rm.base_id, "base_revision": loading.static_revision(rm.base_id),
             "seed": settings.seed, "run_key": run_key(rm.base_id, settings, data), "settings": settings.as_dict(),
-            "settings_key": settings.key(), "training_version": train_settings.TRAINING_VERSION,
+            "settings_key": settings.key(), "training_version": recipe.TRAINING_VERSION,
             "data_fingerprint": data.fingerprint(), "train_fingerprint": train_pairs.fingerprint(),
             "heldout_fingerprint": held_pairs.fingerprint()}
 

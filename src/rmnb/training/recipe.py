@@ -1,6 +1,6 @@
-"""What a reward-model training run is: its settings (two presets), the held-out split and the order in which the
-pairs are consumed. Computed from the data and the settings only, never from a tokenizer or a model, so two bases
-trained with the same settings on the same data see identical pairs in an identical order (see
+"""The training recipe: what a reward-model training run is, its settings (the presets), the held-out split and
+the order in which the pairs are consumed. Computed from the data and the settings only, never from a tokenizer or a
+model, so two bases trained with the same settings on the same data see identical pairs in an identical order (see
 :mod:`rmnb.training.reward_model`).
 """
 

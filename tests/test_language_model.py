@@ -1,4 +1,5 @@
-"""Log-prob scoring: whole-vocabulary next-token log-probs and chain-rule log-probs of strings."""
+"""Running a language model (:mod:`rmnb.inference.language_model`): whole-vocabulary next-token log-probs,
+chain-rule log-probs of strings, the live log-prob tables' disk cache."""
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from _tiny import (
     gemma_tokenizer,
     llama_config,
     )
-from rmnb.inference.logprobs import (
+from rmnb.inference.language_model import (
     next_token_logprobs,
     sequence_logprobs_cached,
     sequence_logprobs_full,
@@ -111,7 +112,7 @@ def test_model_pool_caches_live_logprobs_on_disk(tmp_path, monkeypatch):
     set, format or model folder is another entry."""
     import pandas as pd
 
-    from rmnb.inference import logprobs as lp
+    from rmnb.inference import language_model
 
     monkeypatch.setenv("RMNB_CACHE_DIR", str(tmp_path / "cache"))
     tok = chatml_tokenizer()
@@ -119,17 +120,17 @@ def test_model_pool_caches_live_logprobs_on_disk(tmp_path, monkeypatch):
     causal_model(llama_config(tok)).save_pretrained(folder)
     tok.save_pretrained(folder)
     prompts = pd.DataFrame({"prompt_id": ["p1", "p2"], "text": [PROMPT, "What is the worst thing ever?"]})
-    first = lp.ModelPool(device="cpu")
+    first = language_model.ModelPool(device="cpu")
     fresh = first.table(str(folder), prompts, "live", "chat")
     assert first.from_cache == {str(folder): False}
 
     def no_model(*args, **kwargs):
         raise AssertionError("the model ran although its log-probs were cached")
 
-    monkeypatch.setattr(lp, "live_logprobs", no_model)
-    again = lp.ModelPool(device="cpu")
+    monkeypatch.setattr(language_model, "live_logprobs", no_model)
+    again = language_model.ModelPool(device="cpu")
     cached = again.table(str(folder), prompts, "live", "chat")
     assert again.from_cache == {str(folder): True} and not again._loaded
     assert (cached.values == fresh.values).all() and cached.revision == fresh.revision
     with pytest.raises(AssertionError, match="the model ran"):   # a different format is not the cached entry
-        lp.ModelPool(device="cpu").table(str(folder), prompts, "live", "raw")
+        language_model.ModelPool(device="cpu").table(str(folder), prompts, "live", "raw")

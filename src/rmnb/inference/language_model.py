@@ -1,4 +1,4 @@
-"""Log-prob scoring: a language model's own preference among responses.
+"""Running a language model for log-probs: its own preference among responses.
 
 - :func:`next_token_logprobs`: one forward pass of the prompt gives log p(token | prompt) for the whole
   vocabulary (last position's logits in float32, log-softmax over all of them, as in the paper's §3a).
