@@ -126,9 +126,7 @@ def test_math_renders(chapter_dom):
 WIDTHS = (420, 1400)          # a phone, a desktop
 MAX_PAGE_HEIGHT = 10_000      # px at 1400 px wide: about eleven screens (issue #26)
 # Page -> why it fails the layout test today (the second round of issue #26 fixes these and removes the entries).
-KNOWN_LAYOUT_FAILURES: dict[str, str] = {
-    f"book/chapters/{stem}": f"taller than {MAX_PAGE_HEIGHT:,} px at 1400 px: code unfolded, detail not in dropdowns"
-    for stem in ("06_training_live",)}
+KNOWN_LAYOUT_FAILURES: dict[str, str] = {}
 
 # Appended to a copy of the page: once the charts have drawn, measure every chart (vega's canvas or SVG) and every
 # MathJax equation against the content column, and the page's height, and post the result (JSON) to the frame. A

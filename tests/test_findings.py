@@ -104,7 +104,7 @@ def test_hero_figure_is_rendered_from_the_chapters_saved_chart(tmp_path):
 
 
 # Default chapters that record no key findings yet: the second round of issue #26 adds them and removes each here.
-PENDING = {"06_training_live"}
+PENDING: set[str] = set()
 
 
 def _built_case(stem):

@@ -23,10 +23,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 # Page -> what leaks there today (the second round of issue #26 fixes these and removes the entries).
-KNOWN_LEAKS: dict[str, str] = {
-    "book/chapters/06_training_live": "NaN in tables, truncated cells, Python reprs (a glued string, a bare 4), "
-                                      "[rmnb] log lines with local paths",
-}
+KNOWN_LEAKS: dict[str, str] = {}
 
 LOCAL_PATH = re.compile(r"/root/|/home/|\.venv\b|\.cache/rmnb|/tmp/|[A-Z]:\\\\Users\\\\")
 NAN_CELL = re.compile(r"\bNaN\b|^(?:nan|None|<NA>|NaT)$")
