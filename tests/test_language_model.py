@@ -14,7 +14,7 @@ from _tiny import (
     gemma_config,
     gemma_tokenizer,
     llama_config,
-    )
+)
 from rmnb.inference.language_model import (
     next_token_logprobs,
     sequence_logprobs_cached,
