@@ -122,6 +122,43 @@ def test_sentences_and_table_follow_the_numbers():
     assert not table.isna().any().any() or table.p.notna().all()
 
 
+def test_a_mirrored_head_negates_the_split_contrast():
+    """The step-0 control's known answer (replication.MIRROR): the same heads with the opposite sign rank every
+    token in reverse, and the split contrast computed from those ranks changes sign exactly."""
+    from rmnb.analysis.checkpoints import checkpoint_median_ranks
+    from rmnb.analysis.value_neutral import seed_gaps
+
+    rng = np.random.default_rng(3)
+    bases = {}
+    for base, n in (("s", 41), ("g", 57)):   # the bases match different numbers of tokens
+        matched = pd.DataFrame({"token_id": range(n),
+                                "category": rng.permutation(["Agency"] * (n // 2) + ["Communion"] * (n - n // 2))})
+        bases[base] = (matched, rng.normal(size=n))
+
+    def contrast(sign):
+        frames = [checkpoint_median_ranks(pd.DataFrame({"step": 0, "token_id": range(len(head)), "score": sign * head}),
+                                          matched).assign(base=base, seed=1, when="step0")
+                  for base, (matched, head) in bases.items()]
+        return float(rep.split_contrasts(seed_gaps(pd.concat(frames), ("s", "g")), FAMILIES).contrast.iloc[0])
+
+    assert contrast(1) != 0 and contrast(-1) == -contrast(1)
+
+
+def test_the_control_is_read_against_its_known_answer():
+    chance = rep.preregistered_test([-60.0, -250.0, -480.0, -120.0, -210.0, -70.0, 40.0, -500.0, -300.0, -90.0])
+    assert chance["p"] < rep.ALPHA and chance["verdict"] == rep.OPPOSITE   # what the paper-direction verdict says
+    text = rep.control_sentence(chance)
+    assert text.startswith(rep.test_sentence(chance).split("; effect size")[0])
+    assert "a false positive" in text and rep.MIRROR in text and "opposite to the paper" not in text
+    assert rep.control_result(chance) == "p < 0.05 by chance (zero in expectation)"
+    null = rep.preregistered_test([30.0, -20.0, 10.0, -40.0])
+    assert null["p"] >= rep.ALPHA and rep.control_sentence(null).endswith(f"no difference, as expected, since "
+                                                                            f"{rep.MIRROR}")
+    assert rep.control_result(null) == "no difference, as expected"
+    table = rep.test_table({"final": null, "step0": chance}, rep.category_tests(_gaps([1, 2], [3, 4]), FAMILIES))
+    assert list(table.result[:2]) == [null["verdict"], rep.control_result(chance)]
+
+
 def test_prediction_sentence_counts_agreement():
     check = pd.DataFrame([dict(category="Agency", predicted="s", observed="s", agree="yes"),
                           dict(category="Communion", predicted="g", observed="no clear difference",

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from rmnb.analysis.claims import p_text
 from rmnb.analysis.value_neutral import paper_sign, seed_interval
 
 ALPHA = 0.05          # design constant: two-sided significance level of the pre-registered tests
@@ -217,23 +218,55 @@ def rm_rank_difference(tables: dict, first: str, second: str, words, when: str =
     return mean_rank_difference(ranks, first, second)
 
 
-def _p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+
+# Why the step-0 control has a known answer: a score head drawn at random is as likely drawn with the opposite sign,
+# which reverses each base's whole ranking and so the sign of every seed's split contrast.
+MIRROR = ("a random head and its mirror image (the same head with the opposite sign, drawn as often) rank every "
+          "token in reverse, so the untrained heads' split contrast is zero in expectation")
+
+
+def _stats_text(test: dict) -> str:
+    ci = ("" if not np.isfinite(test["low"]) else
+          f" (95% interval {test['low']:+.1f} to {test['high']:+.1f})")
+    t = f"t({test['n'] - 1}) = {test['t']:.2f}, {p_text(test['p'])}" if np.isfinite(test["t"]) else p_text(test["p"])
+    return f"the mean split contrast over {test['n']} seeds is {test['mean']:+.1f} rank points{ci}, {t}"
+
+
+def _no_test(test: dict) -> str | None:
+    if test["n"] < 2 or not np.isfinite(test["mean"]):
+        return f"{test['n']} seed{'s' if test['n'] != 1 else ''}: no test ({test['verdict']})"
+    return None
 
 
 def test_sentence(test: dict) -> str:
     """The primary test in words: mean split contrast, interval, t, p, d, power and seeds needed."""
-    if test["n"] < 2 or not np.isfinite(test["mean"]):
-        return f"{test['n']} seed{'s' if test['n'] != 1 else ''}: no test ({test['verdict']})"
-    ci = ("" if not np.isfinite(test["low"]) else
-          f" (95% interval {test['low']:+.1f} to {test['high']:+.1f})")
-    t = f"t({test['n'] - 1}) = {test['t']:.2f}, {_p(test['p'])}" if np.isfinite(test["t"]) else _p(test["p"])
+    if (none := _no_test(test)) is not None:
+        return none
     extra = ""
     if np.isfinite(test["d"]):
         extra = (f"; effect size d = {test['d']:.2f}, so the test had {test['power']:.0%} power with "
                  f"{test['n']} seeds, and {test['seeds_needed']} seeds give {POWER:.0%}")
-    return (f"the mean split contrast over {test['n']} seeds is {test['mean']:+.1f} rank points{ci}, {t}{extra}: "
-            f"{test['verdict']}")
+    return f"{_stats_text(test)}{extra}: {test['verdict']}"
+
+
+def control_result(test: dict, alpha: float = ALPHA) -> str:
+    """The step-0 control's result in a table cell. Its null hypothesis is true by construction (:data:`MIRROR`),
+    so a p below ``alpha`` is a false positive, not a direction."""
+    if not np.isfinite(test.get("p", math.nan)):
+        return "no test"
+    return (f"p < {alpha:g} by chance (zero in expectation)" if test["p"] < alpha else
+            "no difference, as expected")
+
+
+def control_sentence(test: dict, alpha: float = ALPHA) -> str:
+    """The step-0 control in words: the same statistics as :func:`test_sentence`, read against its known answer
+    (zero in expectation) instead of the paper's direction."""
+    if (none := _no_test(test)) is not None:
+        return none
+    if test["p"] < alpha:
+        return (f"{_stats_text(test)}; that p is below {alpha:g}, yet {MIRROR}: a false positive, which a test at "
+                f"this level makes in {alpha:.0%} of controls")
+    return f"{_stats_text(test)}: no difference, as expected, since {MIRROR}"
 
 
 def sign_sentence(cats: pd.DataFrame) -> str:
@@ -243,9 +276,9 @@ def sign_sentence(cats: pd.DataFrame) -> str:
         if r.paper_sign is None or pd.isna(r.paper_sign):
             parts.append(f"{r.category.lower()}: no paper direction for this pair")
             continue
-        t = f", t({r.n - 1}) = {r.t:.2f}, {_p(r.p)}" if np.isfinite(r.t) else ""
+        t = f", t({r.n - 1}) = {r.t:.2f}, {p_text(r.p)}" if np.isfinite(r.t) else ""
         parts.append(f"{r.category.lower()}: {r.k_paper_sign} of {r.n} seeds have the paper's sign (sign test "
-                     f"{_p(r.sign_p)}; mean gap {r.mean_gap:+.1f}{t})")
+                     f"{p_text(r.sign_p)}; mean gap {r.mean_gap:+.1f}{t})")
     return "; ".join(parts)
 
 
@@ -256,12 +289,12 @@ def test_table(test: dict, cats: pd.DataFrame) -> pd.DataFrame:
     for when, name in (("final", "split contrast, after training"), ("step0", "split contrast, step 0 (control)")):
         t = test[when]
         rows.append({"statistic": name, "seeds": t["n"], "mean": t["mean"], "95% interval": _interval(t),
-                     "p": t["p"], "result": t["verdict"]})
+                     "p": t["p"], "result": t["verdict"] if when == "final" else control_result(t)})
     for r in cats.itertuples():
         rows.append({"statistic": f"{r.category} gap, after training", "seeds": r.n, "mean": r.mean_gap,
                      "95% interval": _interval({"low": r.low, "high": r.high}), "p": r.p,
                      "result": (f"{r.k_paper_sign} of {r.n} seeds with the paper's sign (sign test "
-                                f"{_p(r.sign_p)})") if r.k_paper_sign is not None else "no paper direction"})
+                                f"{p_text(r.sign_p)})") if r.k_paper_sign is not None else "no paper direction"})
     return pd.DataFrame(rows)
 
 
@@ -289,7 +322,7 @@ def inheritance_sentence(link: dict) -> str:
     """The word-level statistic in words: rho, permutation p, and its verdict."""
     if not np.isfinite(link["rho"]):
         return link["verdict"]
-    return (f"Spearman's rho = {link['rho']:+.2f} (permutation {_p(link['p'])}, {link['n_permutations']:,} "
+    return (f"Spearman's rho = {link['rho']:+.2f} (permutation {p_text(link['p'])}, {link['n_permutations']:,} "
             f"shufflings): {link['verdict']}")
 
 
@@ -348,9 +381,9 @@ def key_results(test: dict, check: pd.DataFrame, link: dict) -> dict[str, str]:
     elif test["n"] < 2:
         mean = f"split contrast {test['mean']:+.1f} rank points from one seed"
     else:
-        mean = f"mean split contrast {test['mean']:+.1f} rank points, 95% interval {_interval(test)}, {_p(test['p'])}"
+        mean = f"mean split contrast {test['mean']:+.1f} rank points, 95% interval {_interval(test)}, {p_text(test['p'])}"
     link_text = (link["verdict"] if not np.isfinite(link["rho"]) else
-                 f"rho = {link['rho']:+.2f} over {link['n_words']} nouns, permutation {_p(link['p'])}: "
+                 f"rho = {link['rho']:+.2f} over {link['n_words']} nouns, permutation {p_text(link['p'])}: "
                  f"{link['verdict']}")
     return {"direction": f"{test['verdict']}" + (f" ({mean})" if mean else ""),
             "prediction": prediction_short(check),
