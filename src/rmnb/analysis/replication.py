@@ -385,6 +385,6 @@ def key_results(test: dict, check: pd.DataFrame, link: dict) -> dict[str, str]:
     link_text = (link["verdict"] if not np.isfinite(link["rho"]) else
                  f"rho = {link['rho']:+.2f} over {link['n_words']} nouns, permutation {p_text(link['p'])}: "
                  f"{link['verdict']}")
-    return {"direction": f"{test['verdict']}" + (f" ({mean})" if mean else ""),
+    return {"direction": f"{test['verdict']}" + (f"; {mean}" if mean else ""),
             "prediction": prediction_short(check),
             "link": link_text}
