@@ -218,7 +218,6 @@ def rm_rank_difference(tables: dict, first: str, second: str, words, when: str =
     return mean_rank_difference(ranks, first, second)
 
 
-
 # Why the step-0 control has a known answer: a score head drawn at random is as likely drawn with the opposite sign,
 # which reverses each base's whole ranking and so the sign of every seed's split contrast.
 MIRROR = ("a random head and its mirror image (the same head with the opposite sign, drawn as often) rank every "
