@@ -183,10 +183,18 @@ def test_setup_runs_each_step_once_then_doctor(cache, tmp_path, monkeypatch, cap
     monkeypatch.setattr(setup.trained, "is_built", lambda rm_id, seed: False)
     monkeypatch.setattr(setup.trained, "ensure", lambda rm_id, seed=None, **kw: calls.append(("install", rm_id, seed)))
     monkeypatch.setattr(setup.doctor, "main", lambda: calls.append("doctor") or 0)
-    assert cli.main(["setup", "--quiet"]) == 0
     rm_a, rm_b = setup.registry.EMBEDDED_RMS
+    # by default only the seed the book's defaults load (the recipe's own, seed 1); the others are named
+    assert cli.main(["setup", "--quiet"]) == 0
+    assert calls == ["weights", *[("convert", s.id) for s in setup.registry.EMBEDDED],
+                     ("install", rm_a, None), ("install", rm_b, None), "doctor"]
+    err = capsys.readouterr().err
+    assert "(1/4)" in err and "(4/4)" in err and f"{rm_b}: the adapters of seed 2 are committed too" in err
+    assert "rmnb setup --all-seeds installs them" in err
+    calls.clear()
+    assert cli.main(["setup", "--quiet", "--all-seeds"]) == 0
     assert calls == ["weights", *[("convert", s.id) for s in setup.registry.EMBEDDED],
                      ("install", rm_a, None), ("install", rm_b, None), ("install", rm_b, 2), "doctor"]
     err = capsys.readouterr().err
-    assert "(1/4)" in err and "(4/4)" in err and f"{rm_a} seed 2: NOT installed" in err
+    assert f"{rm_a} seed 2: NOT installed" in err
     assert f"rmnb train-embedded {rm_a} --seeds 2" in err and f"{rm_b} seed 3: its committed tables only" in err

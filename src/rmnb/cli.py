@@ -208,7 +208,7 @@ def _cmd_setup(args) -> int:
     from rmnb.seminar import setup
 
     with _no_progress_bars(args.quiet):
-        return setup.run_setup(device=args.device, progress=not args.quiet)
+        return setup.run_setup(device=args.device, progress=not args.quiet, all_seeds=args.all_seeds)
 
 
 def _cmd_handout(args) -> int:
@@ -326,6 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "embedded reward models (from their committed adapters, verified), then run doctor")
     setup.add_argument("--device", default="auto", help="where the reward models are verified (default: auto)")
     setup.add_argument("--quiet", action="store_true", help="no progress bar")
+    setup.add_argument("--all-seeds", action="store_true", help="install every committed seed's adapter, not only the "
+                       "seed the book's defaults load (each takes 0.5-1 GB of cache)")
     setup.set_defaults(func=_cmd_setup)
     sub.add_parser("doctor", help="check Python, packages, models, data, disk, memory and GPU; print the fixes "
                    "(exit 1 when the book cannot run)").set_defaults(func=_cmd_doctor)

