@@ -197,3 +197,6 @@ def test_claims_carry_checks_for_the_verdicts():
     assert rows["live_direction"]["checks"] == [True] and not rows["live_direction"]["inconclusive"]
     assert rows["live_prediction"]["checks"] == [True, None]
     assert rows["live_inheritance"]["checks"] == [False] and rows["live_inheritance"]["paper_key"] is None
+    assert rows["live_inheritance"]["paper"] == rep.THESIS_LINK and rows["live_inheritance"]["source"] is None
+    assert rows["live_direction"]["paper"] == rep.reported.value("train_direction")
+    assert rows["live_direction"]["source"] == rep.reported.source("train_direction")

@@ -34,6 +34,7 @@ from scipy import stats as sps
 
 from rmnb.analysis.claims import p_text
 from rmnb.analysis.value_neutral import paper_sign, seed_interval
+from rmnb.data import reported
 
 ALPHA = 0.05          # design constant: two-sided significance level of the pre-registered tests
 POWER = 0.80          # design constant: the power the "seeds needed" estimate asks for
@@ -340,16 +341,21 @@ def inheritance_points(tables: dict, word_lp: pd.DataFrame, bases, words) -> pd.
     return out.assign(category=out.word.map(categories))
 
 
+# The paper column of the word-level claim, which the paper does not test: what its thesis implies for it.
+THESIS_LINK = "not tested by the paper; its thesis implies rho > 0 (each RM follows its own base)"
+
+
 def claims(test: dict, check: pd.DataFrame, link: dict, alpha: float = ALPHA) -> list[dict]:
     """The chapter's claims next to the paper's, for its comparison table and the landing page's findings: per
     claim ``key, claim, paper_key`` (a key of :mod:`rmnb.data.reported`, or ``None``), ``book`` (our numbers in
     words), ``checks`` (``True``: agrees with the paper or its thesis, ``False``: against it, ``None``: undecided)
-    and ``inconclusive`` (the test ran and could not decide)."""
+    and ``inconclusive`` (the test ran and could not decide); ``paper`` and ``source``: the paper's words and where
+    they are from, or, for a claim beyond the paper, what its thesis implies (:data:`THESIS_LINK`) and ``None``."""
     direction = {AGREES: True, OPPOSITE: False}.get(test["verdict"])
     agree = [{"yes": True, "no": False}.get(a) for a in check.agree]
     linked = (link["rho"] > 0) if np.isfinite(link["p"]) and link["p"] < alpha else None
     short = key_results(test, check, link)  # the table's "this book" column: the key-result box's words
-    return [
+    rows = [
         dict(key="live_direction", claim="Direction on identical data (the Gemma-side RM ranks communion better, "
              "the other agency)", paper_key="train_direction", book=short["direction"], checks=[direction],
              inconclusive=test["verdict"].startswith("inconclusive")),
@@ -358,6 +364,10 @@ def claims(test: dict, check: pd.DataFrame, link: dict, alpha: float = ALPHA) ->
         dict(key="live_inheritance", claim="Inherited word by word (beyond the paper)", paper_key=None,
              book=short["link"], checks=[linked], inconclusive=np.isfinite(link["rho"])),
     ]
+    for row in rows:
+        key = row["paper_key"]
+        row.update(paper=reported.value(key) if key else THESIS_LINK, source=reported.source(key) if key else None)
+    return rows
 
 
 def prediction_short(check: pd.DataFrame) -> str:
