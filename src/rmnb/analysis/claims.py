@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from rmnb.data import reported
 
-P_FLOOR = 0.001  # p-values below this read "p < 0.001" in prose, as in the book's tables
+P_FLOOR = 0.001  # p-values below this read "p < 0.001" in prose and "< 0.001" in the book's tables
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from rmnb.analysis.claims import Claim, reported_claim
-from rmnb.analysis.implicit import best_word, dedupe, shared_table
+from rmnb.analysis.implicit import best_word, dedupe, same_word, shared_table
 from rmnb.analysis.scores import released_scores
 from rmnb.analysis.stats import FAMILIES
 from rmnb.analysis.token_search import search
@@ -356,8 +356,8 @@ def paper_claims(h2h: pd.DataFrame, lm: LanguageModels, released: dict, facct: d
     imp = h2h[h2h.source == "implicit RM"]
     label = lm.values["implicit_label"]
 
-    def is_word(token, word):
-        return None if token is None else str(token).strip().lower() == word
+    def is_word(token, word):  # None: no token to compare (the model was not run)
+        return None if token is None else same_word(str(token), word)
 
     gemma_n, gemma_love = released["rel_gemma_n"], released["rel_gemma_love_wins"]
     return [

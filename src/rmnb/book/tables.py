@@ -23,8 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from rmnb.analysis.claims import P_FLOOR  # p-values below this show as "< 0.001" (the prose's threshold too)
+
 DASH = "—"                 # a value that is not set
-P_FLOOR = 0.001            # p-values below this show as "< 0.001"
 GROUPED_FROM = 10_000      # integers from this size on get thousands separators (1,652 stays 1652)
 _P_NAME = re.compile(r"^p$|^p[_ -]|[_ ]p$|^p_?val|p-value|p value", re.IGNORECASE)
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|$~&#!])")
